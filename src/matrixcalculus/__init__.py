@@ -1,0 +1,20 @@
+"""matrixcalculus: closed-form, verified matrix and vector derivatives for machine learning.
+
+    import matrixcalculus as mc
+    d = mc.derivative("x'*A*x", wrt="x")
+    str(d), d.latex(), d.shape, d.evaluate(A=..., x=...)
+"""
+
+from .api import Derivative, VariableInfo, derivative
+from .errors import (
+    DeclarationError, EvaluationError, LimitError, MatrixCalculusError, ParseError, ShapeError,
+    UnknownNameError, UnsupportedDerivativeError,
+)
+from .limits import LIMITS
+
+__all__ = [
+    "LIMITS", "DeclarationError", "Derivative", "EvaluationError", "LimitError",
+    "MatrixCalculusError", "ParseError", "ShapeError", "UnknownNameError",
+    "UnsupportedDerivativeError", "VariableInfo", "derivative",
+]
+__version__ = "0.1.0"

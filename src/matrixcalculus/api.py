@@ -1,0 +1,211 @@
+"""The Python surface: derivative(expr, wrt, vars=, order=) -> Derivative."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from . import differentiate
+from .codegen import generate
+from .errors import (
+    EvaluationError, LimitError, MatrixCalculusError, UnsupportedDerivativeError,
+)
+from .ir.nodes import Node, walk
+from .language.declarations import Declaration, is_identifier, parse_declaration
+from .language.parser import parse
+from .language.typecheck import Typed, typecheck
+from .limits import LIMITS
+from .lower import lower
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    name: str
+    kind: str                        # scalar / vector / matrix / symmetric
+    shape: tuple[str | int, ...]     # () for scalars, (n,) vectors, (m, n) matrices
+
+
+def _declarations(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
+    out: dict[str, Declaration] = {}
+    for name, t in (vars or {}).items():
+        if not isinstance(name, str) or not is_identifier(name):
+            raise MatrixCalculusError(f"bad variable name {name!r} in vars")
+        out[name] = t if isinstance(t, Declaration) else parse_declaration(t, name)
+    return out
+
+
+class Derivative:
+    """A derivative: its closed form (str, latex), shape, and evaluation."""
+
+    def __init__(self, source: str, wrt: str, order: int, typed: Typed, expr_ir: Node,
+                 wrt_ir: Node, result: Node):
+        self.source = source
+        self.wrt = wrt
+        self.order = order
+        self.typed = typed
+        self.expression_ir = expr_ir
+        self.wrt_ir = wrt_ir
+        self.ir = result
+        self.variables: dict[str, VariableInfo] = {
+            v.name: VariableInfo(v.name, v.kind, typed.shape(v.type))
+            for v in typed.variables.values()
+        }
+
+    # ------------------------------------------------------------ what it is
+    @property
+    def shape(self) -> tuple[str | int, ...]:
+        return tuple(self.ir.shape)
+
+    @property
+    def expression_shape(self) -> tuple[str | int, ...]:
+        return tuple(self.expression_ir.shape)
+
+    @property
+    def kind(self) -> str:
+        """gradient / Jacobian / Hessian / derivative, as LANGUAGE.md names them."""
+        if self.order == 2 and self.expression_ir.rank == 0:
+            return "hessian"
+        if self.order == 1 and self.expression_ir.rank == 0:
+            return "gradient" if self.wrt_ir.rank else "derivative"
+        if self.order == 1 and self.expression_ir.rank == 1 and self.wrt_ir.rank == 1:
+            return "jacobian"
+        return "derivative"
+
+    @cached_property
+    def _answer(self):
+        from .printers import render
+        return render(self.ir)
+
+    def __str__(self) -> str:
+        return self._answer.text
+
+    def __repr__(self) -> str:
+        return f"<Derivative d{'^' + str(self.order) if self.order > 1 else ''} of " \
+               f"{self.source!r} wrt {self.wrt}: {self}>"
+
+    def latex(self) -> str:
+        return self._answer.latex
+
+    @property
+    def is_matrix_form(self) -> bool:
+        return self._answer.matrix_form
+
+    # ------------------------------------------------------------ evaluation
+    def code(self, backend: str = "numpy") -> str:
+        """Source of a standalone module computing the derivative."""
+        params = [(v.name, v.shape) for v in self.variables.values()]
+        try:
+            return generate(self.ir, params, backend, func_name=self.kind.lower())
+        except ValueError as e:
+            raise MatrixCalculusError(str(e)) from None
+
+    @cached_property
+    def _numpy_fn(self):
+        ns: dict[str, Any] = {}
+        # the source holds only validated identifiers and numeric literals (codegen.emit)
+        exec(compile(self.code("numpy"), f"<matrixcalculus {self.kind}>", "exec"), ns)  # noqa: S102
+        return ns[self.kind.lower()]
+
+    def evaluate(self, **arrays: Any) -> np.ndarray:
+        """The derivative at the given arrays (NumPy), shaped per LANGUAGE.md."""
+        values = self._check_arrays(arrays)
+        with np.errstate(all="ignore"):
+            out = self._numpy_fn(*values)
+        return np.asarray(out, dtype=np.float64)
+
+    def _check_arrays(self, arrays: Mapping[str, Any]) -> list[np.ndarray]:
+        missing = [n for n in self.variables if n not in arrays]
+        if missing:
+            raise EvaluationError(f"evaluate() needs a value for {', '.join(missing)}")
+        extra = [n for n in arrays if n not in self.variables]
+        if extra:
+            raise EvaluationError(f"evaluate() got unknown variable(s) {', '.join(extra)}; "
+                                  f"the expression's variables are {', '.join(self.variables)}")
+        sizes: dict[str, tuple[int, str]] = {}
+        values = []
+        for name, info in self.variables.items():
+            try:
+                a = np.asarray(arrays[name], dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                raise EvaluationError(f"the value for {name} is not a numeric array: {e}") from None
+            if a.ndim != len(info.shape):
+                raise EvaluationError(
+                    f"{name} is {_describe(info)} but the array given has shape {a.shape}")
+            for axis, (d, s) in enumerate(zip(info.shape, a.shape)):
+                if isinstance(d, int):
+                    if s != d:
+                        raise EvaluationError(f"{name} is {_describe(info)} but the array has "
+                                              f"shape {a.shape}: axis {axis} must be {d}")
+                elif d in sizes and sizes[d][0] != s:
+                    raise EvaluationError(
+                        f"dimension {d} is {sizes[d][0]} in {sizes[d][1]} but {s} in {name} "
+                        f"(shape {a.shape})")
+                else:
+                    sizes.setdefault(d, (s, f"{name} (shape {a.shape})"))
+            if info.kind == "symmetric" and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
+                raise EvaluationError(f"{name} is declared symmetric but the array is not")
+            values.append(a)
+        return values
+
+
+def _describe(info: VariableInfo) -> str:
+    if info.kind == "scalar":
+        return "a scalar"
+    return f"{info.kind}({', '.join(str(d) for d in info.shape[: 1 if info.kind == 'symmetric' else 2])})"
+
+
+def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
+               order: int = 1) -> Derivative:
+    """The order-`order` derivative of `expr` with respect to the variable `wrt`.
+
+    vars: declarations such as {"A": "matrix(m,n)", "x": "vector(n)", "S": "symmetric(n)"};
+    undeclared names get a type by spelling (LANGUAGE.md).  Raises MatrixCalculusError,
+    and nothing else, on any bad input."""
+    source = expr if isinstance(expr, str) else ""
+    old_limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(old_limit, 20_000))
+        return _derive(expr, wrt, vars, order)
+    except MatrixCalculusError as e:
+        raise e.with_source(source) from None
+    except RecursionError:
+        raise LimitError("the expression is too deeply nested to differentiate",
+                         source) from None
+    except MemoryError:
+        raise LimitError("the derivation ran out of memory", source) from None
+    except Exception as e:  # noqa: BLE001 - the contract: only MatrixCalculusError escapes
+        raise MatrixCalculusError(f"internal error ({type(e).__name__}: {e}); please report "
+                                  "this expression", source) from e
+    finally:
+        sys.setrecursionlimit(old_limit)
+
+
+def _derive(expr: str, wrt: str, vars, order) -> Derivative:
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise UnsupportedDerivativeError(f"order must be a positive integer, got {order!r}")
+    if order > LIMITS.max_order:
+        raise LimitError(f"order {order} is above the limit of {LIMITS.max_order}")
+    if not isinstance(wrt, str) or not is_identifier(wrt.strip()):
+        raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
+    wrt = wrt.strip()
+    decls = _declarations(vars)
+    tree = parse(expr)
+    typed = typecheck(tree, expr, decls)
+    if wrt in typed.bindings:
+        raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "
+                                         "not a variable", expr)
+    if wrt not in typed.variables:
+        names = ", ".join(typed.variables) or "none"
+        raise UnsupportedDerivativeError(f"{wrt} is not a variable of the expression (its "
+                                         f"variables: {names})", expr)
+    y, var_nodes = lower(typed)
+    x = var_nodes[wrt]
+    d = differentiate.derivative(y, x, order)
+    if len(walk(d)) > LIMITS.max_ir_nodes:
+        raise LimitError(f"the derivative has more than {LIMITS.max_ir_nodes} IR nodes")
+    return Derivative(expr, wrt, order, typed, y, x, d)

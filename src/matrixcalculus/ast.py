@@ -1,0 +1,85 @@
+"""The surface syntax tree: what the parser builds and what answers are raised back to.
+
+Positions (`pos`, `end`: character offsets into the source) do not take part in
+equality, so a raised answer compares equal to the parse of its printed text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Node:
+    pass
+
+
+def _span():
+    return field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    value: float
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    name: str
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    func: str
+    args: tuple[Node, ...]
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    operand: Node
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str  # one of + - * / .* ./ ^ .^
+    left: Node
+    right: Node
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
+class Transpose(Node):
+    operand: Node
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
+class Where(Node):
+    """`body where name = expr, ...`: bindings in order, each visible after itself."""
+
+    body: Node
+    bindings: tuple[tuple[str, Node], ...]
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Call):
+        return node.args
+    if isinstance(node, Neg | Transpose):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Where):
+        return (node.body,) + tuple(e for _, e in node.bindings)
+    return ()

@@ -1,0 +1,101 @@
+"""What each array library calls things.  One table per backend; the emitter is shared.
+
+Helpers (prefixed `_`) are copied into the generated module only when used, so
+the module depends on nothing but its array library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    imports: str
+    xp: str                                  # module alias used in expressions
+    funcs: dict[str, str]                    # elementwise function -> template on {0}
+    prims: dict[str, str]                    # inv det logdet softmax logsumexp
+    helpers: dict[str, str] = field(default_factory=dict)   # name -> source
+    ones: str = "{xp}.ones({n})"
+    eye: str = "{xp}.eye({n})"
+    zeros: str = "{xp}.zeros({shape})"
+    asarray: str = "{xp}.asarray({0})"
+    prologue: str = ""                       # first lines of the function body
+
+
+_NUMPY_HELPERS = {
+    "_sigmoid": '''def _sigmoid(x):
+    return np.exp(-np.logaddexp(0.0, -x))''',
+    "_softmax": '''def _softmax(x):
+    e = np.exp(x - np.max(x))
+    return e / np.sum(e)''',
+    "_logsumexp": '''def _logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))''',
+    "_logdet": '''def _logdet(x):
+    sign, value = np.linalg.slogdet(x)
+    return value if sign > 0 else np.nan''',
+}
+
+NUMPY = Backend(
+    name="numpy",
+    imports="import numpy as np",
+    xp="np",
+    funcs={
+        "exp": "np.exp({0})", "log": "np.log({0})", "sin": "np.sin({0})", "cos": "np.cos({0})",
+        "tan": "np.tan({0})", "tanh": "np.tanh({0})", "sigmoid": "_sigmoid({0})",
+        "softplus": "np.logaddexp(0.0, {0})", "abs": "np.abs({0})",
+        "relu": "np.maximum({0}, 0.0)", "sign": "np.sign({0})",
+        "step": "np.heaviside({0}, 0.0)", "sqrt": "np.sqrt({0})",
+    },
+    prims={
+        "inv": "np.linalg.inv({0})", "det": "np.linalg.det({0})", "logdet": "_logdet({0})",
+        "softmax": "_softmax({0})", "logsumexp": "_logsumexp({0})",
+    },
+    helpers=_NUMPY_HELPERS,
+)
+
+TORCH = Backend(
+    name="torch",
+    imports="import torch",
+    xp="torch",
+    funcs={
+        "exp": "torch.exp({0})", "log": "torch.log({0})", "sin": "torch.sin({0})",
+        "cos": "torch.cos({0})", "tan": "torch.tan({0})", "tanh": "torch.tanh({0})",
+        "sigmoid": "torch.sigmoid({0})", "softplus": "torch.nn.functional.softplus({0})",
+        "abs": "torch.abs({0})", "relu": "torch.relu({0})", "sign": "torch.sign({0})",
+        "step": "(({0}) > 0).to(_dtype)", "sqrt": "torch.sqrt({0})",
+    },
+    prims={
+        "inv": "torch.linalg.inv({0})", "det": "torch.linalg.det({0})",
+        "logdet": "torch.logdet({0})", "softmax": "torch.softmax({0}, 0)",
+        "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
+    },
+    ones="torch.ones({n}, dtype=_dtype)",
+    eye="torch.eye({n}, dtype=_dtype)",
+    zeros="torch.zeros({shape}, dtype=_dtype)",
+    asarray="torch.as_tensor({0}, dtype=_dtype)",
+    prologue="_dtype = torch.float64",
+)
+
+JAX = Backend(
+    name="jax",
+    imports="import jax\nimport jax.numpy as jnp",
+    xp="jnp",
+    funcs={
+        "exp": "jnp.exp({0})", "log": "jnp.log({0})", "sin": "jnp.sin({0})",
+        "cos": "jnp.cos({0})", "tan": "jnp.tan({0})", "tanh": "jnp.tanh({0})",
+        "sigmoid": "jax.nn.sigmoid({0})", "softplus": "jax.nn.softplus({0})",
+        "abs": "jnp.abs({0})", "relu": "jax.nn.relu({0})", "sign": "jnp.sign({0})",
+        "step": "jnp.heaviside({0}, 0.0)", "sqrt": "jnp.sqrt({0})",
+    },
+    prims={
+        "inv": "jnp.linalg.inv({0})", "det": "jnp.linalg.det({0})",
+        "logdet": "_logdet({0})", "softmax": "jax.nn.softmax({0})",
+        "logsumexp": "jax.nn.logsumexp({0})",
+    },
+    helpers={"_logdet": '''def _logdet(x):
+    sign, value = jnp.linalg.slogdet(x)
+    return jnp.where(sign > 0, value, jnp.nan)'''},
+)

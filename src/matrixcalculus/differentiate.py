@@ -1,0 +1,60 @@
+"""Reverse-mode differentiation of IR into IR.
+
+jacobian(y, x) has shape y.shape + x.shape (LANGUAGE.md's table): the adjoint
+is seeded with a delta per output axis, so gradients, Jacobians and, applied
+twice, Hessians are the same code.  Only nodes that depend on x are visited.
+"""
+
+from __future__ import annotations
+
+from .ir.build import add, const, einsum, delta, scale, zero
+from .ir.nodes import Node, walk
+from .rules import vjp
+
+
+def jacobian(y: Node, x: Node) -> Node:
+    """d y / d x for a variable node x."""
+    assert x.op == "var"
+    extra = y.rank
+    if extra == 0:
+        seed = const(1.0)
+    else:
+        e = tuple(range(100, 100 + extra))
+        i = tuple(range(extra))
+        seed = einsum([delta(d) for d in y.shape], list(zip(e, i)), e + i)
+    order = walk(y)                         # children before parents
+    depends: set[Node] = set()
+    for n in order:
+        if n is x or any(a in depends for a in n.args):
+            depends.add(n)
+    if y not in depends:
+        return zero(y.shape + x.shape)
+    adjoint: dict[Node, list[Node]] = {y: [seed]}
+    for n in reversed(order):               # parents before children
+        if n not in depends or n not in adjoint:
+            continue
+        g = add(adjoint.pop(n))
+        if n is x:
+            return g
+        for k, a in enumerate(n.args):
+            if a in depends:
+                adjoint.setdefault(a, []).append(vjp(n, k, g, extra))
+    return zero(y.shape + x.shape)
+
+
+def symmetrize_last(t: Node) -> Node:
+    """(T + T')/2 over the last two axes: the gradient on symmetric matrices."""
+    r = t.rank
+    ix = tuple(range(r))
+    swapped = ix[:-2] + (ix[-1], ix[-2])
+    return add([scale(0.5, t), einsum([t], [ix], swapped, 0.5)])
+
+
+def derivative(y: Node, x: Node, order: int = 1) -> Node:
+    """The order-k derivative; for symmetric x each pair of x's axes is symmetrised."""
+    d = y
+    for _ in range(order):
+        d = jacobian(d, x)
+        if x.params[1]:
+            d = symmetrize_last(d)
+    return d

@@ -1,0 +1,94 @@
+"""The one exception family users see.  Every rejection says what and where."""
+
+from __future__ import annotations
+
+
+class MatrixCalculusError(Exception):
+    """Base class: a message, and optionally the source text and a span to point at."""
+
+    kind = "error"
+
+    def __init__(self, message: str, source: str | None = None,
+                 pos: int | None = None, end: int | None = None):
+        self.message = message
+        self.source = source
+        self.pos = pos
+        self.end = end if end is not None else (pos + 1 if pos is not None else None)
+        super().__init__(self._render())
+
+    def with_source(self, source: str) -> MatrixCalculusError:
+        """Attach the source text (positions are set where the error is found)."""
+        if self.source is None:
+            self.source = source
+            self.args = (self._render(),)
+        return self
+
+    def caret_lines(self) -> list[str]:
+        """The source line holding the error and a caret line under the span."""
+        if self.source is None or self.pos is None:
+            return []
+        src = self.source
+        pos = max(0, min(self.pos, len(src)))
+        line_start = src.rfind("\n", 0, pos) + 1
+        line_end = src.find("\n", pos)
+        if line_end < 0:
+            line_end = len(src)
+        line = src[line_start:line_end]
+        col = pos - line_start
+        # keep very long inputs readable: show a window around the position
+        if len(line) > 100:
+            lo = max(0, col - 50)
+            line = ("..." if lo else "") + line[lo:lo + 100] + ("..." if lo + 100 < len(line) else "")
+            col = col - lo + (3 if lo else 0)
+        width = max(1, min((self.end or pos + 1) - pos, len(line) - col if len(line) > col else 1))
+        return [line, " " * col + "^" * width]
+
+    def _render(self) -> str:
+        lines = [self.message]
+        lines += ["  " + s for s in self.caret_lines()]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self._render()
+
+
+class ParseError(MatrixCalculusError):
+    """The text is not a well-formed expression."""
+
+    kind = "syntax error"
+
+
+class UnknownNameError(MatrixCalculusError):
+    """An unknown function, dimension or variable name."""
+
+    kind = "unknown name"
+
+
+class ShapeError(MatrixCalculusError):
+    """Operand shapes do not fit together."""
+
+    kind = "shape error"
+
+
+class DeclarationError(MatrixCalculusError):
+    """A malformed variable declaration (`matrix(n)`, `vector(-3)`)."""
+
+    kind = "declaration error"
+
+
+class UnsupportedDerivativeError(MatrixCalculusError):
+    """The derivative asked for cannot be taken (wrt a non-variable, bad order...)."""
+
+    kind = "unsupported derivative"
+
+
+class EvaluationError(MatrixCalculusError):
+    """Arrays given to evaluate() do not match the declared shapes."""
+
+    kind = "evaluation error"
+
+
+class LimitError(MatrixCalculusError):
+    """The input or the derivation exceeds a configured limit."""
+
+    kind = "limit exceeded"

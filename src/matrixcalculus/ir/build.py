@@ -1,0 +1,424 @@
+"""Canonicalising constructors: the only way IR nodes are made.
+
+Local rewrites happen as nodes are built (DESIGN.md's fixed point, reached by
+construction): nested products are flattened into one einsum, numbers folded
+into its coefficient, deltas eliminated by renaming indices, ones dropped
+where an index is already present, equal factors merged into powers
+(s^-1 * s = 1), like terms collected in sums, and every einsum brought to a
+canonical labelling so equal products are one node.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from itertools import count
+
+from .nodes import Dim, Node, Shape
+
+Idx = tuple[int, ...]
+
+
+# ------------------------------------------------------------------ leaves
+def var(name: str, shape: Shape, symmetric: bool = False) -> Node:
+    return Node("var", (), (name, symmetric), tuple(shape))
+
+
+def const(value: float) -> Node:
+    value = float(value)
+    if value == 0:
+        value = 0.0  # no -0.0
+    return Node("const", (), (value,), ())
+
+
+def zero(shape: Shape) -> Node:
+    return Node("zero", (), (), tuple(shape))
+
+
+def ones(dim: Dim) -> Node:
+    return Node("ones", (), (), (dim,))
+
+
+def delta(dim: Dim) -> Node:
+    return Node("delta", (), (), (dim, dim))
+
+
+def full(shape: Shape, value: float) -> Node:
+    """A tensor of one value: const for scalars, a broadcast of ones otherwise."""
+    if not shape:
+        return const(value)
+    return einsum([ones(d) for d in shape], [(i,) for i in range(len(shape))],
+                  tuple(range(len(shape))), value)
+
+
+def is_const(n: Node, value: float | None = None) -> bool:
+    return n.op == "const" and (value is None or n.params[0] == value)
+
+
+# ------------------------------------------------------------------ einsum
+def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequence[int],
+           coef: float = 1.0) -> Node:
+    """coef * (product of operands[k][indices[k]] summed over labels not in out)."""
+    ops = list(operands)
+    idxs = [tuple(ix) for ix in indices]
+    out = tuple(out)
+    assert len(ops) == len(idxs)
+    assert len(set(out)) == len(out), "repeated output label: use a delta"
+    dims: dict[int, Dim] = {}
+    for a, ix in zip(ops, idxs):
+        assert len(ix) == a.rank, (a, ix)
+        for lab, d in zip(ix, a.shape):
+            assert dims.setdefault(lab, d) == d, f"label {lab}: {dims[lab]} vs {d}"
+    assert all(o in dims for o in out), "an output label must occur in an operand"
+    shape = tuple(dims[o] for o in out)
+    fresh = count(max([*dims, *out, -1]) + 1)
+    coef = float(coef)
+
+    changed = True
+    while changed:
+        changed = False
+        # flatten nested einsums; fold constants and zeros
+        i = 0
+        while i < len(ops):
+            a, ix = ops[i], idxs[i]
+            if a.op == "const":
+                coef *= a.params[0]
+                del ops[i], idxs[i]
+                changed = True
+                continue
+            if a.op == "zero" or coef == 0:
+                return zero(shape)
+            if a.op == "einsum":
+                c2, sub_idxs, sub_out = a.params
+                ren = dict(zip(sub_out, ix))
+                for sx in sub_idxs:
+                    for lab in sx:
+                        if lab not in ren:
+                            ren[lab] = next(fresh)
+                            dims[ren[lab]] = a_dims(a, sub_idxs)[lab]
+                del ops[i], idxs[i]
+                for b, sx in zip(a.args, sub_idxs):
+                    ops.append(b)
+                    idxs.append(tuple(ren[lab] for lab in sx))
+                coef *= c2
+                changed = True
+                continue
+            i += 1
+        if _eliminate_deltas(ops, idxs, out, dims):
+            changed = True
+        if _merge_powers(ops, idxs, out, dims):
+            changed = True
+        if _drop_ones(ops, idxs, out):
+            changed = True
+
+    if coef == 0:
+        return zero(shape)
+    if not ops:
+        return const(coef)
+    if len(ops) == 1 and idxs[0] == out:
+        a = ops[0]
+        if coef == 1:
+            return a
+        if a.op == "add":  # c*(x + y) -> c*x + c*y: one canonical form for scaled sums
+            return add([scale(coef, t) for t in a.args])
+    return _canonical(coef, ops, idxs, out, shape)
+
+
+def a_dims(a: Node, idxs: Sequence[Idx]) -> dict[int, Dim]:
+    d: dict[int, Dim] = {}
+    for b, ix in zip(a.args, idxs):
+        d.update(zip(ix, b.shape))
+    return d
+
+
+def _labels(idxs: list[Idx]) -> set[int]:
+    return {lab for ix in idxs for lab in ix}
+
+
+def _restore_vanished(before: set[int], ops: list[Node], idxs: list[Idx],
+                      dims: dict[int, Dim]) -> None:
+    """A label that no longer occurs in any operand still ranges over its dimension."""
+    for lab in sorted(before - _labels(idxs)):
+        ops.append(ones(dims[lab]))
+        idxs.append((lab,))
+
+
+def _eliminate_deltas(ops: list[Node], idxs: list[Idx], out: Idx, dims: dict[int, Dim]) -> bool:
+    changed = False
+    k = 0
+    while k < len(ops):
+        if ops[k].op != "delta":
+            k += 1
+            continue
+        a, b = idxs[k]
+        others = _labels(idxs[:k] + idxs[k + 1:]) | set(out)
+        if a == b:
+            if a in others:           # delta[i,i] = 1 where i is used anyway
+                del ops[k], idxs[k]
+                changed = True
+                continue
+            k += 1                    # sum_i delta[i,i] = n: keep
+            continue
+        if b not in out:
+            keep, gone = a, b
+        elif a not in out:
+            keep, gone = b, a
+        else:
+            k += 1
+            continue
+        before = _labels(idxs) - {gone}
+        del ops[k], idxs[k]
+        for j, ix in enumerate(idxs):
+            idxs[j] = tuple(keep if lab == gone else lab for lab in ix)
+        _restore_vanished(before, ops, idxs, dims)
+        changed = True
+        k = 0
+    return changed
+
+
+def _drop_ones(ops: list[Node], idxs: list[Idx], out: Idx) -> bool:
+    changed = False
+    k = 0
+    while k < len(ops):
+        if ops[k].op == "ones":
+            (lab,) = idxs[k]
+            if any(lab in ix for j, ix in enumerate(idxs) if j != k):
+                del ops[k], idxs[k]
+                changed = True
+                continue
+        k += 1
+    return changed
+
+
+def _merge_powers(ops: list[Node], idxs: list[Idx], out: Idx, dims: dict[int, Dim]) -> bool:
+    """x^p * x^q (same indices) -> x^(p+q), for scalars and pure elementwise products,
+    and wherever the exponents cancel."""
+    groups: dict[tuple[int, Idx], list[int]] = defaultdict(list)
+    for k, (a, ix) in enumerate(zip(ops, idxs)):
+        base, e = power_parts(a)
+        if e is not None:
+            groups[(id(base), ix)].append(k)
+    merged = False
+    drop: list[int] = []
+    add_ops: list[tuple[Node, Idx]] = []
+    for (_, ix), ks in groups.items():
+        if len(ks) < 2:
+            continue
+        base = power_parts(ops[ks[0]])[0]
+        total = sum(power_parts(ops[k])[1] for k in ks)  # type: ignore[misc]
+        pointwise = all(lab in out for lab in ix) and len(set(ix)) == len(ix)
+        if not (total == 0 or pointwise):
+            continue
+        drop += ks
+        if total != 0:
+            add_ops.append((power(base, const(total)), ix))
+        merged = True
+    if merged:
+        before = _labels(idxs)
+        for k in sorted(drop, reverse=True):
+            del ops[k], idxs[k]
+        for a, ix in add_ops:
+            ops.append(a)
+            idxs.append(ix)
+        _restore_vanished(before, ops, idxs, dims)
+    return merged
+
+
+def power_parts(a: Node) -> tuple[Node, float | None]:
+    """(base, constant exponent) of a factor; exponent None if not a constant power."""
+    if a.op == "power":
+        e = a.args[1]
+        return (a.args[0], e.params[0]) if e.op == "const" else (a, 1.0)
+    return a, 1.0
+
+
+def _canonical(coef: float, ops: list[Node], idxs: list[Idx], out: Idx, shape: Shape) -> Node:
+    """Relabel: out -> 0..r-1, the rest by first appearance after a label-free sort."""
+    pos = {lab: p for p, lab in enumerate(out)}
+
+    def pattern(ix: Idx) -> tuple:
+        first: dict[int, int] = {}
+        return tuple((0, pos[lab]) if lab in pos else (1, first.setdefault(lab, len(first)))
+                     for lab in ix)
+
+    for k, (a, ix) in enumerate(zip(ops, idxs)):
+        if a.op == "var" and a.params[1] and ix[0] != ix[1]:
+            # a symmetric matrix: S[i,j] = S[j,i], so order its labels by output position
+            ka, kb = (pos.get(ix[0], 99), pos.get(ix[1], 99))
+            if kb < ka:
+                idxs[k] = (ix[1], ix[0])
+    order = sorted(range(len(ops)), key=lambda k: (ops[k].skey, pattern(idxs[k])))
+    ren = {lab: p for p, lab in enumerate(out)}
+    nxt = count(len(out))
+    new_idxs = []
+    for k in order:
+        for lab in idxs[k]:
+            if lab not in ren:
+                ren[lab] = next(nxt)
+        new_idxs.append(tuple(ren[lab] for lab in idxs[k]))
+    new_ops = tuple(ops[k] for k in order)
+    for k, a in enumerate(new_ops):
+        if a.op == "var" and a.params[1]:
+            new_idxs[k] = tuple(sorted(new_idxs[k]))
+    params = (coef, tuple(new_idxs), tuple(range(len(out))))
+    return Node("einsum", new_ops, params, shape)
+
+
+def scale(c: float, x: Node) -> Node:
+    if c == 1:
+        return x
+    r = tuple(range(x.rank))
+    return einsum([x], [r], r, c)
+
+
+def coef_and_base(x: Node) -> tuple[float, Node]:
+    """x = c * base with base carrying coefficient 1."""
+    if x.op == "const":
+        return x.params[0], const(1.0)
+    if x.op == "einsum":
+        coef, idxs, out = x.params
+        if coef != 1:
+            return coef, Node("einsum", x.args, (1.0, idxs, out), x.shape)
+    return 1.0, x
+
+
+# ------------------------------------------------------------------ sums
+def add(terms: Sequence[Node]) -> Node:
+    assert terms, "add of nothing"
+    shape = terms[0].shape
+    flat: list[Node] = []
+    stack = list(reversed(terms))
+    while stack:
+        t = stack.pop()
+        assert t.shape == shape, (t.shape, shape)
+        if t.op == "add":
+            stack.extend(reversed(t.args))
+        elif t.op != "zero":
+            flat.append(t)
+    coefs: dict[Node, float] = {}
+    for t in flat:
+        c, base = coef_and_base(t)
+        coefs[base] = coefs.get(base, 0.0) + c
+    kept = [(b, c) for b, c in coefs.items() if c != 0]
+    if not kept:
+        return zero(shape)
+    kept.sort(key=lambda bc: bc[0].skey)
+    new = [const(c) if b.op == "const" else scale(c, b) for b, c in kept]
+    if len(new) == 1:
+        return new[0]
+    return Node("add", tuple(new), (), shape)
+
+
+def neg(x: Node) -> Node:
+    return scale(-1.0, x)
+
+
+def sub(a: Node, b: Node) -> Node:
+    return add([a, neg(b)])
+
+
+# ------------------------------------------------------------------ elementwise
+_FOLD = {
+    "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tan": math.tan,
+    "tanh": math.tanh, "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+    "softplus": lambda v: math.log1p(math.exp(v)), "abs": abs, "relu": lambda v: max(v, 0.0),
+    "sign": lambda v: float((v > 0) - (v < 0)), "step": lambda v: float(v > 0),
+}
+
+
+def func(name: str, x: Node) -> Node:
+    if x.op == "const":
+        try:
+            return const(_FOLD[name](x.params[0]))
+        except (ValueError, OverflowError):
+            pass
+    if name in ("sign", "step") and x.op == "zero":
+        return zero(x.shape)
+    return Node("func", (x,), (name,), x.shape)
+
+
+def power(base: Node, exponent: Node) -> Node:
+    if exponent.op == "const":
+        e = exponent.params[0]
+        if e == 1:
+            return base
+        if e == 0:
+            return full(base.shape, 1.0)
+        if base.op == "const":
+            try:
+                return const(base.params[0] ** e)
+            except (ZeroDivisionError, OverflowError):
+                pass
+        if base.op == "power" and base.args[1].op == "const" and float(e).is_integer():
+            return power(base.args[0], const(base.args[1].params[0] * e))
+    if base.op == "zero" and exponent.op == "const" and exponent.params[0] > 0:
+        return base
+    return Node("power", (base, exponent), (), base.shape)
+
+
+def hadamard(a: Node, b: Node) -> Node:
+    """a .* b, either side may be a scalar."""
+    if a.rank == 0 or b.rank == 0:
+        r = tuple(range(max(a.rank, b.rank)))
+        return einsum([a, b], [tuple(range(a.rank)), tuple(range(b.rank))], r)
+    r = tuple(range(a.rank))
+    return einsum([a, b], [r, r], r)
+
+
+def recip(x: Node) -> Node:
+    return power(x, const(-1.0))
+
+
+def transpose(x: Node) -> Node:
+    if x.rank != 2:
+        return x
+    return einsum([x], [(0, 1)], (1, 0))
+
+
+def broadcast(x: Node, shape: Shape) -> Node:
+    """A scalar spread over a shape."""
+    if x.shape == tuple(shape):
+        return x
+    assert x.rank == 0
+    r = tuple(range(len(shape)))
+    return einsum([x] + [ones(d) for d in shape], [()] + [(i,) for i in r], r)
+
+
+def sum_all(x: Node) -> Node:
+    return einsum([x], [tuple(range(x.rank))], ())
+
+
+# ------------------------------------------------------------------ matrix primitives
+def inv(x: Node) -> Node:
+    if x.rank == 0:
+        return recip(x)
+    if x.op == "delta":
+        return x
+    if x.op == "inv":
+        return x.args[0]
+    return Node("inv", (x,), (), x.shape)
+
+
+def det(x: Node) -> Node:
+    if x.rank == 0:
+        return x
+    return Node("det", (x,), (), ())
+
+
+def logdet(x: Node) -> Node:
+    if x.rank == 0:
+        return func("log", x)
+    return Node("logdet", (x,), (), ())
+
+
+def softmax(x: Node) -> Node:
+    if x.rank == 0:
+        return const(1.0)
+    return Node("softmax", (x,), (), x.shape)
+
+
+def logsumexp(x: Node) -> Node:
+    if x.rank == 0:
+        return x
+    return Node("logsumexp", (x,), (), ())

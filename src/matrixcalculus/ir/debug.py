@@ -1,0 +1,34 @@
+"""A plain index-notation rendering of IR, for debugging and for answers with no matrix form."""
+
+from __future__ import annotations
+
+from .nodes import Node
+
+_LETTERS = "ijklabcdefghmnopqrstuvwxyz"
+
+
+def _lab(i: int) -> str:
+    return _LETTERS[i] if i < len(_LETTERS) else f"i{i}"
+
+
+def show(n: Node) -> str:
+    op = n.op
+    if op == "var":
+        return n.params[0]
+    if op == "const":
+        return repr(n.params[0])
+    if op in ("ones", "delta", "zero"):
+        return f"{op}{tuple(n.shape)}"
+    if op == "einsum":
+        coef, idxs, out = n.params
+        parts = [f"{show(a)}[{','.join(_lab(i) for i in ix)}]" for a, ix in zip(n.args, idxs)]
+        s = " ".join(parts)
+        c = "" if coef == 1 else f"{coef:g}*"
+        return f"({c}{s} -> [{','.join(_lab(i) for i in out)}])"
+    if op == "add":
+        return "(" + " + ".join(show(a) for a in n.args) + ")"
+    if op == "func":
+        return f"{n.params[0]}({show(n.args[0])})"
+    if op == "power":
+        return f"({show(n.args[0])})^({show(n.args[1])})"
+    return f"{op}({', '.join(show(a) for a in n.args)})"

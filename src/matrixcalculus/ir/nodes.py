@@ -1,0 +1,91 @@
+"""IR nodes: one small immutable class, hash-consed.
+
+A node is (op, args, params, shape).  Equal nodes are the same object, so a
+shared subexpression (`s = sigmoid(u'*v + b)`) is one node however it arose.
+
+ops and their params:
+  var       (name, symmetric)        a variable
+  const     (value,)                 a scalar number
+  ones      ()                       a vector of ones, shape (n,)
+  delta     ()                       the identity, shape (n, n)
+  zero      ()                       zeros of any shape
+  einsum    (coef, indices, out)     coef * sum over labels not in out of prod args[k][indices[k]]
+  add       ()                       sum of same-shaped args
+  func      (name,)                  elementwise function of args[0]
+  power     ()                       args[0] .^ args[1] (exponent scalar or same shape)
+  inv det logdet softmax logsumexp   the nonlinear matrix primitives
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+
+Dim = str | int
+Shape = tuple[Dim, ...]
+
+_TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+class Node:
+    __slots__ = ("op", "args", "params", "shape", "skey", "__weakref__")
+
+    op: str
+    args: tuple[Node, ...]
+    params: tuple
+    shape: Shape
+    skey: str      # deterministic structural key: stable sort order across runs
+
+    def __new__(cls, op: str, args: tuple[Node, ...], params: tuple, shape: Shape) -> Node:
+        key = (op, tuple(id(a) for a in args), params, shape)
+        node = _TABLE.get(key)
+        if node is not None:
+            return node
+        node = object.__new__(cls)
+        node.op, node.args, node.params, node.shape = op, args, params, shape
+        h = hashlib.blake2b(digest_size=8)
+        h.update(repr((op, params, shape)).encode())
+        for a in args:
+            h.update(a.skey.encode())
+        node.skey = h.hexdigest()
+        _TABLE[key] = node
+        return node
+
+    # identity semantics: hash-consing makes structural equality identity
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        from .debug import show
+        return show(self)
+
+
+def walk(root: Node) -> list[Node]:
+    """All nodes below root (inclusive), children before parents, each once."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for a in reversed(node.args):
+            if id(a) not in seen:
+                stack.append((a, False))
+    return order
+
+
+def variables(root: Node) -> set[str]:
+    return {n.params[0] for n in walk(root) if n.op == "var"}

@@ -1,0 +1,1 @@
+"""The input language: grammar, parser, declarations and shape inference."""

@@ -1,0 +1,81 @@
+"""Variable declarations: `matrix(m, n)`, `vector(n)`, `scalar`, `symmetric(n)`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import DeclarationError
+
+KINDS = ("scalar", "vector", "matrix", "symmetric")
+_ARITY = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 1}
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
+_DECL = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*(?:\((.*)\))?\s*\Z", re.S)
+
+GREEK = frozenset("""alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi
+omicron pi rho sigma tau upsilon phi chi psi omega""".split())
+
+
+@dataclass(frozen=True)
+class Declaration:
+    kind: str                        # one of KINDS
+    dims: tuple[str | int, ...]      # symbols or positive ints; () for scalars
+
+    def __str__(self) -> str:
+        if self.kind == "scalar":
+            return "scalar"
+        return f"{self.kind}({', '.join(str(d) for d in self.dims)})"
+
+
+def is_identifier(name: str) -> bool:
+    return bool(_IDENT.match(name))
+
+
+def parse_declaration(text: str, var: str = "") -> Declaration:
+    """'matrix(m, n)' -> Declaration('matrix', ('m', 'n')); rejects malformed ones."""
+    if not isinstance(text, str):
+        raise DeclarationError(f"the type of {var or 'a variable'} must be text like "
+                               f"'matrix(m,n)', not {type(text).__name__}")
+    where = f" for {var}" if var else ""
+    m = _DECL.match(text)
+    if not m or m.group(1) not in KINDS:
+        raise DeclarationError(
+            f"unknown type {text.strip()!r}{where}: expected scalar, vector(n), matrix(m,n) "
+            "or symmetric(n)", text, 0, len(text))
+    kind, inside = m.group(1), m.group(2)
+    args = [] if inside is None or not inside.strip() else [a.strip() for a in inside.split(",")]
+    if len(args) != _ARITY[kind]:
+        want = {0: "no dimensions", 1: "one dimension", 2: "two dimensions"}[_ARITY[kind]]
+        raise DeclarationError(f"{kind} takes {want}{where}, got {len(args)} in {text.strip()!r}",
+                               text, m.start(2) if inside is not None else 0, len(text))
+    dims: list[str | int] = []
+    for a in args:
+        pos = text.find(a)
+        if re.fullmatch(r"\d+", a):
+            if int(a) < 1:
+                raise DeclarationError(f"dimension {a}{where} must be a positive integer",
+                                       text, pos, pos + len(a))
+            dims.append(int(a))
+        elif is_identifier(a):
+            dims.append(a)
+        else:
+            raise DeclarationError(f"bad dimension {a!r}{where}: use a name like n or a "
+                                   "positive integer", text, max(pos, 0), max(pos, 0) + len(a))
+    return Declaration(kind, tuple(dims))
+
+
+def parse_var_option(text: str) -> tuple[str, Declaration]:
+    """CLI form 'A: matrix(m,n)' -> ('A', Declaration)."""
+    name, sep, decl = text.partition(":")
+    name = name.strip()
+    if not sep or not is_identifier(name):
+        raise DeclarationError(f"a declaration is written 'NAME: TYPE' (e.g. 'A: matrix(m,n)'), "
+                               f"got {text!r}", text, 0, len(text))
+    return name, parse_declaration(decl, name)
+
+
+def default_kind(name: str) -> str:
+    """The type a name gets by its spelling (LANGUAGE.md)."""
+    if name.lower() in GREEK:
+        return "scalar"
+    return "matrix" if name[0].isupper() else "vector"

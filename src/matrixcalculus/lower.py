@@ -1,0 +1,127 @@
+"""Typed surface AST -> tensor IR.
+
+A Matlab-like type (rows, cols) becomes an IR shape without its 1s: a row and
+a column vector are both rank 1, and `*` becomes the index pattern it means
+(matrix product, inner or outer product, or a scalar product).
+"""
+
+from __future__ import annotations
+
+from . import ast
+from .errors import ParseError
+from .ir import build as B
+from .ir.nodes import Node
+from .language.functions import ELEMENTWISE
+from .language.typecheck import Type, Typed
+
+
+def lower(typed: Typed) -> tuple[Node, dict[str, Node]]:
+    """The expression as IR, and the IR node of every variable."""
+    low = _Lowering(typed)
+    return low.run(), low.vars
+
+
+class _Lowering:
+    def __init__(self, typed: Typed):
+        self.t = typed
+        self.env: dict[str, Node] = {}
+        self.vars: dict[str, Node] = {}
+        for v in typed.variables.values():
+            self.vars[v.name] = B.var(v.name, self.shape(v.type), symmetric=v.kind == "symmetric")
+
+    def shape(self, t: Type) -> tuple:
+        return self.t.shape(t)
+
+    def axes(self, t: Type) -> list[bool]:
+        """Which of (rows, cols) are real axes (not 1)."""
+        return [not self.t.dims.is_one(d) for d in t]
+
+    def run(self) -> Node:
+        root = self.t.root
+        if isinstance(root, ast.Where):
+            for name, expr in root.bindings:
+                self.env[name] = self.lower(expr)
+            return self.lower(root.body)
+        return self.lower(root)
+
+    def lower(self, n: ast.Node) -> Node:
+        if isinstance(n, ast.Num):
+            return B.const(n.value)
+        if isinstance(n, ast.Name):
+            return self.env[n.name] if n.name in self.env else self.vars[n.name]
+        if isinstance(n, ast.Neg):
+            return B.neg(self.lower(n.operand))
+        if isinstance(n, ast.Transpose):
+            return B.transpose(self.lower(n.operand))
+        if isinstance(n, ast.Binary):
+            return self.binary(n)
+        if isinstance(n, ast.Call):
+            return self.call(n)
+        raise ParseError(f"unexpected {type(n).__name__}", self.t.source, n.pos, n.end)
+
+    def binary(self, n: ast.Binary) -> Node:
+        a, b = self.lower(n.left), self.lower(n.right)
+        op = n.op
+        if op in ("+", "-"):
+            shape = self.shape(self.t.type_of(n))
+            a, b = B.broadcast(a, shape), B.broadcast(b, shape)
+            return B.add([a, b]) if op == "+" else B.sub(a, b)
+        if op == ".*":
+            return B.hadamard(a, b)
+        if op == "./":
+            return B.hadamard(a, B.recip(b))
+        if op == "/":
+            return B.hadamard(a, B.recip(b))
+        if op in ("^", ".^"):
+            return B.power(a, b)
+        if op == "*":
+            if a.rank == 0 or b.rank == 0:
+                return B.hadamard(a, b)
+            # (r1, c1) * (r2, c2) with c1 = r2: label rows 0, inner 1, cols 2
+            lt, rt = self.t.type_of(n.left), self.t.type_of(n.right)
+            lr, lc = self.axes(lt)
+            rr, rc = self.axes(rt)
+            ia = ([0] if lr else []) + ([1] if lc else [])
+            ib = ([1] if rr else []) + ([2] if rc else [])
+            out = ([0] if lr else []) + ([2] if rc else [])
+            return B.einsum([a, b], [ia, ib], out)
+        raise ParseError(f"unknown operator {op}", self.t.source, n.pos, n.end)
+
+    def call(self, n: ast.Call) -> Node:
+        f = n.func
+        if f in ("ones", "eye"):
+            shape = self.shape(self.t.type_of(n))
+            if f == "eye":
+                return B.delta(shape[0]) if shape else B.const(1.0)
+            return B.full(shape, 1.0)
+        x = self.lower(n.args[0])
+        if f == "sqrt":
+            return B.power(x, B.const(0.5))
+        if f in ELEMENTWISE:
+            return B.func(f, x)
+        if f == "sum":
+            return B.sum_all(x)
+        if f == "tr":
+            return B.einsum([x], [(0, 0)], ()) if x.rank == 2 else x
+        if f == "det":
+            return B.det(x)
+        if f == "logdet":
+            return B.logdet(x)
+        if f == "norm2":
+            r = tuple(range(x.rank))
+            return B.power(B.einsum([x, x], [r, r], ()), B.const(0.5))
+        if f == "norm1":
+            return B.sum_all(B.func("abs", x))
+        if f == "logsumexp":
+            return B.logsumexp(x)
+        if f == "inv":
+            return B.inv(x)
+        if f == "softmax":
+            return B.softmax(x)
+        if f == "diag":
+            if x.rank == 1:
+                return B.einsum([x, B.delta(x.shape[0])], [(0,), (0, 1)], (0, 1))
+            if x.rank == 2:
+                return B.einsum([x], [(0, 0)], (0,))
+            return x
+        raise ParseError(f"unknown function {f}", self.t.source, n.pos, n.end)
