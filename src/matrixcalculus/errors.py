@@ -38,10 +38,13 @@ class MatrixCalculusError(Exception):
         # keep very long inputs readable: show a window around the position
         if len(line) > 100:
             lo = max(0, col - 50)
-            line = ("..." if lo else "") + line[lo:lo + 100] + ("..." if lo + 100 < len(line) else "")
+            tail = "..." if lo + 100 < len(line) else ""
+            line = ("..." if lo else "") + line[lo:lo + 100] + tail
             col = col - lo + (3 if lo else 0)
         width = max(1, min((self.end or pos + 1) - pos, len(line) - col if len(line) > col else 1))
-        return [line, " " * col + "^" * width]
+        # keep tabs so that the caret lines up under tab-indented text
+        pad = "".join("\t" if ch == "\t" else " " for ch in line[:col])
+        return [line, pad + "^" * width]
 
     def _render(self) -> str:
         lines = [self.message]

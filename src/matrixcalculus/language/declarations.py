@@ -11,6 +11,7 @@ KINDS = ("scalar", "vector", "matrix", "symmetric")
 _ARITY = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 1}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _DECL = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*(?:\((.*)\))?\s*\Z", re.S)
+_DECL_OPEN = re.compile(r"\s*(scalar|vector|matrix|symmetric)\s*\([^)]*\Z")
 
 GREEK = frozenset("""alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi
 omicron pi rho sigma tau upsilon phi chi psi omega""".split())
@@ -38,29 +39,43 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
                                f"'matrix(m,n)', not {type(text).__name__}")
     where = f" for {var}" if var else ""
     m = _DECL.match(text)
+    if m and m.group(1) in KINDS and ")" in (m.group(2) or ""):
+        close = m.start(2) + m.group(2).index(")")
+        raise DeclarationError(f"unbalanced ')' in the type{where}", text, close)
+    if not m and _DECL_OPEN.match(text):
+        raise DeclarationError(f"missing ')' in the type{where}", text, len(text))
     if not m or m.group(1) not in KINDS:
-        raise DeclarationError(
-            f"unknown type {text.strip()!r}{where}: expected scalar, vector(n), matrix(m,n) "
-            "or symmetric(n)", text, 0, len(text))
+        what = f"unknown type {text.strip()!r}{where}" if text.strip() else f"empty type{where}"
+        raise DeclarationError(f"{what}: expected scalar, vector(n), matrix(m,n) or "
+                               "symmetric(n)", text, 0, max(len(text), 1))
     kind, inside = m.group(1), m.group(2)
-    args = [] if inside is None or not inside.strip() else [a.strip() for a in inside.split(",")]
+    # each dimension with its offset in the text
+    args: list[tuple[str, int]] = []
+    if inside is not None and inside.strip():
+        offset = m.start(2)
+        for piece in inside.split(","):
+            lead = len(piece) - len(piece.lstrip())
+            args.append((piece.strip(), offset + lead))
+            offset += len(piece) + 1
     if len(args) != _ARITY[kind]:
         want = {0: "no dimensions", 1: "one dimension", 2: "two dimensions"}[_ARITY[kind]]
         raise DeclarationError(f"{kind} takes {want}{where}, got {len(args)} in {text.strip()!r}",
                                text, m.start(2) if inside is not None else 0, len(text))
     dims: list[str | int] = []
-    for a in args:
-        pos = text.find(a)
-        if re.fullmatch(r"\d+", a):
+    for a, pos in args:
+        if not a:
+            raise DeclarationError(f"a dimension is missing in {text.strip()!r}{where}",
+                                   text, pos)
+        if re.fullmatch(r"[+-]?\d+", a):
             if int(a) < 1:
                 raise DeclarationError(f"dimension {a}{where} must be a positive integer",
                                        text, pos, pos + len(a))
             dims.append(int(a))
-        elif is_identifier(a):
+        elif is_identifier(a) and a != "where":
             dims.append(a)
         else:
             raise DeclarationError(f"bad dimension {a!r}{where}: use a name like n or a "
-                                   "positive integer", text, max(pos, 0), max(pos, 0) + len(a))
+                                   "positive integer", text, pos, pos + len(a))
     return Declaration(kind, tuple(dims))
 
 

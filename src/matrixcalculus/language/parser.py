@@ -68,7 +68,8 @@ class _Build(Transformer):
         return ast.Name(str(tok), pos=tok.start_pos, end=tok.end_pos)
 
     def call(self, c):
-        name, _, args, rpar = c
+        name, rpar = c[0], c[-1]
+        args = c[2] if len(c) == 4 else []   # `ones()`: the arity check names the function
         return ast.Call(str(name), tuple(args), pos=name.start_pos, end=rpar.end_pos)
 
     def args(self, c):
@@ -108,6 +109,14 @@ def binding_positions(text: str) -> dict[str, int]:
     return {}
 
 
+def binding_positions_list(text: str) -> list[int]:
+    """Start offsets of the `where` binding names, in order (duplicates included)."""
+    node = _parse_raw(text)
+    if isinstance(node, ast.Where):
+        return [p for _, _, p in node.bindings]
+    return []
+
+
 def _parse_raw(text: str):
     try:
         return _parser().parse(text)
@@ -145,13 +154,44 @@ def _check_paren_depth(text: str) -> None:
 
 
 def _check_depth(root: ast.Node, text: str) -> None:
-    stack = [(root, 1)]
+    # depth of the node, and how many of its ancestors are binary operators
+    stack = [(root, 1, 0)]
     while stack:
-        node, d = stack.pop()
+        node, d, ops = stack.pop()
         if d > LIMITS.max_depth:
-            raise LimitError(f"the expression is nested more than {LIMITS.max_depth} deep",
-                             text, node.pos, node.end)
-        stack.extend((c, d + 1) for c in ast.children(node))
+            if ops > d // 2:   # `x+x+...+x`: flat to a person, deep as a tree
+                msg = (f"the expression chains more than {LIMITS.max_depth} operators; "
+                       f"the nesting limit is {LIMITS.max_depth}")
+            else:
+                msg = f"the expression is nested more than {LIMITS.max_depth} deep"
+            raise LimitError(msg, text, node.pos, node.end)
+        ops += isinstance(node, ast.Binary)
+        stack.extend((c, d + 1, ops) for c in ast.children(node))
+
+
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "HADAMARD", "EDIV", "DOTCARET", "CARET"}
+
+# characters people paste from papers, and what to write instead
+_CHAR_HINTS = {
+    **{c: "write powers with ^, as in x^2" for c in "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076"
+       "\u2077\u2078\u2079\u207b"},
+    **{c: "products are written with '*'" for c in "\u00b7\u00d7\u22c5\u2219"},
+    **{c: "the transpose is written x'" for c in "\u1d40\u22a4\u2019\u2032`"},
+    "\u2212": "the minus sign is written '-'",
+    "[": "use ( ) for grouping; indexing is not supported",
+    "]": "use ( ) for grouping; indexing is not supported",
+    "{": "use ( ) for grouping", "}": "use ( ) for grouping",
+    ";": "an expression is one line: name subexpressions with 'where'",
+    "\"": "strings are not part of the language",
+}
+
+
+def _char_hint(ch: str) -> str:
+    if ch in _CHAR_HINTS:
+        return _CHAR_HINTS[ch]
+    if "\u0370" <= ch <= "\u03ff":
+        return "write Greek letters by name, as in alpha"
+    return ""
 
 
 def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
@@ -161,7 +201,8 @@ def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
         if ch == "=":
             msg = "unexpected '=': named subexpressions are written 'EXPR where NAME = EXPR'"
         else:
-            msg = f"unexpected character {ch!r}"
+            hint = _char_hint(ch)
+            msg = f"unexpected character {ch!r}" + (f" ({hint})" if hint else "")
         return ParseError(msg, text, e.pos_in_stream)
     if isinstance(e, UnexpectedEOF):
         return ParseError("the expression ends too early: expected an operand", text, len(text))
@@ -169,10 +210,12 @@ def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
         tok = e.token
         expected = set(e.expected) if e.expected else set()
         if tok.type == "$END":
-            if "RPAR" in expected and not (_OPERAND_START & expected):
+            if _OPERAND_START & expected:
+                msg = "the expression ends too early: expected an operand"
+            elif "RPAR" in expected:
                 msg = "missing ')': the input ends inside parentheses"
             else:
-                msg = "the expression ends too early: expected an operand"
+                msg = "the expression ends too early: expected " + _expected_text(expected)
             return ParseError(msg, text, len(text))
         what = repr(str(tok))
         pos = tok.start_pos
@@ -184,13 +227,24 @@ def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
                 msg = "unbalanced ')': no '(' to close"
         elif tok.type == "WHERE":
             msg = "unexpected 'where': it may only follow the whole expression"
+        elif tok.type == "COMMA" and not _OPERAND_START & expected:
+            msg = ("unexpected ',': commas only separate function arguments and "
+                   "where-bindings")
+        elif tok.type == "ASSIGN" and "ASSIGN" not in expected:
+            msg = "unexpected '=': named subexpressions are written 'EXPR where NAME = EXPR'"
         elif _OPERAND_START & expected and tok.type not in _OPERAND_START:
             msg = f"unexpected {what}: expected an operand"
-        elif tok.type in ("NAME", "NUMBER", "LPAR"):
+        elif tok.type in ("NAME", "NUMBER", "LPAR") and _OPERATORS & expected:
             msg = (f"unexpected {what}: expected an operator between operands "
                    "(products are written with '*')")
         else:
-            names = sorted(_TERMINAL_TEXT.get(t, t) for t in expected)
-            msg = f"unexpected {what}: expected " + (", ".join(names[:6]) or "something else")
+            msg = f"unexpected {what}: expected " + _expected_text(expected)
         return ParseError(msg, text, pos, end)
     return ParseError("syntax error", text, pos)
+
+
+def _expected_text(expected: set[str]) -> str:
+    names = sorted(_TERMINAL_TEXT.get(t, t) for t in expected)
+    if not names:
+        return "something else"
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]

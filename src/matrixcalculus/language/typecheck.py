@@ -85,6 +85,8 @@ class _Checker:
         self.dims = DimTable(reserved)
         self.out = Typed(root, source, self.dims, {})
         self.env: dict[str, Type] = {}
+        self.pending: set[str] = set()     # where-names not defined yet
+        self.defining: str | None = None   # the where-name being checked
         for name, d in decls.items():
             self._declare(name, d)
 
@@ -123,14 +125,18 @@ class _Checker:
         root = self.root
         if isinstance(root, ast.Where):
             seen: dict[str, ast.Node] = {}
-            for name, expr in root.bindings:
+            self.pending = {name for name, _ in root.bindings}
+            for i, (name, expr) in enumerate(root.bindings):
                 if name in seen:
-                    raise ParseError(f"'{name}' is defined twice in the where clause",
-                                     self.src, expr.pos, expr.end)
+                    raise self._binding_err(f"'{name}' is defined twice in the where clause",
+                                            root, i)
                 if name in ALL or name == "where":
-                    raise ParseError(f"'{name}' is a reserved name and cannot be defined",
-                                     self.src, expr.pos, expr.end)
+                    what = "a keyword" if name == "where" else "a function name"
+                    raise self._binding_err(f"'{name}' is {what} and cannot be defined",
+                                            root, i)
+                self.defining = name
                 self.env[name] = self.check(expr)
+                self.pending.discard(name)
                 seen[name] = expr
             self.out.bindings = seen
             t = self.check(root.body)
@@ -149,6 +155,14 @@ class _Checker:
         self.out.types[id(node)] = t
         return t
 
+    def _binding_err(self, msg: str, root: ast.Where, i: int) -> ParseError:
+        """An error about the i-th where-binding, pointing at its name."""
+        name, expr = root.bindings[i]
+        pos = _binding_name_pos(self.src, root, i)
+        if pos is None:
+            return self._err(ParseError, msg, expr)
+        return ParseError(msg, self.src, pos, pos + len(name))
+
     def _err(self, cls, msg: str, node: ast.Node):
         self.dims.name_free()
         return cls(msg, self.src, node.pos, node.end)
@@ -165,6 +179,10 @@ class _Checker:
         if isinstance(node, ast.Name):
             if node.name in self.env:
                 return self.env[node.name]
+            if node.name in self.pending:
+                where = ("in its own definition" if node.name == self.defining
+                         else "before its definition in the where clause")
+                raise self._err(ParseError, f"'{node.name}' is used {where}", node)
             if node.name in ALL:
                 raise self._err(ParseError, f"'{node.name}' is a function: call it as "
                                 f"{node.name}(...)", node)
@@ -243,8 +261,8 @@ class _Checker:
         sc = self.out.is_scalar
         if sc(lt) and sc(rt):
             return lt
-        for s_node, s_t, o_node, o_t in ((node.left, lt, node.right, rt),
-                                         (node.right, rt, node.left, lt)):
+        for s_node, s_t, _o_node, o_t in ((node.left, lt, node.right, rt),
+                                          (node.right, rt, node.left, lt)):
             if sc(s_t):
                 # `u'*v + b` with b undeclared: b is a scalar, not a vector broadcast
                 if not _is_literal(s_node) and self._all_free(o_t):
@@ -262,8 +280,16 @@ class _Checker:
     def _call(self, node: ast.Call) -> Type:
         f = node.func
         if f not in ARITY:
+            if f in self.out.variables or f in self.env or f in self.pending:
+                raise self._err(UnknownNameError, f"'{f}' is a variable, not a function "
+                                f"(a product is written {f}*(...))", node)
             close = difflib.get_close_matches(f, sorted(ALL), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            if close:
+                hint = f" (did you mean {close[0]}?)"
+            elif len(f) == 1:
+                hint = f" (a product is written {f}*(...))"
+            else:
+                hint = ""
             raise self._err(UnknownNameError, f"unknown function '{f}'{hint}", node)
         if len(node.args) not in ARITY[f]:
             want = " or ".join(str(a) for a in ARITY[f])
@@ -331,3 +357,12 @@ def _is_literal(node: ast.Node) -> bool:
             return False
         stack.extend(ast.children(n))
     return True
+
+
+def _binding_name_pos(src: str, root: ast.Where, i: int) -> int | None:
+    """The offset of the i-th where-binding's name (the AST keeps only the expression's)."""
+    try:
+        from .parser import binding_positions_list
+        return binding_positions_list(src)[i]
+    except Exception:  # noqa: BLE001 - only for the caret; fall back to the expression
+        return None

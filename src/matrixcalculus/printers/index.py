@@ -1,0 +1,121 @@
+"""Index (einsum) notation, for answers with no matrix form (4-index tensors):
+`D[i,j,k,l] = 2*δ(i,k)*(V'*V)[j,l]`.  Groups of factors that do have a matrix
+form are raised and subscripted."""
+
+from __future__ import annotations
+
+from ..ir.build import coef_and_base
+from ..ir.nodes import Node
+from .latex import to_latex
+from .text import to_text
+
+_OUT = "ijklmn"
+_SUMMED = "pqrstuvwabcdefgh"
+
+
+def index_form(root: Node, raiser) -> tuple[str, str]:
+    out = tuple(_OUT[k] if k < len(_OUT) else f"i{k}" for k in range(root.rank))
+    head = f"D[{','.join(out)}]" if out else "D"
+    head_tex = f"D_{{{''.join(out)}}}" if out else "D"
+    terms = _terms(root, out, raiser)
+    text = head + " = " + _join([t for t, _ in terms])
+    tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
+    return text, tex
+
+
+def _join(terms: list[str], tex: bool = False) -> str:
+    s = terms[0]
+    for t in terms[1:]:
+        s += " - " + t[1:] if t.startswith("-") else " + " + t
+    return s
+
+
+def _terms(n: Node, labels: tuple[str, ...], raiser) -> list[tuple[str, str]]:
+    if n.op == "add":
+        return [t for a in n.args for t in _terms(a, labels, raiser)]
+    c, base = coef_and_base(n)
+    text, tex = _product(base, labels, raiser)
+    sign = "-" if c < 0 else ""
+    mag = abs(c)
+    if mag != 1:
+        num = f"{mag:g}"
+        text, tex = f"{num}*{text}", rf"{num}\,{tex}"
+    return [(sign + text, sign + tex)]
+
+
+def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
+    from ..raising import NoMatrixForm
+    if n.op != "einsum":
+        try:
+            a = raiser.lift(n)
+        except NoMatrixForm:
+            return f"<{n.op}>", rf"\langle {n.op} \rangle"
+        return _sub(to_text(a), to_latex(a), labels)
+    coef, idxs, out = n.params
+    names = {lab: labels[p] for p, lab in enumerate(out)}
+    extra = iter(_SUMMED)
+    for ix in idxs:
+        for lab in ix:
+            if lab not in names:
+                names[lab] = next(extra)
+    nums, dens, pieces, _ = raiser.factors(n)
+    # group factors connected through summed labels and raise each group
+    groups: list[list] = []
+    for p in pieces:
+        linked = [g for g in groups if any(set(q.idx) & set(p.idx) - set(out) for q in g)]
+        merged = [p] + [q for g in linked for q in g]
+        groups = [g for g in groups if g not in linked] + [merged]
+    texts, texs = [], []
+    for s in nums:
+        texts.append(_paren(to_text(s)))
+        texs.append(to_latex(s))
+    for g in groups:
+        keep = tuple(lab for lab in out if any(lab in q.idx for q in g))
+        try:
+            best = raiser.combine_all(g, keep)
+            if best.den:
+                best = raiser.materialize(best)
+            if len(best.idx) > 2 or set(best.idx) != set(keep):
+                raise NoMatrixForm
+            parts = [best]
+        except NoMatrixForm:
+            parts = [raiser.materialize(q) if q.den else q for q in g]
+        for q in parts:
+            if _is_ones(q.ast):
+                continue
+            labs = tuple(names[lab] for lab in q.idx)
+            if _is_eye(q.ast):
+                texts.append(f"δ({','.join(labs)})")
+                texs.append(rf"\delta_{{{''.join(labs)}}}")
+                continue
+            t, x = _sub(to_text(q.ast), to_latex(q.ast), labs)
+            texts.append(t)
+            texs.append(x)
+    for d in dens:
+        texts.append("1/" + _paren(to_text(d)))
+        texs.append(r"\frac{1}{" + to_latex(d) + "}")
+    if coef != 1:
+        texts.insert(0, f"{coef:g}")
+        texs.insert(0, f"{coef:g}")
+    return "*".join(texts) or "1", r"\,".join(texs) or "1"
+
+
+def _sub(text: str, tex: str, labs: tuple[str, ...]) -> tuple[str, str]:
+    if not labs:
+        return _paren(text), tex
+    t = f"{_paren(text)}[{','.join(labs)}]"
+    x = rf"\left({tex}\right)_{{{''.join(labs)}}}" if not text.isidentifier() \
+        else f"{tex}_{{{''.join(labs)}}}"
+    return t, x
+
+
+def _paren(s: str) -> str:
+    return s if s.replace("_", "").isalnum() else f"({s})"
+
+
+def _is_ones(a) -> bool:
+    return type(a).__name__ == "Call" and a.func == "ones" and len(a.args) == 1
+
+
+def _is_eye(a) -> bool:
+    return type(a).__name__ == "Call" and a.func == "eye"

@@ -1,0 +1,87 @@
+"""Surface AST -> text in the input language, with the fewest parentheses that keep
+its meaning (so every printed answer parses back to the same values)."""
+
+from __future__ import annotations
+
+import re
+
+from .. import ast
+
+# binding levels, loosest first (grammar.lark)
+SUM, PRODUCT, UNARY, POWER, EPOWER, POSTFIX, ATOM = range(1, 8)
+_LEVEL = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, ".*": PRODUCT, "./": PRODUCT,
+          "^": POWER, ".^": EPOWER}
+_TOKEN = re.compile(r"\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+|[A-Za-z_]\w*|\.[*/^]|\S")
+
+
+def number(v: float) -> str:
+    if float(v).is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    r = repr(float(v))
+    return r
+
+
+def level(n: ast.Node) -> int:
+    if isinstance(n, ast.Binary):
+        return _LEVEL[n.op]
+    if isinstance(n, ast.Neg):
+        return UNARY
+    if isinstance(n, ast.Transpose):
+        return POSTFIX
+    if isinstance(n, ast.Num) and n.value < 0:
+        return UNARY
+    return ATOM
+
+
+def to_text(n: ast.Node) -> str:
+    if isinstance(n, ast.Where):
+        body = to_text(n.body)
+        defs = ", ".join(f"{name} = {to_text(e)}" for name, e in n.bindings)
+        return f"{body} where {defs}"
+    return _text(n)
+
+
+def _wrap(n: ast.Node, at_least: int) -> str:
+    s = _text(n)
+    return f"({s})" if level(n) < at_least else s
+
+
+def _text(n: ast.Node) -> str:
+    if isinstance(n, ast.Num):
+        return number(n.value)
+    if isinstance(n, ast.Name):
+        return n.name
+    if isinstance(n, ast.Call):
+        return f"{n.func}({', '.join(_text(a) for a in n.args)})"
+    if isinstance(n, ast.Transpose):
+        return _wrap(n.operand, POSTFIX) + "'"
+    if isinstance(n, ast.Neg):
+        # -(a*b) and (-a)*b are equal for every product here, so no parentheses for products
+        return "-" + _wrap(n.operand, PRODUCT)
+    if isinstance(n, ast.Binary):
+        op = n.op
+        lv = _LEVEL[op]
+        if op in ("+", "-"):
+            return f"{_wrap(n.left, SUM)} {op} {_wrap(n.right, PRODUCT)}"
+        if lv == PRODUCT:
+            return f"{_wrap(n.left, PRODUCT)}{op}{_wrap(n.right, POWER)}"
+        if op == "^":
+            right = n.right
+            r = _text(right) if isinstance(right, ast.Neg) and level(right.operand) >= POWER \
+                else _wrap(right, POWER)
+            return f"{_wrap(n.left, EPOWER)}^{r}"
+        # .^
+        right = n.right
+        r = _text(right) if isinstance(right, ast.Neg) and level(right.operand) >= EPOWER \
+            else _wrap(right, EPOWER)
+        return f"{_wrap(n.left, POSTFIX)}.^{r}"
+    raise TypeError(f"cannot print {type(n).__name__}")
+
+
+def tokens(text: str) -> list[str]:
+    """Tokens of printed text: the yardstick for how short an answer is."""
+    return _TOKEN.findall(text)
+
+
+def token_count(n: ast.Node | str) -> int:
+    return len(tokens(n if isinstance(n, str) else to_text(n)))

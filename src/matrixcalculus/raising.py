@@ -1,0 +1,486 @@
+"""Raise IR back to matrix notation: einsum index patterns -> products, transposes,
+traces, diag, Hadamard products, sums (DESIGN.md section 4).
+
+Each einsum's factors are combined pairwise; every way of combining them is
+tried (dynamic programming over subsets) and the shortest printed form wins, so
+`a[i] a[j] x[j]` comes out as `a*a'*x` and `A[i,j] ones[i] ones[k]` as
+`A'*ones(m,k)`.  Where no matrix form exists (a product that needs more than
+two free indices), NoMatrixForm is raised and the caller prints index notation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from . import ast
+from .ir.build import coef_and_base, power_parts
+from .ir.nodes import Node, walk
+from .printers.text import to_text, token_count
+
+Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
+SCALAR: Shape = (False, False)
+COLUMN: Shape = (True, False)
+MATRIX: Shape = (True, True)
+_DP_LIMIT = 9                # factors beyond this are combined greedily
+
+
+class NoMatrixForm(Exception):
+    pass
+
+
+def num(v: float) -> ast.Node:
+    return ast.Neg(ast.Num(-v)) if v < 0 else ast.Num(v)
+
+
+def dim_ast(d) -> ast.Node:
+    return ast.Num(d) if isinstance(d, int) else ast.Name(d)
+
+
+@cache
+def _cost(a: ast.Node) -> int:
+    return token_count(to_text(a))
+
+
+def cost(a: ast.Node) -> tuple[int, int]:
+    return (_cost(a), len(to_text(a)))
+
+
+@dataclass(frozen=True)
+class Piece:
+    ast: ast.Node
+    idx: tuple[int, ...]
+    den: bool = False            # ast is a denominator: the factor is 1 ./ ast
+
+
+class Raiser:
+    def __init__(self, root: Node):
+        self.var_shape: dict[str, Shape] = {}
+        self.symmetric: set[str] = set()
+        for n in walk(root):
+            if n.op == "var":
+                name, sym = n.params
+                self.var_shape[name] = [SCALAR, COLUMN, MATRIX][n.rank]
+                if sym:
+                    self.symmetric.add(name)
+        self.memo: dict[Node, ast.Node] = {}
+        self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
+
+    # ------------------------------------------------------------ shapes of ASTs
+    def shape(self, a: ast.Node) -> Shape:
+        hit = self.shapes.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        s = self._shape(a)
+        self.shapes[id(a)] = (a, s)
+        return s
+
+    def _shape(self, a: ast.Node) -> Shape:
+        if isinstance(a, ast.Num):
+            return SCALAR
+        if isinstance(a, ast.Name):
+            return self.var_shape.get(a.name, SCALAR)
+        if isinstance(a, ast.Neg):
+            return self.shape(a.operand)
+        if isinstance(a, ast.Transpose):
+            r, c = self.shape(a.operand)
+            return (c, r)
+        if isinstance(a, ast.Binary):
+            ls, rs = self.shape(a.left), self.shape(a.right)
+            if a.op == "*":
+                if ls == SCALAR:
+                    return rs
+                if rs == SCALAR:
+                    return ls
+                return (ls[0], rs[1])
+            if a.op in ("^",):
+                return SCALAR
+            if a.op in ("/", ".^"):
+                return ls
+            return ls if ls != SCALAR else rs
+        if isinstance(a, ast.Call):
+            f = a.func
+            if f == "ones":
+                return COLUMN if len(a.args) == 1 else MATRIX
+            if f == "eye":
+                return MATRIX
+            if f in ("sum", "tr", "det", "logdet", "norm2", "norm1", "logsumexp"):
+                return SCALAR
+            s = self.shape(a.args[0])
+            if f == "diag":
+                return MATRIX if s in (COLUMN, (False, True)) else (COLUMN if s == MATRIX else s)
+            return s
+        raise TypeError(type(a).__name__)
+
+    # ------------------------------------------------------------ building blocks
+    def T(self, a: ast.Node) -> ast.Node:
+        """The transpose of a, pushed inwards where that is shorter."""
+        s = self.shape(a)
+        if s == SCALAR:
+            return a
+        if isinstance(a, ast.Transpose):
+            return a.operand
+        if isinstance(a, ast.Name) and a.name in self.symmetric:
+            return a
+        if isinstance(a, ast.Call):
+            if a.func == "eye" or (a.func == "diag" and s == MATRIX):
+                return a
+            if a.func == "ones" and len(a.args) == 2:
+                return ast.Call("ones", (a.args[1], a.args[0]))
+            if a.func in ("inv",) and self._is_symmetric(a.args[0]):
+                return a
+        plain = ast.Transpose(a)
+        alt = None
+        if isinstance(a, ast.Neg):
+            alt = ast.Neg(self.T(a.operand))
+        elif isinstance(a, ast.Binary):
+            ls, rs = self.shape(a.left), self.shape(a.right)
+            if a.op == "*":
+                if ls == SCALAR:
+                    alt = self.mul(a.left, self.T(a.right))
+                elif rs == SCALAR:
+                    alt = self.mul(self.T(a.left), a.right)
+                else:
+                    alt = self.mul(self.T(a.right), self.T(a.left))
+            elif a.op in ("+", "-", ".*", "./"):
+                alt = ast.Binary(a.op, self.T(a.left), self.T(a.right))
+            elif a.op in ("/", ".^"):
+                alt = ast.Binary(a.op, self.T(a.left), a.right)
+        if alt is not None and cost(alt) < cost(plain):
+            return alt
+        return plain
+
+    def _is_symmetric(self, a: ast.Node) -> bool:
+        return isinstance(a, ast.Name) and a.name in self.symmetric
+
+    def mul(self, a: ast.Node, b: ast.Node) -> ast.Node:
+        """a*b, written as a left-to-right chain where that keeps the meaning."""
+        sa, sb = self.shape(a), self.shape(b)
+        if isinstance(a, ast.Num) and a.value == 1:
+            return b
+        if isinstance(b, ast.Num) and b.value == 1:
+            return a
+        if isinstance(a, ast.Call) and a.func == "eye" and sb != SCALAR:
+            return b
+        if isinstance(b, ast.Call) and b.func == "eye" and sa != SCALAR:
+            return a
+        # v'*ones(n) and ones(n)'*v are sum(v)
+        for x, y in ((a, b), (b, a)):
+            if isinstance(x, ast.Transpose) and self.shape(x.operand) == COLUMN and \
+                    isinstance(y, ast.Call) and y.func == "ones" and len(y.args) == 1:
+                return ast.Call("sum", (x.operand,))
+            if isinstance(y, ast.Transpose) and isinstance(y.operand, ast.Call) and \
+                    y.operand.func == "ones" and len(y.operand.args) == 1 and \
+                    self.shape(x) == COLUMN and x is b:
+                return ast.Call("sum", (x,))
+        if sb != SCALAR and sa == SCALAR and isinstance(b, ast.Binary) and b.op == "*" \
+                and self.shape(b.left) == SCALAR:
+            # s*(t*X) -> s*t*X
+            return ast.Binary("*", self.mul(a, b.left), b.right)
+        if isinstance(b, ast.Binary) and b.op == "*":
+            s1 = self.shape(b.left)
+            if sa == SCALAR or s1 == SCALAR or sa[1] == s1[0]:
+                return ast.Binary("*", self.mul(a, b.left), b.right)
+        return ast.Binary("*", a, b)
+
+    # ------------------------------------------------------------ IR -> AST
+    def lift(self, n: Node) -> ast.Node:
+        hit = self.memo.get(n)
+        if hit is None:
+            hit = self.memo[n] = self._lift(n)
+        return hit
+
+    def _lift(self, n: Node) -> ast.Node:
+        op = n.op
+        if op == "var":
+            return ast.Name(n.params[0])
+        if op == "const":
+            return num(n.params[0])
+        if op == "ones":
+            return ast.Call("ones", (dim_ast(n.shape[0]),))
+        if op == "delta":
+            return ast.Call("eye", (dim_ast(n.shape[0]),))
+        if op == "zero":
+            if n.rank == 0:
+                return ast.Num(0.0)
+            if n.rank > 2:
+                raise NoMatrixForm
+            return ast.Binary("*", ast.Num(0.0),
+                              ast.Call("ones", tuple(dim_ast(d) for d in n.shape)))
+        if n.rank > 2:
+            raise NoMatrixForm
+        if op == "func":
+            return ast.Call(n.params[0], (self.lift(n.args[0]),))
+        if op == "power":
+            return self.power(n)
+        if op in ("inv", "det", "logdet", "softmax", "logsumexp"):
+            return ast.Call(op, (self.lift(n.args[0]),))
+        if op == "add":
+            return self.add(n)
+        if op == "einsum":
+            return self.einsum(n)
+        raise NoMatrixForm
+
+    def power(self, n: Node) -> ast.Node:
+        base, e = power_parts(n)
+        if e is not None and e < 0:
+            den = self.positive_power(self.lift(base), -e, n.rank)
+            return ast.Binary("./" if n.rank else "/", ast.Num(1.0), den)
+        if e is None or n.args[1].op != "const":
+            b, x = n.args
+            return ast.Binary(".^" if n.rank else "^", self.lift(b), self.lift(x))
+        return self.positive_power(self.lift(base), e, n.rank)
+
+    @staticmethod
+    def positive_power(b: ast.Node, e: float, rank: int) -> ast.Node:
+        if e == 1:
+            return b
+        if e == 0.5:
+            return ast.Call("sqrt", (b,))
+        return ast.Binary(".^" if rank else "^", b, ast.Num(e))
+
+    def add(self, n: Node) -> ast.Node:
+        terms = [coef_and_base(t) for t in n.args]
+        mags = {abs(c) for c, _ in terms}
+        common = mags.pop() if len(mags) == 1 else 1.0
+        if common != 1:
+            terms = [(c / common, b) for c, b in terms]
+        terms.sort(key=lambda cb: cb[0] < 0)      # positive terms first (stable)
+        acc: ast.Node | None = None
+        for c, base in terms:
+            body = num(abs(c)) if base.op == "const" else self.mul(num(abs(c)), self.lift(base))
+            if acc is None:
+                acc = ast.Neg(body) if c < 0 else body
+            else:
+                acc = ast.Binary("-" if c < 0 else "+", acc, body)
+        assert acc is not None
+        if common != 1:
+            acc = self.mul(ast.Num(common), acc)
+        return acc
+
+    # ------------------------------------------------------------ einsum
+    def factors(self, n: Node):
+        """An einsum's factors: scalar numerators and denominators, and the rest as pieces
+        (with ones added for labels summed inside a single factor)."""
+        coef, idxs, out = n.params
+        dims: dict[int, object] = {}
+        for a, ix in zip(n.args, idxs):
+            dims.update(zip(ix, a.shape))
+        nums: list[ast.Node] = []
+        dens: list[ast.Node] = []
+        pieces: list[Piece] = []
+        for k, (a, ix) in enumerate(zip(n.args, idxs)):
+            base, e = power_parts(a)
+            negative = a.op == "power" and e is not None and e < 0
+            if a.rank == 0:
+                if negative:
+                    dens.append(self.positive_power(self.lift(base), -e, 0))  # type: ignore[operator]
+                else:
+                    nums.append(self.lift(a))
+                continue
+            if len(set(ix)) < len(ix):          # X[i,i]
+                i = ix[0]
+                elsewhere = i in out or any(i in jx for j, jx in enumerate(idxs) if j != k)
+                if elsewhere:
+                    pieces.append(Piece(ast.Call("diag", (self.lift(a),)), (i,)))
+                else:
+                    nums.append(ast.Call("tr", (self.lift(a),)))
+                continue
+            if negative:
+                pieces.append(Piece(self.positive_power(self.lift(base), -e, a.rank),  # type: ignore[operator]
+                                    ix, den=True))
+            else:
+                pieces.append(Piece(self.lift(a), ix))
+        counts: dict[int, int] = {}
+        for p in pieces:
+            for lab in p.idx:
+                counts[lab] = counts.get(lab, 0) + 1
+        for lab, c in list(counts.items()):
+            if c == 1 and lab not in out:
+                pieces.append(Piece(ast.Call("ones", (dim_ast(dims[lab]),)), (lab,)))
+        return nums, dens, pieces, dims
+
+    def einsum(self, n: Node) -> ast.Node:
+        coef, idxs, out = n.params
+        nums, dens, pieces, _ = self.factors(n)
+        mat: ast.Node | None = None
+        if pieces:
+            best = self.combine_all(pieces, tuple(out))
+            if best.den:
+                best = self.materialize(best)
+            if len(best.idx) != len(out) or set(best.idx) != set(out):
+                raise NoMatrixForm
+            mat = best.ast
+            if len(out) == 2 and best.idx != tuple(out):
+                mat = self.T(mat)
+        expr: ast.Node | None = None
+        for s in nums:
+            expr = s if expr is None else self.mul(expr, s)
+        if mat is not None:
+            expr = mat if expr is None else self.mul(expr, mat)
+        if dens:
+            den = dens[0]
+            for d in dens[1:]:
+                den = ast.Binary("*", den, d)
+            if expr is None:
+                expr, coef = num(coef), 1.0
+            expr = ast.Binary("/", expr, den)
+        if expr is None:
+            return num(coef)
+        if coef == -1:
+            return ast.Neg(expr)
+        if coef != 1:
+            body = self.mul(ast.Num(abs(coef)), expr)
+            return ast.Neg(body) if coef < 0 else body
+        return expr
+
+    def materialize(self, p: Piece) -> Piece:
+        return Piece(ast.Binary("./", ast.Num(1.0), p.ast), p.idx)
+
+    def combine_all(self, pieces: list[Piece], out: tuple[int, ...]) -> Piece:
+        n = len(pieces)
+        labels = [set(p.idx) for p in pieces]
+        if n == 1:
+            return pieces[0]
+        if n > _DP_LIMIT:
+            return self.greedy(pieces, out)
+        full = (1 << n) - 1
+        best: dict[int, Piece] = {1 << k: pieces[k] for k in range(n)}
+        for mask in sorted(range(1, full + 1), key=lambda m: bin(m).count("1")):
+            if mask in best:
+                continue
+            keep = set(out).union(*[labels[j] for j in range(n) if not mask >> j & 1])
+            cands: list[Piece] = []
+            sub = (mask - 1) & mask
+            while sub:
+                other = mask ^ sub
+                if sub < other and sub in best and other in best:
+                    cands += self.combine(best[sub], best[other], keep)
+                sub = (sub - 1) & mask
+            if cands:
+                best[mask] = min(cands, key=lambda p: cost(p.ast))
+        if full not in best:
+            raise NoMatrixForm
+        return best[full]
+
+    def greedy(self, pieces: list[Piece], out: tuple[int, ...]) -> Piece:
+        work = list(pieces)
+        while len(work) > 1:
+            options = []
+            for i in range(len(work)):
+                for j in range(i + 1, len(work)):
+                    rest = [work[k] for k in range(len(work)) if k not in (i, j)]
+                    keep = set(out).union(*[set(p.idx) for p in rest])
+                    shared = bool(set(work[i].idx) & set(work[j].idx)) or not work[i].idx \
+                        or not work[j].idx
+                    for c in self.combine(work[i], work[j], keep):
+                        options.append((not shared, cost(c.ast), i, j, c))
+            if not options:
+                raise NoMatrixForm
+            _, _, i, j, c = min(options, key=lambda o: o[:2])
+            work = [w for k, w in enumerate(work) if k not in (i, j)] + [c]
+        return work[0]
+
+    def combine(self, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+        """The ways to write the product of two factors (empty if none in matrix form)."""
+        if P.den or Q.den:
+            same = set(P.idx) == set(Q.idx) and len(P.idx) == len(Q.idx) and \
+                all(lab in keep for lab in P.idx)
+            if same:
+                if P.den and Q.den:
+                    q = Q.ast if Q.idx == P.idx else self.T(Q.ast)
+                    return [Piece(ast.Binary(".*", P.ast, q), P.idx, den=True)]
+                numer, den = (Q, P) if P.den else (P, Q)
+                d = den.ast if den.idx == numer.idx else self.T(den.ast)
+                return [Piece(ast.Binary("./", numer.ast, d), numer.idx)]
+            if P.den:
+                P = self.materialize(P)
+            if Q.den:
+                Q = self.materialize(Q)
+        rp, rq = len(P.idx), len(Q.idx)
+        out: list[Piece] = []
+        if rp == 0 or rq == 0:
+            idx = P.idx or Q.idx
+            return [Piece(self.mul(P.ast, Q.ast), idx), Piece(self.mul(Q.ast, P.ast), idx)]
+        shared = set(P.idx) & set(Q.idx)
+        if not shared:
+            if rp == 1 and rq == 1:
+                if _is_ones(P.ast) and _is_ones(Q.ast):
+                    return [Piece(ast.Call("ones", (P.ast.args[0], Q.ast.args[0])),
+                                  P.idx + Q.idx)]
+                return [Piece(self.mul(P.ast, self.T(Q.ast)), P.idx + Q.idx),
+                        Piece(self.mul(Q.ast, self.T(P.ast)), Q.idx + P.idx)]
+            return []
+        if rp == 1 and rq == 1:
+            (i,) = P.idx
+            if i in keep:
+                if _is_ones(P.ast):
+                    return [Q]
+                if _is_ones(Q.ast):
+                    return [P]
+                return [Piece(ast.Binary(".*", P.ast, Q.ast), (i,))]
+            return [Piece(self.mul(self.T(P.ast), Q.ast), ()),
+                    Piece(self.mul(self.T(Q.ast), P.ast), ())]
+        if rp == 2 and rq == 1:
+            P, Q = Q, P
+            rp, rq = rq, rp
+        if rp == 1 and rq == 2:
+            (i,) = P.idx
+            Mi = Q.ast if Q.idx[0] == i else self.T(Q.ast)
+            j = Q.idx[1] if Q.idx[0] == i else Q.idx[0]
+            if i == j:
+                return []
+            if i in keep:
+                if j not in keep:
+                    return []
+                if _is_ones(P.ast):
+                    return [Piece(Mi, (i, j))]
+                return [Piece(self.mul(ast.Call("diag", (P.ast,)), Mi), (i, j)),
+                        Piece(self.mul(self.T(Mi), ast.Call("diag", (P.ast,))), (j, i))]
+            if j not in keep:
+                return []
+            return [Piece(self.mul(self.T(Mi), P.ast), (j,))]
+        # two matrices
+        if len(shared) == 1:
+            (s,) = shared
+            if s in keep:
+                return []
+            Pp = P.ast if P.idx[1] == s else self.T(P.ast)
+            a = P.idx[0] if P.idx[1] == s else P.idx[1]
+            Qq = Q.ast if Q.idx[0] == s else self.T(Q.ast)
+            b = Q.idx[1] if Q.idx[0] == s else Q.idx[0]
+            if a not in keep or b not in keep:
+                return []
+            out.append(Piece(self.mul(Pp, Qq), (a, b)))
+            out.append(Piece(self.mul(self.T(Qq), self.T(Pp)), (b, a)))
+            return out
+        if P.idx[0] == P.idx[1] or Q.idx[0] == Q.idx[1]:
+            return []
+        Qp = Q.ast if Q.idx == P.idx else self.T(Q.ast)
+        kept = [lab for lab in P.idx if lab in keep]
+        if len(kept) == 2:
+            if _is_ones_matrix(P.ast):
+                return [Piece(Qp, P.idx)]
+            if _is_ones_matrix(Qp):
+                return [P]
+            return [Piece(ast.Binary(".*", P.ast, Qp), P.idx)]
+        if not kept:
+            outs = [Piece(ast.Call("sum", (ast.Binary(".*", P.ast, Qp),)), ())]
+            outs.append(Piece(ast.Call("tr", (self.mul(self.T(P.ast), Qp),)), ()))
+            return outs
+        (lab,) = kept
+        Pl = P.ast if P.idx[0] == lab else self.T(P.ast)
+        Ql = Qp if P.idx[0] == lab else self.T(Qp)
+        return [Piece(ast.Call("diag", (self.mul(Pl, self.T(Ql)),)), (lab,))]
+
+def _is_ones(a: ast.Node) -> bool:
+    return isinstance(a, ast.Call) and a.func == "ones" and len(a.args) == 1
+
+
+def _is_ones_matrix(a: ast.Node) -> bool:
+    return isinstance(a, ast.Call) and a.func == "ones" and len(a.args) == 2
+
+
+def to_matrix_form(root: Node) -> ast.Node:
+    """The IR as a surface AST in matrix notation, or NoMatrixForm."""
+    return Raiser(root).lift(root)
