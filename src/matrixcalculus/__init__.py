@@ -5,16 +5,22 @@
     str(d), d.latex(), d.shape, d.evaluate(A=..., x=...)
 """
 
-from .api import Derivative, VariableInfo, derivative
+from .api import Derivative, Expression, VariableInfo, derivative, expression
 from .errors import (
-    DeclarationError, EvaluationError, LimitError, MatrixCalculusError, ParseError, ShapeError,
-    UnknownNameError, UnsupportedDerivativeError,
+    DeclarationError,
+    EvaluationError,
+    LimitError,
+    MatrixCalculusError,
+    ParseError,
+    ShapeError,
+    UnknownNameError,
+    UnsupportedDerivativeError,
 )
 from .limits import LIMITS
 
 __all__ = [
     "LIMITS", "DeclarationError", "Derivative", "EvaluationError", "LimitError",
     "MatrixCalculusError", "ParseError", "ShapeError", "UnknownNameError",
-    "UnsupportedDerivativeError", "VariableInfo", "derivative",
+    "UnsupportedDerivativeError", "VariableInfo", "derivative", "Expression", "expression",
 ]
 __version__ = "0.1.0"

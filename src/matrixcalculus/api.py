@@ -13,7 +13,10 @@ import numpy as np
 from . import differentiate
 from .codegen import generate
 from .errors import (
-    EvaluationError, LimitError, MatrixCalculusError, UnsupportedDerivativeError,
+    EvaluationError,
+    LimitError,
+    MatrixCalculusError,
+    UnsupportedDerivativeError,
 )
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
@@ -39,7 +42,62 @@ def _declarations(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
     return out
 
 
-class Derivative:
+class _Compiled:
+    """Something with IR, variables and a name that runs through generated code."""
+
+    ir: Node
+    variables: dict[str, VariableInfo]
+
+    @property
+    def func_name(self) -> str:
+        return "value"
+
+    def code(self, backend: str = "numpy") -> str:
+        """Source of a standalone module computing this (NumPy, PyTorch or JAX)."""
+        params = [(v.name, v.shape) for v in self.variables.values()]
+        try:
+            return generate(self.ir, params, backend, func_name=self.func_name)
+        except ValueError as e:
+            raise MatrixCalculusError(str(e)) from None
+
+    @cached_property
+    def _numpy_fn(self):
+        ns: dict[str, Any] = {}
+        # the source holds only validated identifiers and numeric literals (codegen.emit)
+        exec(compile(self.code("numpy"), f"<matrixcalculus {self.func_name}>", "exec"), ns)  # noqa: S102
+        return ns[self.func_name]
+
+    def evaluate(self, **arrays: Any) -> np.ndarray:
+        """The value at the given arrays (NumPy), shaped per LANGUAGE.md."""
+        values = self._check_arrays(arrays)
+        with np.errstate(all="ignore"):
+            out = self._numpy_fn(*values)
+        return np.asarray(out, dtype=np.float64)
+
+    def _check_arrays(self, arrays: Mapping[str, Any]) -> list[np.ndarray]:
+        return check_arrays(self.variables, arrays)
+
+
+def _variables(typed: Typed) -> dict[str, VariableInfo]:
+    return {v.name: VariableInfo(v.name, v.kind, typed.shape(v.type))
+            for v in typed.variables.values()}
+
+
+class Expression(_Compiled):
+    """A parsed, type-checked expression (no derivative): its shape and value."""
+
+    def __init__(self, source: str, typed: Typed, ir: Node):
+        self.source = source
+        self.typed = typed
+        self.ir = ir
+        self.variables = _variables(typed)
+
+    @property
+    def shape(self) -> tuple[str | int, ...]:
+        return tuple(self.ir.shape)
+
+
+class Derivative(_Compiled):
     """A derivative: its closed form (str, latex), shape, and evaluation."""
 
     def __init__(self, source: str, wrt: str, order: int, typed: Typed, expr_ir: Node,
@@ -51,10 +109,7 @@ class Derivative:
         self.expression_ir = expr_ir
         self.wrt_ir = wrt_ir
         self.ir = result
-        self.variables: dict[str, VariableInfo] = {
-            v.name: VariableInfo(v.name, v.kind, typed.shape(v.type))
-            for v in typed.variables.values()
-        }
+        self.variables = _variables(typed)
 
     # ------------------------------------------------------------ what it is
     @property
@@ -95,82 +150,61 @@ class Derivative:
     def is_matrix_form(self) -> bool:
         return self._answer.matrix_form
 
-    # ------------------------------------------------------------ evaluation
-    def code(self, backend: str = "numpy") -> str:
-        """Source of a standalone module computing the derivative."""
-        params = [(v.name, v.shape) for v in self.variables.values()]
+    @property
+    def func_name(self) -> str:
+        return self.kind.lower()
+
+
+def check_arrays(variables: Mapping[str, VariableInfo],
+                 arrays: Mapping[str, Any]) -> list[np.ndarray]:
+    """The arrays in parameter order, after checking ranks and dimensions agree."""
+    missing = [n for n in variables if n not in arrays]
+    if missing:
+        raise EvaluationError(f"evaluate() needs a value for {', '.join(missing)}")
+    extra = [n for n in arrays if n not in variables]
+    if extra:
+        raise EvaluationError(f"evaluate() got unknown variable(s) {', '.join(extra)}; "
+                              f"the expression's variables are {', '.join(variables)}")
+    sizes: dict[str, tuple[int, str]] = {}
+    values = []
+    for name, info in variables.items():
         try:
-            return generate(self.ir, params, backend, func_name=self.kind.lower())
-        except ValueError as e:
-            raise MatrixCalculusError(str(e)) from None
-
-    @cached_property
-    def _numpy_fn(self):
-        ns: dict[str, Any] = {}
-        # the source holds only validated identifiers and numeric literals (codegen.emit)
-        exec(compile(self.code("numpy"), f"<matrixcalculus {self.kind}>", "exec"), ns)  # noqa: S102
-        return ns[self.kind.lower()]
-
-    def evaluate(self, **arrays: Any) -> np.ndarray:
-        """The derivative at the given arrays (NumPy), shaped per LANGUAGE.md."""
-        values = self._check_arrays(arrays)
-        with np.errstate(all="ignore"):
-            out = self._numpy_fn(*values)
-        return np.asarray(out, dtype=np.float64)
-
-    def _check_arrays(self, arrays: Mapping[str, Any]) -> list[np.ndarray]:
-        missing = [n for n in self.variables if n not in arrays]
-        if missing:
-            raise EvaluationError(f"evaluate() needs a value for {', '.join(missing)}")
-        extra = [n for n in arrays if n not in self.variables]
-        if extra:
-            raise EvaluationError(f"evaluate() got unknown variable(s) {', '.join(extra)}; "
-                                  f"the expression's variables are {', '.join(self.variables)}")
-        sizes: dict[str, tuple[int, str]] = {}
-        values = []
-        for name, info in self.variables.items():
-            try:
-                a = np.asarray(arrays[name], dtype=np.float64)
-            except (TypeError, ValueError) as e:
-                raise EvaluationError(f"the value for {name} is not a numeric array: {e}") from None
-            if a.ndim != len(info.shape):
+            a = np.asarray(arrays[name], dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise EvaluationError(f"the value for {name} is not a numeric array: {e}") from None
+        if a.ndim != len(info.shape):
+            raise EvaluationError(
+                f"{name} is {_describe(info)} but the array given has shape {a.shape}")
+        for axis, (d, s) in enumerate(zip(info.shape, a.shape)):
+            if isinstance(d, int):
+                if s != d:
+                    raise EvaluationError(f"{name} is {_describe(info)} but the array has "
+                                          f"shape {a.shape}: axis {axis} must be {d}")
+            elif d in sizes and sizes[d][0] != s:
                 raise EvaluationError(
-                    f"{name} is {_describe(info)} but the array given has shape {a.shape}")
-            for axis, (d, s) in enumerate(zip(info.shape, a.shape)):
-                if isinstance(d, int):
-                    if s != d:
-                        raise EvaluationError(f"{name} is {_describe(info)} but the array has "
-                                              f"shape {a.shape}: axis {axis} must be {d}")
-                elif d in sizes and sizes[d][0] != s:
-                    raise EvaluationError(
-                        f"dimension {d} is {sizes[d][0]} in {sizes[d][1]} but {s} in {name} "
-                        f"(shape {a.shape})")
-                else:
-                    sizes.setdefault(d, (s, f"{name} (shape {a.shape})"))
-            if info.kind == "symmetric" and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
-                raise EvaluationError(f"{name} is declared symmetric but the array is not")
-            values.append(a)
-        return values
+                    f"dimension {d} is {sizes[d][0]} in {sizes[d][1]} but {s} in {name} "
+                    f"(shape {a.shape})")
+            else:
+                sizes.setdefault(d, (s, f"{name} (shape {a.shape})"))
+        if info.kind == "symmetric" and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
+            raise EvaluationError(f"{name} is declared symmetric but the array is not")
+        values.append(a)
+    return values
 
 
 def _describe(info: VariableInfo) -> str:
     if info.kind == "scalar":
         return "a scalar"
-    return f"{info.kind}({', '.join(str(d) for d in info.shape[: 1 if info.kind == 'symmetric' else 2])})"
+    dims = info.shape[:1] if info.kind == "symmetric" else info.shape
+    return f"{info.kind}({', '.join(str(d) for d in dims)})"
 
 
-def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
-               order: int = 1) -> Derivative:
-    """The order-`order` derivative of `expr` with respect to the variable `wrt`.
-
-    vars: declarations such as {"A": "matrix(m,n)", "x": "vector(n)", "S": "symmetric(n)"};
-    undeclared names get a type by spelling (LANGUAGE.md).  Raises MatrixCalculusError,
-    and nothing else, on any bad input."""
-    source = expr if isinstance(expr, str) else ""
+def _guarded(fn, source: str):
+    """Run fn(); the only exception that leaves is MatrixCalculusError."""
     old_limit = sys.getrecursionlimit()
     try:
         sys.setrecursionlimit(max(old_limit, 20_000))
-        return _derive(expr, wrt, vars, order)
+        return fn()
     except MatrixCalculusError as e:
         raise e.with_source(source) from None
     except RecursionError:
@@ -185,6 +219,35 @@ def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
         sys.setrecursionlimit(old_limit)
 
 
+def _front(expr: str, vars) -> tuple[Typed, Node, dict[str, Node]]:
+    decls = _declarations(vars)
+    tree = parse(expr)
+    typed = typecheck(tree, expr, decls)
+    y, var_nodes = lower(typed)
+    return typed, y, var_nodes
+
+
+def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expression:
+    """Parse and type-check an expression; evaluate it with .evaluate(**arrays)."""
+    source = expr if isinstance(expr, str) else ""
+
+    def run() -> Expression:
+        typed, y, _ = _front(expr, vars)
+        return Expression(expr, typed, y)
+    return _guarded(run, source)
+
+
+def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
+               order: int = 1) -> Derivative:
+    """The order-`order` derivative of `expr` with respect to the variable `wrt`.
+
+    vars: declarations such as {"A": "matrix(m,n)", "x": "vector(n)", "S": "symmetric(n)"};
+    undeclared names get a type by spelling (LANGUAGE.md).  Raises MatrixCalculusError,
+    and nothing else, on any bad input."""
+    source = expr if isinstance(expr, str) else ""
+    return _guarded(lambda: _derive(expr, wrt, vars, order), source)
+
+
 def _derive(expr: str, wrt: str, vars, order) -> Derivative:
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise UnsupportedDerivativeError(f"order must be a positive integer, got {order!r}")
@@ -193,9 +256,7 @@ def _derive(expr: str, wrt: str, vars, order) -> Derivative:
     if not isinstance(wrt, str) or not is_identifier(wrt.strip()):
         raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
     wrt = wrt.strip()
-    decls = _declarations(vars)
-    tree = parse(expr)
-    typed = typecheck(tree, expr, decls)
+    typed, y, var_nodes = _front(expr, vars)
     if wrt in typed.bindings:
         raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "
                                          "not a variable", expr)
@@ -203,7 +264,6 @@ def _derive(expr: str, wrt: str, vars, order) -> Derivative:
         names = ", ".join(typed.variables) or "none"
         raise UnsupportedDerivativeError(f"{wrt} is not a variable of the expression (its "
                                          f"variables: {names})", expr)
-    y, var_nodes = lower(typed)
     x = var_nodes[wrt]
     d = differentiate.derivative(y, x, order)
     if len(walk(d)) > LIMITS.max_ir_nodes:

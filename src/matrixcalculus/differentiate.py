@@ -7,7 +7,7 @@ twice, Hessians are the same code.  Only nodes that depend on x are visited.
 
 from __future__ import annotations
 
-from .ir.build import add, const, einsum, delta, scale, zero
+from .ir.build import add, const, delta, einsum, scale, zero
 from .ir.nodes import Node, walk
 from .rules import vjp
 

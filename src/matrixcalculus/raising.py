@@ -165,14 +165,10 @@ class Raiser:
         if isinstance(b, ast.Call) and b.func == "eye" and sa != SCALAR:
             return a
         # v'*ones(n) and ones(n)'*v are sum(v)
-        for x, y in ((a, b), (b, a)):
-            if isinstance(x, ast.Transpose) and self.shape(x.operand) == COLUMN and \
-                    isinstance(y, ast.Call) and y.func == "ones" and len(y.args) == 1:
-                return ast.Call("sum", (x.operand,))
-            if isinstance(y, ast.Transpose) and isinstance(y.operand, ast.Call) and \
-                    y.operand.func == "ones" and len(y.operand.args) == 1 and \
-                    self.shape(x) == COLUMN and x is b:
-                return ast.Call("sum", (x,))
+        if isinstance(a, ast.Transpose) and self.shape(a.operand) == COLUMN and _is_ones(b):
+            return ast.Call("sum", (a.operand,))
+        if isinstance(a, ast.Transpose) and _is_ones(a.operand) and sb == COLUMN:
+            return ast.Call("sum", (b,))
         if sb != SCALAR and sa == SCALAR and isinstance(b, ast.Binary) and b.op == "*" \
                 and self.shape(b.left) == SCALAR:
             # s*(t*X) -> s*t*X

@@ -11,7 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .ir.build import (
-    add, broadcast, const, delta, einsum, full, func, hadamard, inv, neg, ones, power, recip, scale, softmax,
+    add,
+    broadcast,
+    const,
+    delta,
+    einsum,
+    full,
+    func,
+    hadamard,
+    inv,
+    neg,
+    ones,
+    power,
+    recip,
+    scale,
+    softmax,
     sub,
 )
 from .ir.nodes import Node

@@ -347,8 +347,8 @@ def power(base: Node, exponent: Node) -> Node:
             return full(base.shape, 1.0)
         if base.op == "const":
             try:
-                return const(base.params[0] ** e)
-            except (ZeroDivisionError, OverflowError):
+                return const(math.pow(base.params[0], e))
+            except (ValueError, ZeroDivisionError, OverflowError):
                 pass
         if base.op == "power" and base.args[1].op == "const" and float(e).is_integer():
             return power(base.args[0], const(base.args[1].params[0] * e))
