@@ -10,6 +10,7 @@ from __future__ import annotations
 from .ir.build import add, const, delta, einsum, scale, zero
 from .ir.nodes import Node, walk
 from .rules import vjp
+from .simplify import simplify
 
 
 def jacobian(y: Node, x: Node) -> Node:
@@ -57,4 +58,5 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
         d = jacobian(d, x)
         if x.params[1]:
             d = symmetrize_last(d)
+        d = simplify(d)
     return d

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from . import ast
-from .ir.build import coef_and_base, power_parts
+from .ir.build import coef_and_base, is_symmetric, power_parts
+from .ir.build import einsum as ir_einsum
 from .ir.nodes import Node, walk
 from .printers.text import to_text, token_count
 
@@ -54,17 +55,51 @@ class Piece:
 
 
 class Raiser:
-    def __init__(self, root: Node):
+    """Raises IR nodes, remembering each node's matrix form (one instance per answer,
+    or per simplification run, where it prices the candidates)."""
+
+    def __init__(self, root: Node | None = None):
         self.var_shape: dict[str, Shape] = {}
         self.symmetric: set[str] = set()
-        for n in walk(root):
-            if n.op == "var":
-                name, sym = n.params
-                self.var_shape[name] = [SCALAR, COLUMN, MATRIX][n.rank]
-                if sym:
-                    self.symmetric.add(name)
+        if root is not None:
+            for n in walk(root):
+                if n.op == "var":
+                    self._register(n)
         self.memo: dict[Node, ast.Node] = {}
+        self.failed: set[Node] = set()
         self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
+        self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
+
+    def _register(self, n: Node) -> None:
+        name, sym = n.params
+        self.var_shape[name] = [SCALAR, COLUMN, MATRIX][n.rank]
+        if sym:
+            self.symmetric.add(name)
+
+    def cost(self, n: Node) -> int | None:
+        """Tokens of the node's matrix form plus 3 per sum of non-scalars (prefer
+        `(s - 1)*v` to `s*v - v`: as short to read, and less to compute), or None
+        where it has no matrix form."""
+        if n in self.failed:
+            return None
+        try:
+            a = self.lift(n)
+        except NoMatrixForm:
+            self.failed.add(n)
+            return None
+        return _cost(a) + 3 * self._array_sums(a)
+
+    def _array_sums(self, a: ast.Node) -> int:
+        count = 0
+        stack = [a]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, ast.Binary) and x.op in "+-" and self.shape(x) != SCALAR:
+                count += 1
+            stack.extend(ast.children(x))
+        return count
+        self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
+        self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
 
     # ------------------------------------------------------------ shapes of ASTs
     def shape(self, a: ast.Node) -> Shape:
@@ -120,7 +155,7 @@ class Raiser:
             return a
         if isinstance(a, ast.Transpose):
             return a.operand
-        if isinstance(a, ast.Name) and a.name in self.symmetric:
+        if isinstance(a, ast.Name) and a.name in self.symmetric or id(a) in self.sym_ids:
             return a
         if isinstance(a, ast.Call):
             if a.func == "eye" or (a.func == "diag" and s == MATRIX):
@@ -184,11 +219,14 @@ class Raiser:
         hit = self.memo.get(n)
         if hit is None:
             hit = self.memo[n] = self._lift(n)
+            if n.rank == 2 and is_symmetric(n):
+                self.sym_ids.add(id(hit))
         return hit
 
     def _lift(self, n: Node) -> ast.Node:
         op = n.op
         if op == "var":
+            self._register(n)
             return ast.Name(n.params[0])
         if op == "const":
             return num(n.params[0])
@@ -219,6 +257,13 @@ class Raiser:
 
     def power(self, n: Node) -> ast.Node:
         base, e = power_parts(n)
+        v = _sum_of_squares(base)
+        if v is not None and e is not None and e != 1:
+            # (x'*x)^p is norm2(x)^(2p)
+            norm = ast.Call("norm2", (self.lift(v),))
+            if e < 0:
+                return ast.Binary("/", ast.Num(1.0), self.positive_power(norm, -2 * e, 0))
+            return self.positive_power(norm, 2 * e, 0)
         if e is not None and e < 0:
             den = self.positive_power(self.lift(base), -e, n.rank)
             return ast.Binary("./" if n.rank else "/", ast.Num(1.0), den)
@@ -227,8 +272,12 @@ class Raiser:
             return ast.Binary(".^" if n.rank else "^", self.lift(b), self.lift(x))
         return self.positive_power(self.lift(base), e, n.rank)
 
-    @staticmethod
-    def positive_power(b: ast.Node, e: float, rank: int) -> ast.Node:
+    def positive_power(self, b: ast.Node, e: float, rank: int,
+                       node: Node | None = None) -> ast.Node:
+        if node is not None:
+            v = _sum_of_squares(node)
+            if v is not None:
+                return self.positive_power(ast.Call("norm2", (self.lift(v),)), 2 * e, 0)
         if e == 1:
             return b
         if e == 0.5:
@@ -242,8 +291,12 @@ class Raiser:
         if common != 1:
             terms = [(c / common, b) for c, b in terms]
         terms.sort(key=lambda cb: cb[0] < 0)      # positive terms first (stable)
+        spread = [_broadcast_scalar(b) for _, b in terms]
+        mixed = any(x is None for x in spread)     # `s + 1` spreads the 1; alone it cannot
         acc: ast.Node | None = None
-        for c, base in terms:
+        for (c, base), scalar in zip(terms, spread):
+            if mixed and scalar is not None:
+                base = scalar
             body = num(abs(c)) if base.op == "const" else self.mul(num(abs(c)), self.lift(base))
             if acc is None:
                 acc = ast.Neg(body) if c < 0 else body
@@ -270,7 +323,7 @@ class Raiser:
             negative = a.op == "power" and e is not None and e < 0
             if a.rank == 0:
                 if negative:
-                    dens.append(self.positive_power(self.lift(base), -e, 0))  # type: ignore[operator]
+                    dens.append(self.positive_power(self.lift(base), -e, 0, base))  # type: ignore[operator]
                 else:
                     nums.append(self.lift(a))
                 continue
@@ -294,11 +347,23 @@ class Raiser:
         for lab, c in list(counts.items()):
             if c == 1 and lab not in out:
                 pieces.append(Piece(ast.Call("ones", (dim_ast(dims[lab]),)), (lab,)))
+        # numbers inside factors (2*(A*x - b)) join the coefficient
+        scale = 1.0
+        for k, x in enumerate(nums):
+            c, nums[k] = _split_number(x)
+            scale *= c
+        for k, p in enumerate(pieces):
+            if not p.den:
+                c, a = _split_number(p.ast)
+                scale *= c
+                pieces[k] = Piece(a, p.idx)
+        self.scale = scale
         return nums, dens, pieces, dims
 
     def einsum(self, n: Node) -> ast.Node:
         coef, idxs, out = n.params
         nums, dens, pieces, _ = self.factors(n)
+        coef *= self.scale
         mat: ast.Node | None = None
         if pieces:
             best = self.combine_all(pieces, tuple(out))
@@ -468,6 +533,46 @@ class Raiser:
         Pl = P.ast if P.idx[0] == lab else self.T(P.ast)
         Ql = Qp if P.idx[0] == lab else self.T(Qp)
         return [Piece(ast.Call("diag", (self.mul(Pl, self.T(Ql)),)), (lab,))]
+
+def _split_number(a: ast.Node) -> tuple[float, ast.Node]:
+    """2*X -> (2, X); -X -> (-1, X)."""
+    c = 1.0
+    while True:
+        if isinstance(a, ast.Neg):
+            c, a = -c, a.operand
+        elif isinstance(a, ast.Binary) and a.op == "*" and isinstance(a.left, ast.Num):
+            c, a = c * a.left.value, a.right
+        else:
+            return c, a
+
+
+def _sum_of_squares(n: Node) -> Node | None:
+    """x for an einsum x[I]*x[I] -> [] (so its square root prints as norm2(x))."""
+    if n.op != "einsum" or len(n.args) != 2 or n.args[0] is not n.args[1]:
+        return None
+    coef, idxs, out = n.params
+    if coef != 1 or out or idxs[0] != idxs[1] or len(set(idxs[0])) != len(idxs[0]):
+        return None
+    return n.args[0]
+
+
+def _broadcast_scalar(n: Node) -> Node | None:
+    """For a scalar spread over a shape (ones(n), b*ones(m,k)): the scalar."""
+    if n.op == "ones":
+        return _const(1.0)
+    if n.op != "einsum" or n.rank == 0:
+        return None
+    coef, idxs, out = n.params
+    scalars = [a for a in n.args if a.rank == 0]
+    if any(a.rank and a.op != "ones" for a in n.args):
+        return None
+    return ir_einsum(scalars, [()] * len(scalars), (), coef) if scalars else _const(coef)
+
+
+def _const(v: float) -> Node:
+    from .ir.build import const
+    return const(v)
+
 
 def _is_ones(a: ast.Node) -> bool:
     return isinstance(a, ast.Call) and a.func == "ones" and len(a.args) == 1

@@ -11,6 +11,7 @@ canonical labelling so equal products are one node.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import count
@@ -243,7 +244,7 @@ def _canonical(coef: float, ops: list[Node], idxs: list[Idx], out: Idx, shape: S
                      for lab in ix)
 
     for k, (a, ix) in enumerate(zip(ops, idxs)):
-        if a.op == "var" and a.params[1] and ix[0] != ix[1]:
+        if a.rank == 2 and ix[0] != ix[1] and is_symmetric(a):
             # a symmetric matrix: S[i,j] = S[j,i], so order its labels by output position
             ka, kb = (pos.get(ix[0], 99), pos.get(ix[1], 99))
             if kb < ka:
@@ -259,10 +260,41 @@ def _canonical(coef: float, ops: list[Node], idxs: list[Idx], out: Idx, shape: S
         new_idxs.append(tuple(ren[lab] for lab in idxs[k]))
     new_ops = tuple(ops[k] for k in order)
     for k, a in enumerate(new_ops):
-        if a.op == "var" and a.params[1]:
+        if a.rank == 2 and is_symmetric(a):
             new_idxs[k] = tuple(sorted(new_idxs[k]))
     params = (coef, tuple(new_idxs), tuple(range(len(out))))
     return Node("einsum", new_ops, params, shape)
+
+
+_SYMMETRIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def is_symmetric(a: Node) -> bool:
+    """A square matrix known to equal its transpose (S' = S lets answers drop transposes)."""
+    if a.rank != 2 or a.shape[0] != a.shape[1]:
+        return False
+    hit = _SYMMETRIC.get(a)
+    if hit is None:
+        hit = _SYMMETRIC[a] = _symmetric(a)
+    return hit
+
+
+def _symmetric(a: Node) -> bool:
+    op = a.op
+    if op == "var":
+        return bool(a.params[1])
+    if op in ("delta", "zero"):
+        return True
+    if op in ("inv", "func"):
+        return is_symmetric(a.args[0])
+    if op == "power":
+        return is_symmetric(a.args[0]) and (a.args[1].rank == 0 or is_symmetric(a.args[1]))
+    if op == "add":
+        return all(is_symmetric(t) for t in a.args)
+    if op == "einsum":
+        _SYMMETRIC[a] = False          # provisional, while its transpose is built
+        return einsum([a], [(0, 1)], (1, 0)) is a
+    return False
 
 
 def scale(c: float, x: Node) -> Node:
@@ -339,6 +371,8 @@ def func(name: str, x: Node) -> Node:
 
 
 def power(base: Node, exponent: Node) -> Node:
+    if base.rank == 0 and exponent.rank > 0:   # 2 .^ X: spread the base
+        base = broadcast(base, exponent.shape)
     if exponent.op == "const":
         e = exponent.params[0]
         if e == 1:
@@ -352,6 +386,11 @@ def power(base: Node, exponent: Node) -> Node:
                 pass
         if base.op == "power" and base.args[1].op == "const" and float(e).is_integer():
             return power(base.args[0], const(base.args[1].params[0] * e))
+        if base.op == "einsum" and float(e).is_integer():
+            # (a.*b).^p = a.^p .* b.^p for a pointwise product
+            coef, idxs, out = base.params
+            if all(ix == out or ix == () for ix in idxs):
+                return einsum([power(a, exponent) for a in base.args], idxs, out, coef ** e)
     if base.op == "zero" and exponent.op == "const" and exponent.params[0] > 0:
         return base
     return Node("power", (base, exponent), (), base.shape)

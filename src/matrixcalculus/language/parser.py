@@ -210,7 +210,9 @@ def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
         tok = e.token
         expected = set(e.expected) if e.expected else set()
         if tok.type == "$END":
-            if _OPERAND_START & expected:
+            if expected == {"NAME"}:
+                msg = "the expression ends too early: expected a name"
+            elif _OPERAND_START & expected:
                 msg = "the expression ends too early: expected an operand"
             elif "RPAR" in expected:
                 msg = "missing ')': the input ends inside parentheses"
@@ -234,6 +236,11 @@ def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
             msg = "unexpected '=': named subexpressions are written 'EXPR where NAME = EXPR'"
         elif _OPERAND_START & expected and tok.type not in _OPERAND_START:
             msg = f"unexpected {what}: expected an operand"
+        elif tok.type != "LPAR" and _follows_where(text, pos):
+            # `where s = x`: the lexer took the leading 'where' for a name
+            pos = text.rindex("where", 0, pos)
+            end = pos + len("where")
+            msg = "unexpected 'where': an expression must come before it"
         elif tok.type in ("NAME", "NUMBER", "LPAR") and _OPERATORS & expected:
             msg = (f"unexpected {what}: expected an operator between operands "
                    "(products are written with '*')")
@@ -248,3 +255,9 @@ def _expected_text(expected: set[str]) -> str:
     if not names:
         return "something else"
     return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+def _follows_where(text: str, pos: int) -> bool:
+    """True when the word just before `pos` is a stray leading 'where'."""
+    before = text[:pos].rstrip()
+    return before.endswith("where") and not before[:-len("where")].strip()

@@ -65,8 +65,12 @@ class Typed:
         if v.kind == "symmetric":
             return "symmetric"
         r, c = v.type
-        if self.dims.is_one(r) and self.dims.is_one(c) and not v.declared:
-            return "scalar"
+        if not v.declared:
+            ones = self.dims.is_one(r) + self.dims.is_one(c)
+            if ones == 2:
+                return "scalar"
+            if ones == 1:
+                return "vector"
         return v.kind
 
 
@@ -170,7 +174,7 @@ class _Checker:
     def _text(self, node: ast.Node) -> str:
         if node.pos is None:
             return "the expression"
-        return self.src[node.pos:node.end].strip()
+        return _short(self.src[node.pos:node.end])
 
     def _check(self, node: ast.Node) -> Type:
         one = self.dims.one
@@ -261,11 +265,13 @@ class _Checker:
         sc = self.out.is_scalar
         if sc(lt) and sc(rt):
             return lt
-        for s_node, s_t, _o_node, o_t in ((node.left, lt, node.right, rt),
-                                          (node.right, rt, node.left, lt)):
+        for s_node, s_t, o_node, o_t in ((node.left, lt, node.right, rt),
+                                         (node.right, rt, node.left, lt)):
             if sc(s_t):
-                # `u'*v + b` with b undeclared: b is a scalar, not a vector broadcast
-                if not _is_literal(s_node) and self._all_free(o_t):
+                # `u'*v + b` with b undeclared: b is a scalar, not a vector broadcast.
+                # Only a lone undeclared vector adapts so; `A*x + u'*v` keeps A a matrix.
+                if (not _is_literal(s_node) and self._all_free(o_t)
+                        and self._lone_undeclared_vector(o_node)):
                     self._make_scalar(o_t)
                     return s_t
                 return o_t
@@ -276,10 +282,33 @@ class _Checker:
                         f"{self._text(node.right)} is {self.out.describe(rt)}; '{node.op}' "
                         "needs equal shapes or a scalar on one side", node)
 
+    def _lone_undeclared_vector(self, node: ast.Node) -> bool:
+        """`b`, `-b`, `b'`, `2*b`: an undeclared vector variable, up to sign, transpose and
+        numeric factors."""
+        while True:
+            if isinstance(node, ast.Neg | ast.Transpose):
+                node = node.operand
+            elif isinstance(node, ast.Binary) and node.op in ("*", "/", ".*", "./"):
+                if _is_literal(node.right):
+                    node = node.left
+                elif _is_literal(node.left) and node.op in ("*", ".*"):
+                    node = node.right
+                else:
+                    return False
+            else:
+                break
+        if not isinstance(node, ast.Name) or node.name in self.env:
+            return False
+        v = self.out.variables.get(node.name)
+        return v is not None and not v.declared and v.kind == "vector"
+
     # ----------------------------------------------------------- functions
     def _call(self, node: ast.Call) -> Type:
         f = node.func
         if f not in ARITY:
+            if f == "where":
+                raise self._err(ParseError, "unexpected 'where': it follows the whole "
+                                "expression, as in 'EXPR where NAME = EXPR'", node)
             if f in self.out.variables or f in self.env or f in self.pending:
                 raise self._err(UnknownNameError, f"'{f}' is a variable, not a function "
                                 f"(a product is written {f}*(...))", node)
@@ -366,3 +395,25 @@ def _binding_name_pos(src: str, root: ast.Where, i: int) -> int | None:
         return binding_positions_list(src)[i]
     except Exception:  # noqa: BLE001 - only for the caret; fall back to the expression
         return None
+
+
+def _short(text: str, width: int = 40) -> str:
+    """Source text for a message: one line, outer parentheses dropped, long middles elided."""
+    text = " ".join(text.split())
+    while text.startswith("(") and _closes_at_end(text):
+        text = text[1:-1].strip()
+    if len(text) > width:
+        half = (width - 3) // 2
+        text = text[:half].rstrip() + "..." + text[-half:].lstrip()
+    return text
+
+
+def _closes_at_end(text: str) -> bool:
+    """True when the '(' at text[0] is closed by the ')' at text[-1]."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0:
+            return i == len(text) - 1
+    return False
