@@ -143,6 +143,15 @@ class Derivative(_Compiled):
         return f"<Derivative d{'^' + str(self.order) if self.order > 1 else ''} of " \
                f"{self.source!r} wrt {self.wrt}: {self}>"
 
+    def text(self, multiline: bool = False) -> str:
+        """The answer in the input language; multiline puts each `where` on its own line
+        (it still parses back)."""
+        a = self._answer
+        if multiline and a.tree is not None:
+            from .printers.text import to_text
+            return to_text(a.tree, multiline=True)
+        return a.text
+
     def latex(self) -> str:
         return self._answer.latex
 

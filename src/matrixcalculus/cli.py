@@ -51,7 +51,7 @@ def heading(d: Derivative) -> str:
 def format_text(d: Derivative, bold: bool = False) -> str:
     """The heading, then the answer indented by two spaces."""
     head = f"\033[1m{heading(d)}\033[0m" if bold else heading(d)
-    return head + "\n" + textwrap.indent(str(d), "  ")
+    return head + "\n" + textwrap.indent(d.text(multiline=True), "  ")
 
 
 def to_json(d: Derivative) -> dict[str, Any]:

@@ -11,7 +11,7 @@ two free indices), NoMatrixForm is raised and the caller prints index notation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from . import ast
 from .ir.build import coef_and_base, is_symmetric, power_parts
@@ -38,7 +38,7 @@ def dim_ast(d) -> ast.Node:
     return ast.Num(d) if isinstance(d, int) else ast.Name(d)
 
 
-@cache
+@lru_cache(maxsize=8192)
 def _cost(a: ast.Node) -> int:
     return token_count(to_text(a))
 
@@ -77,9 +77,9 @@ class Raiser:
             self.symmetric.add(name)
 
     def cost(self, n: Node) -> int | None:
-        """Tokens of the node's matrix form plus 3 per sum of non-scalars (prefer
-        `(s - 1)*v` to `s*v - v`: as short to read, and less to compute), or None
-        where it has no matrix form."""
+        """Tokens of the node's matrix form plus a little for the array operations in
+        it (prefer `(s - 1)*v` to `s*v - v`: as short to read, and less to compute), or
+        None where it has no matrix form."""
         if n in self.failed:
             return None
         try:
@@ -87,15 +87,24 @@ class Raiser:
         except NoMatrixForm:
             self.failed.add(n)
             return None
-        return _cost(a) + 3 * self._array_sums(a)
+        return _cost(a) + self._array_work(a)
 
-    def _array_sums(self, a: ast.Node) -> int:
+    def _order_key(self, n: Node) -> int:
+        try:
+            a = self.lift(n)
+        except NoMatrixForm:
+            return 0
+        return 2 * sum(isinstance(x, ast.Transpose) for x in _subtrees(a)) - _cost(a)
+
+    def _array_work(self, a: ast.Node) -> int:
+        """3 per sum and 1 per product of arrays: among equally short forms, prefer the
+        one that computes less."""
         count = 0
         stack = [a]
         while stack:
             x = stack.pop()
-            if isinstance(x, ast.Binary) and x.op in "+-" and self.shape(x) != SCALAR:
-                count += 1
+            if isinstance(x, ast.Binary) and self.shape(x) != SCALAR:
+                count += 3 if x.op in "+-" else (1 if x.op == "*" else 0)
             stack.extend(ast.children(x))
         return count
         self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
@@ -290,7 +299,9 @@ class Raiser:
         common = mags.pop() if len(mags) == 1 else 1.0
         if common != 1:
             terms = [(c / common, b) for c, b in terms]
-        terms.sort(key=lambda cb: cb[0] < 0)      # positive terms first (stable)
+        # positive terms first, larger ones first, a transpose counting against:
+        # `u'*v + b`, `X*w + b - y`, `A + A'`
+        terms.sort(key=lambda cb: (cb[0] < 0, self._order_key(cb[1])))
         spread = [_broadcast_scalar(b) for _, b in terms]
         mixed = any(x is None for x in spread)     # `s + 1` spreads the 1; alone it cannot
         acc: ast.Node | None = None
@@ -533,6 +544,14 @@ class Raiser:
         Pl = P.ast if P.idx[0] == lab else self.T(P.ast)
         Ql = Qp if P.idx[0] == lab else self.T(Qp)
         return [Piece(ast.Call("diag", (self.mul(Pl, self.T(Ql)),)), (lab,))]
+
+def _subtrees(a: ast.Node):
+    stack = [a]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(ast.children(x))
+
 
 def _split_number(a: ast.Node) -> tuple[float, ast.Node]:
     """2*X -> (2, X); -X -> (-1, X)."""

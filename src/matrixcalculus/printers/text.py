@@ -33,11 +33,15 @@ def level(n: ast.Node) -> int:
     return ATOM
 
 
-def to_text(n: ast.Node) -> str:
+def to_text(n: ast.Node, multiline: bool = False) -> str:
+    """One line, or (multiline) the `where` definitions on lines of their own."""
     if isinstance(n, ast.Where):
         body = to_text(n.body)
-        defs = ", ".join(f"{name} = {to_text(e)}" for name, e in n.bindings)
-        return f"{body} where {defs}"
+        defs = [f"{name} = {to_text(e)}" for name, e in n.bindings]
+        if multiline:
+            return body + "".join(f"\n{'where' if k == 0 else '     '} {d}"
+                                  for k, d in enumerate(defs))
+        return f"{body} where {', '.join(defs)}"
     return _text(n)
 
 
