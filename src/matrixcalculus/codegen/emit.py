@@ -1,15 +1,18 @@
-"""The code generator: IR DAG -> one standalone function, one statement per node.
+"""The code generator: IR DAG -> one standalone function.
 
-Products are split into pairwise steps in the order opt_einsum chooses; a step
-that is a matrix product is written with `@`, a broadcast with `[:, None]`,
-anything else as a two-operand einsum (never an unordered n-ary einsum).
-Only validated identifiers and numeric literals reach the source.
+A node used once is written inline; a node used more than once is computed once
+into a temporary.  Products are split into pairwise steps in the order
+opt_einsum chooses; a step that is a matrix product is written with `@`, a
+broadcast with `[:, None]` (never a dense diagonal matrix), anything else as a
+two-operand einsum (never an unordered n-ary einsum).  Only validated
+identifiers and numeric literals reach the source.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
+from collections import Counter
 from itertools import count
 
 import opt_einsum as oe
@@ -22,6 +25,21 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _RESERVED = {"np", "torch", "jax", "jnp", "math", "_dtype"}
 _GUESS = 1000        # size assumed for symbolic dimensions when ordering contractions
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+# precedence of Python expressions, loosest first
+ADD, MUL, NEG, POW, ATOM = 1, 2, 3, 4, 5
+
+
+class E:
+    """An expression's source and how tightly it binds."""
+
+    __slots__ = ("text", "level")
+
+    def __init__(self, text: str, level: int = ATOM):
+        self.text, self.level = text, level
+
+    def at(self, level: int) -> str:
+        return self.text if self.level >= level else f"({self.text})"
 
 
 def safe_name(name: str, taken: set[str]) -> str:
@@ -46,12 +64,14 @@ class _Emitter:
                  func_name: str):
         self.root = root
         self.b = backend
+        self.xp = backend.xp
         self.func_name = func_name
         self.lines: list[str] = []
         self.helpers: set[str] = set()
-        self.names: dict[Node, str] = {}
+        self.done: dict[Node, E] = {}
+        self.signed: dict[Node, tuple[float, E]] = {}   # einsum -> (coef, product) for sums
         taken: set[str] = {func_name}
-        self.params: list[tuple[str, str, tuple]] = []   # (user name, python name, shape)
+        self.params: list[tuple[str, str, tuple]] = []
         for user, shape in params:
             py = safe_name(user, taken)
             taken.add(py)
@@ -64,9 +84,13 @@ class _Emitter:
                     taken.add(dn)
                     self.dim_names[d] = dn
                     self.lines.append(f"{dn} = {py}.shape[{axis}]")
-        self.taken = taken
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
+        self.uses: Counter = Counter()
+        for n in walk(root):
+            for a in n.args:
+                self.uses[a] += 1
 
+    # ------------------------------------------------------------ helpers
     def dim(self, d) -> str:
         if isinstance(d, int):
             return str(d)
@@ -78,20 +102,33 @@ class _Emitter:
         inner = ", ".join(self.dim(d) for d in shape)
         return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
-    def assign(self, expr: str) -> str:
+    def bind(self, e: E) -> E:
+        if e.level == ATOM and _IDENT.match(e.text):
+            return e
         name = next(self.temp)
-        self.lines.append(f"{name} = {expr}")
-        return name
+        self.lines.append(f"{name} = {e.text}")
+        return E(name)
 
+    def call(self, template: str, *args: E) -> E:
+        for h in self.b.helpers:
+            if template.startswith(h + "("):
+                self.helpers.add(h)
+        return E(template.format(*(a.text for a in args), xp=self.xp))
+
+    # ------------------------------------------------------------ driver
     def run(self) -> str:
         py_of = {user: py for user, py, _ in self.params}
         for n in walk(self.root):
-            self.names[n] = self.node(n, py_of)
-        result = self.names[self.root]
+            e = self.node(n, py_of)
+            if self.uses[n] > 1 and n.op not in ("var", "const"):
+                e = self.bind(e)
+            self.done[n] = e
+        result = self.done[self.root]
         if self.root.op in ("var", "const", "zero") or self.root.rank == 0:
-            result = self.b.asarray.format(result, xp=self.b.xp)
+            result = E(self.b.asarray.format(result.text, xp=self.xp))
         args = ", ".join(py for _, py, _ in self.params)
-        body = ([self.b.prologue] if self.b.prologue else []) + self.lines + [f"return {result}"]
+        body = ([self.b.prologue] if self.b.prologue else []) + self.lines
+        body.append(f"return {result.text}")
         out = [self.b.imports, ""]
         for h in sorted(self.helpers):
             out += ["", self.b.helpers[h], ""]
@@ -99,134 +136,147 @@ class _Emitter:
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
 
-    def call(self, template: str, *args: str) -> str:
-        for h in self.b.helpers:
-            if template.startswith(h + "("):
-                self.helpers.add(h)
-        return template.format(*args)
-
-    def node(self, n: Node, py_of: dict[str, str]) -> str:
-        op, a = n.op, [self.names.get(x) for x in n.args]
-        xp = self.b.xp
+    def node(self, n: Node, py_of: dict[str, str]) -> E:
+        op = n.op
+        a = [self.done.get(x) for x in n.args]
         if op == "var":
-            return py_of[n.params[0]]
+            return E(py_of[n.params[0]])
         if op == "const":
-            return _num(n.params[0])
+            v = n.params[0]
+            return E(_num(v), NEG if v < 0 else ATOM)
         if op == "ones":
-            return self.assign(self.b.ones.format(n=self.dim(n.shape[0]), xp=xp))
+            return E(self.b.ones.format(n=self.dim(n.shape[0]), xp=self.xp))
         if op == "delta":
-            return self.assign(self.b.eye.format(n=self.dim(n.shape[0]), xp=xp))
+            return E(self.b.eye.format(n=self.dim(n.shape[0]), xp=self.xp))
         if op == "zero":
             if not n.shape:
-                return "0.0"
-            return self.assign(self.b.zeros.format(shape=self.shape_tuple(n.shape), xp=xp))
+                return E("0.0")
+            return E(self.b.zeros.format(shape=self.shape_tuple(n.shape), xp=self.xp))
         if op == "add":
-            return self.assign(" + ".join(a))
+            return self.add(n, a)
         if op == "func":
-            return self.assign(self.call(self.b.funcs[n.params[0]], a[0]))
+            return self.call(self.b.funcs[n.params[0]], a[0])
         if op == "power":
             e = n.args[1]
             if e.op == "const":
                 v = e.params[0]
                 if v == 0.5:
-                    return self.assign(self.call(self.b.funcs["sqrt"], a[0]))
+                    return self.call(self.b.funcs["sqrt"], a[0])
                 if v == -1:
-                    return self.assign(f"1.0 / {a[0]}")
+                    return E(f"1.0 / {a[0].at(POW)}", MUL)
                 if v == 2:
-                    return self.assign(f"{a[0]} * {a[0]}")
-                return self.assign(f"{a[0]} ** {_num(v)}")
-            return self.assign(f"{a[0]} ** {a[1]}")
+                    base = a[0] if a[0].level == ATOM else self.bind(a[0])
+                    return E(f"{base.text} * {base.text}", MUL)
+                return E(f"{a[0].at(ATOM)} ** {_num(v) if v >= 0 else f'({_num(v)})'}", POW)
+            return E(f"{a[0].at(ATOM)} ** {a[1].at(POW)}", POW)
         if op in self.b.prims:
-            return self.assign(self.call(self.b.prims[op], a[0]))
+            return self.call(self.b.prims[op], a[0])
         if op == "einsum":
             return self.einsum(n, a)
         raise ValueError(f"cannot generate code for {op}")
 
+    def add(self, n: Node, a: list[E]) -> E:
+        text = ""
+        for k, (arg, e) in enumerate(zip(n.args, a)):
+            sign = "+"
+            if arg in self.signed and self.uses[arg] == 1 and self.signed[arg][0] < 0:
+                coef, prod = self.signed[arg]
+                sign, e = "-", self.scaled(-coef, prod)
+            if k == 0:
+                text = e.at(ADD) if sign == "+" else f"-{e.at(MUL)}"
+            else:
+                text += f" {sign} {e.at(MUL) if sign == '-' else e.at(ADD)}"
+        return E(text, ADD)
+
+    @staticmethod
+    def scaled(coef: float, prod: E) -> E:
+        if coef == 1:
+            return prod
+        if coef == -1:
+            return E(f"-{prod.at(MUL)}", NEG)
+        return E(f"{_num(coef)} * {prod.at(MUL)}", MUL)
+
     # ------------------------------------------------------------ products
-    def einsum(self, n: Node, names: list[str]) -> str:
+    def einsum(self, n: Node, names: list[E]) -> E:
         coef, idxs, out = n.params
-        letters = {lab: _LETTERS[k] for k, lab in enumerate(sorted({x for ix in idxs for x in ix}))}
+        labels = sorted({x for ix in idxs for x in ix})
+        letters = {lab: _LETTERS[k] for k, lab in enumerate(labels)}
         terms = ["".join(letters[x] for x in ix) for ix in idxs]
         target = "".join(letters[x] for x in out)
-        operands = list(zip(names, terms, [a.shape for a in n.args]))
-        if len(operands) > 1:
-            sizes = [tuple(_GUESS if isinstance(d, str) else d for d in s) for _, _, s in operands]
+        if len(names) > 1:
+            sizes = [tuple(_GUESS if isinstance(d, str) else d for d in a.shape) for a in n.args]
             spec = ",".join(terms) + "->" + target
             _, info = oe.contract_path(spec, *sizes, shapes=True, optimize="auto")
-            work = [(nm, t) for nm, t, _ in operands]
+            work: list[tuple[E, str]] = list(zip(names, terms))
             for inds, _, step, _, _ in info.contraction_list:
                 picked = [work.pop(i) for i in inds]
                 res = step.split("->")[1]
-                work.append((self.pair(picked, res), res))
-            (name, term), = work
+                if len(picked) == 1:
+                    work.append((self.single(picked[0][0], picked[0][1], res), res))
+                else:
+                    (x, tx), (y, ty) = picked
+                    work.append((self.binary(x, tx, y, ty, res), res))
+            ((prod, term),) = work
         else:
-            name, term = operands[0][0], operands[0][1]
-        expr = self.single(name, term, target)
-        if coef != 1:
-            expr = f"-{_paren(expr)}" if coef == -1 else f"{_num(coef)} * {_paren(expr)}"
-        return self.assign(expr) if expr != name else name
+            prod, term = names[0], terms[0]
+        prod = self.single(prod, term, target)
+        self.signed[n] = (coef, prod)
+        return self.scaled(coef, prod)
 
-    def single(self, name: str, term: str, target: str) -> str:
+    def single(self, x: E, term: str, target: str) -> E:
         """One operand: a permutation, trace, diagonal or sum."""
         if term == target:
-            return name
+            return x
         if len(term) == 2 and term == target[::-1]:
-            return f"{name}.T"
+            return E(f"{x.at(ATOM)}.T")
         if target == "" and len(set(term)) == len(term):
-            return f"{self.b.xp}.sum({name})"
-        return self.ein(f"{term}->{target}", name)
+            return E(f"{self.xp}.sum({x.text})")
+        return self.ein(f"{term}->{target}", x)
 
-    def ein(self, spec: str, *names: str) -> str:
-        return f"{self.b.xp}.einsum('{spec}', {', '.join(names)})"
+    def ein(self, spec: str, *xs: E) -> E:
+        return E(f"{self.xp}.einsum('{spec}', {', '.join(x.text for x in xs)})")
 
-    def pair(self, picked: list[tuple[str, str]], res: str) -> str:
-        if len(picked) == 1:
-            return self.assign(self.single(picked[0][0], picked[0][1], res))
-        (x, tx), (y, ty) = picked
-        return self.assign(self.binary(x, tx, y, ty, res))
-
-    def binary(self, x: str, tx: str, y: str, ty: str, res: str) -> str:
-        # scalars and elementwise products broadcast
-        if not tx or not ty:
-            prod = f"{x} * {y}"
-            full = tx or ty
-            return prod if full == res else self.single(_paren_str(prod), full, res)
-        if tx == ty and len(set(tx)) == len(tx):
-            prod = f"{x} * {y}"
-            return prod if tx == res else self.single(_paren_str(prod), tx, res)
-        shared = set(tx) & set(ty)
+    def binary(self, x: E, tx: str, y: E, ty: str, res: str) -> E:
         repeated = len(set(tx)) < len(tx) or len(set(ty)) < len(ty)
-        if not repeated and len(shared) == 1 and all(c not in res for c in shared):
+        shared = set(tx) & set(ty)
+        if not repeated and len(shared) == 1 and len(tx) <= 2 and len(ty) <= 2 \
+                and not (shared & set(res)):
+            # a matrix (or matrix-vector, or inner) product over the shared label s
             (s,) = shared
-            if len(tx) <= 2 and len(ty) <= 2:
-                # a matrix product: put s last in x and first in y
-                xm = x if tx[-1] == s else (f"{x}.T" if len(tx) == 2 else x)
-                ym = y if ty[0] == s else (f"{y}.T" if len(ty) == 2 else y)
-                rest = tx.replace(s, "") + ty.replace(s, "")
-                if rest == res:
-                    return f"{xm} @ {ym}"
-                if len(rest) == 2 and rest[::-1] == res:
-                    return f"({xm} @ {ym}).T"
-        if not shared and len(tx) == 1 and len(ty) == 1 and not repeated:
+            fx, fy = tx.replace(s, ""), ty.replace(s, "")
+            options = []
+            if res == fx + fy:
+                options.append(f"{self._last(x, tx, s)} @ {self._first(y, ty, s)}")
+            if res == fy + fx:
+                options.append(f"{self._last(y, ty, s)} @ {self._first(x, tx, s)}")
+            if options:   # A @ x rather than x @ A.T
+                return E(min(options, key=lambda o: o.count(".T")), MUL)
+        if not tx or not ty:                          # a scalar times anything
+            full = tx or ty
+            return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), full, res)
+        if tx == ty and not repeated:                 # elementwise
+            return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), tx, res)
+        if not repeated and not shared and len(tx) == 1 and len(ty) == 1:
             if res == tx + ty:
-                return f"{x}[:, None] * {y}[None, :]"
+                return E(f"{x.at(ATOM)}[:, None] * {y.at(ATOM)}[None, :]", MUL)
             if res == ty + tx:
-                return f"{y}[:, None] * {x}[None, :]"
+                return E(f"{y.at(ATOM)}[:, None] * {x.at(ATOM)}[None, :]", MUL)
         if not repeated and len(tx) == 1 and len(ty) == 2 and tx in ty and set(res) == set(ty):
-            b = f"{x}[:, None]" if ty[0] == tx else f"{x}[None, :]"
-            prod = f"{b} * {y}"
-            return prod if res == ty else f"({prod}).T"
+            v = f"{x.at(ATOM)}[:, None]" if ty[0] == tx else f"{x.at(ATOM)}[None, :]"
+            prod = E(f"{v} * {y.at(POW)}", MUL)
+            return prod if res == ty else E(f"{prod.at(ATOM)}.T")
         if not repeated and len(ty) == 1 and len(tx) == 2 and ty in tx and set(res) == set(tx):
             return self.binary(y, ty, x, tx, res)
         return self.ein(f"{tx},{ty}->{res}", x, y)
 
+    @staticmethod
+    def _last(x: E, tx: str, s: str) -> str:
+        """x oriented with the contracted label s last (rows . s)."""
+        return x.at(MUL) if tx[-1] == s else f"{x.at(ATOM)}.T"
 
-def _paren(expr: str) -> str:
-    return expr if re.fullmatch(r"[A-Za-z_][\w.]*", expr) else f"({expr})"
-
-
-def _paren_str(expr: str) -> str:
-    return f"({expr})"
+    @staticmethod
+    def _first(y: E, ty: str, s: str) -> str:
+        return y.at(POW) if ty[0] == s else f"{y.at(ATOM)}.T"
 
 
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
