@@ -155,6 +155,19 @@ class Derivative(_Compiled):
     def latex(self) -> str:
         return self._answer.latex
 
+    # Jupyter shows these (duck-typed: no IPython dependency)
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
+
+    def _repr_html_(self) -> str:
+        import html
+        shape = " x ".join(str(s) for s in self.shape) or "scalar"
+        return (f"<div class='matrixcalculus'><div>{html.escape(self.kind)} of "
+                f"<code>{html.escape(self.source)}</code> with respect to "
+                f"<code>{html.escape(self.wrt)}</code> (shape: {html.escape(shape)})</div>"
+                f"<div>$${html.escape(self.latex())}$$</div>"
+                f"<pre>{html.escape(self.text(multiline=True))}</pre></div>")
+
     @property
     def is_matrix_form(self) -> bool:
         return self._answer.matrix_form

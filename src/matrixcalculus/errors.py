@@ -54,6 +54,12 @@ class MatrixCalculusError(Exception):
     def __str__(self) -> str:
         return self._render()
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the message and the caret under the position."""
+        import html
+        body = "\n".join([self.message] + self.caret_lines())
+        return f"<pre style='color:#b00'>{html.escape(body)}</pre>"
+
 
 class ParseError(MatrixCalculusError):
     """The text is not a well-formed expression."""

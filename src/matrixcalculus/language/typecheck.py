@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from .. import ast
-from ..errors import ParseError, ShapeError, UnknownNameError
+from ..errors import DeclarationError, ParseError, ShapeError, UnknownNameError
 from .declarations import Declaration, default_kind
 from .dims import Dim, DimTable
 from .functions import ALL, ARITY, ELEMENTWISE, REDUCTIONS
@@ -83,7 +83,7 @@ class _Checker:
         self.root = root
         self.src = source
         self.decls = decls
-        reserved = set(decls)
+        reserved = set(decls) | _names_in(root)   # free dimensions never take these names
         for d in decls.values():
             reserved |= {x for x in d.dims if isinstance(x, str)}
         self.dims = DimTable(reserved)
@@ -147,11 +147,25 @@ class _Checker:
             self.out.types[id(root)] = t
         else:
             self.check(root)
+        self._check_dimension_names()
         self.dims.name_free()
         for v in self.out.variables.values():
             if not v.declared:
                 v.kind = self.out.variable_kind(v)
         return self.out
+
+    def _check_dimension_names(self) -> None:
+        """A name is a dimension or a variable, not both (`ones(n)` must mean one thing)."""
+        for name in self.out.variables:
+            if name not in self.dims.symbols:
+                continue
+            owners = [o for o, d in self.decls.items() if name in d.dims]
+            of = f" (of {', '.join(owners)})" if owners else ""
+            node = _first_name(self.root, name)
+            msg = f"'{name}' is both a dimension{of} and a variable; rename one of them"
+            if node is not None:
+                raise DeclarationError(msg, self.src, node.pos, node.end)
+            raise DeclarationError(msg)
 
     def check(self, node: ast.Node) -> Type:
         # iterative-enough: recursion depth is bounded by the parser's depth limit
@@ -417,3 +431,33 @@ def _closes_at_end(text: str) -> bool:
         if depth == 0:
             return i == len(text) - 1
     return False
+
+
+def _names_in(root: ast.Node) -> set[str]:
+    """Every name written in the expression, where-names included."""
+    out: set[str] = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name):
+            out.add(n.name)
+        elif isinstance(n, ast.Call):
+            out.add(n.func)
+        elif isinstance(n, ast.Where):
+            out |= {name for name, _ in n.bindings}
+        stack.extend(ast.children(n))
+    return out
+
+
+def _first_name(root: ast.Node, name: str) -> ast.Name | None:
+    """The leftmost use of a name as a value (not as a dimension argument)."""
+    found: list[ast.Name] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name) and n.name == name and n.pos is not None:
+            found.append(n)
+        if isinstance(n, ast.Call) and n.func in ("ones", "eye"):
+            continue
+        stack.extend(ast.children(n))
+    return min(found, key=lambda n: n.pos) if found else None
