@@ -35,6 +35,9 @@ class VariableInfo:
 
 def _declarations(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
     out: dict[str, Declaration] = {}
+    if vars is not None and not isinstance(vars, Mapping):
+        raise MatrixCalculusError("vars must be a mapping of names to types, like "
+                                  f"{{'A': 'matrix(m,n)'}}, not {type(vars).__name__}")
     for name, t in (vars or {}).items():
         if not isinstance(name, str) or not is_identifier(name):
             raise MatrixCalculusError(f"bad variable name {name!r} in vars")

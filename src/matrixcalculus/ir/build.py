@@ -390,7 +390,12 @@ def power(base: Node, exponent: Node) -> Node:
             # (a.*b).^p = a.^p .* b.^p for a pointwise product
             coef, idxs, out = base.params
             if all(ix == out or ix == () for ix in idxs):
-                return einsum([power(a, exponent) for a in base.args], idxs, out, coef ** e)
+                try:
+                    c = math.pow(coef, e)
+                except (ValueError, ZeroDivisionError, OverflowError):
+                    c = None
+                if c is not None and math.isfinite(c):
+                    return einsum([power(a, exponent) for a in base.args], idxs, out, c)
     if base.op == "zero" and exponent.op == "const" and exponent.params[0] > 0:
         return base
     return Node("power", (base, exponent), (), base.shape)

@@ -1,0 +1,449 @@
+"""The chain-rule derivation as a person would write it (`d.steps()`, CLI `--steps`).
+
+From the top of the expression down every path that reaches an occurrence of the
+variable, each intermediate e gets G_e = df/de, the derivative of the whole
+expression f with respect to e's value.  G_e is computed, not pattern-matched: the
+expression is lowered with e replaced by a fresh variable, differentiated with
+respect to it, and e is substituted back.  So every step is exactly as correct as
+the engine itself.
+
+A step is shown where G changes; a run where G passes through unchanged (`+`,
+transposes of vectors) is folded into one step, written at the run's top, or at
+its bottom where the run ends at the variable.  Each step names its local rule:
+how the enclosing shown expression turns its own derivative, written G, into e's.
+Several occurrences of the variable contribute one step each, then their sum.
+Higher orders differentiate the gradient again in one final step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import ast, differentiate
+from .ir import build as B
+from .ir.nodes import Node, walk
+from .language.typecheck import Type, Typed, Variable
+from .lower import lower
+from .printers import render
+from .printers.index import index_form
+from .printers.latex import name as latex_name
+from .printers.latex import to_latex
+from .printers.naming import name_shared
+from .printers.text import to_text
+from .raising import NoMatrixForm, Raiser
+from .simplify import rebuild, simplify
+
+Path = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the derivation: df/d(expr) = value, by rule (applied to G)."""
+
+    expr_text: str            # the intermediate e, in the input language
+    expr_latex: str
+    shape_text: str           # e's shape: 'scalar', 'n', '1 x n', 'm x k'
+    rule_text: str            # chain: the local rule applied to G; sum: the terms summed
+    rule_latex: str
+    value_text: str           # df/de, simplified, in matrix (or index) notation
+    value_latex: str
+    value_shape_text: str = ""     # df/de's shape (e's shape for a scalar f)
+    through_text: str = ""         # chain: the enclosing expression G belongs to
+    through_latex: str = ""
+    kind: str = "chain"            # chain | sum | symmetric | result | again
+    occurrence: int | None = None  # the variable's occurrence number when it has several
+
+
+@dataclass(frozen=True)
+class Steps(Sequence[Step]):
+    """The derivation: a sequence of Step, with text() and latex() to show it."""
+
+    expr_text: str
+    expr_latex: str
+    expr_shape_text: str
+    wrt: str
+    wrt_shape_text: str
+    order: int
+    occurrences: int
+    steps: tuple[Step, ...] = field(default=())
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.steps[i]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def _lhs(self, s: Step) -> str:
+        if s.kind == "again":
+            k = self.order
+            return f"d^{k}f/d{self.wrt}^{k}"
+        return f"df/d{_paren_text(s.expr_text)}"
+
+    def text(self) -> str:
+        lines = [f"f = {self.expr_text}   ({self.expr_shape_text})",
+                 f"derivative with respect to {self.wrt} ({self.wrt_shape_text}), by the "
+                 "chain rule from the outside in; G is the derivative of f with respect to "
+                 "the enclosing expression named in each rule"]
+        for k, s in enumerate(self.steps, 1):
+            shape = s.value_shape_text
+            if s.shape_text != shape and s.kind == "chain":
+                shape += f"; {s.expr_text} is {s.shape_text}"
+            head = f"{k}. {self._lhs(s)} = {s.value_text}   ({shape})"
+            lines += [head, "     " + _note_text(s, self.occurrences, self.wrt)]
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        rows = [rf"f &= {self.expr_latex} && {_shape_latex(self.expr_shape_text)}"]
+        for s in self.steps:
+            if s.kind == "again":
+                k = self.order
+                wrt = latex_name(self.wrt)
+                lhs = rf"\frac{{\partial^{{{k}}} f}}{{\partial {wrt}^{{{k}}}}}"
+            else:
+                lhs = rf"\frac{{\partial f}}{{\partial {_paren_latex(s.expr_latex)}}}"
+            rows.append(rf"{lhs} &= {s.value_latex} && {_shape_latex(s.value_shape_text)}"
+                        rf" && {_note_latex(s, self.occurrences)}")
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def _note_text(s: Step, occurrences: int, wrt: str) -> str:
+    if s.kind == "chain":
+        which = f" (occurrence {s.occurrence} of {wrt})" if s.occurrence else ""
+        return f"through {s.through_text}: G -> {s.rule_text}{which}"
+    if s.kind == "sum":
+        return f"sum of the contributions of the {occurrences} occurrences: {s.rule_text}"
+    return s.rule_text
+
+
+def _note_latex(s: Step, occurrences: int) -> str:
+    if s.kind == "chain":
+        which = rf"\ \text{{(occurrence {s.occurrence})}}" if s.occurrence else ""
+        return rf"\text{{through }} {s.through_latex}:\ G \mapsto {s.rule_latex}{which}"
+    if s.kind == "sum":
+        return rf"\text{{sum of the {occurrences} contributions: }} {s.rule_latex}"
+    return s.rule_latex
+
+
+def _paren_text(t: str) -> str:
+    return t if t.replace("_", "").isalnum() else f"({t})"
+
+
+def _paren_latex(t: str) -> str:
+    return t if t.replace("_", "").isalnum() or t.startswith("\\") and " " not in t \
+        else rf"\left({t}\right)"
+
+
+def _shape_latex(shape: str) -> str:
+    return r"\text{scalar}" if shape == "scalar" else shape.replace(" x ", r" \times ")
+
+
+def shape_text(shape: Sequence[str | int]) -> str:
+    return " x ".join(str(d) for d in shape) if shape else "scalar"
+
+
+# ---------------------------------------------------------------- the derivation
+def derivation_steps(d: Any) -> Steps:
+    """The chain-rule derivation of a Derivative (api.py), step by step."""
+    return _Derivation(d).run()
+
+
+@dataclass
+class _Pos:
+    """An intermediate on a path to the variable: its place, node and df/d(node)."""
+
+    path: Path
+    node: ast.Node
+    g: Node
+    parent: _Pos | None
+    kids: list[_Pos] = field(default_factory=list)
+
+
+def _with_children(n: ast.Node, kids: Sequence[ast.Node]) -> ast.Node:
+    if isinstance(n, ast.Call):
+        return replace(n, args=tuple(kids))
+    if isinstance(n, ast.Neg | ast.Transpose):
+        return replace(n, operand=kids[0])
+    if isinstance(n, ast.Binary):
+        return replace(n, left=kids[0], right=kids[1])
+    return n
+
+
+def _substitute(root: Node, old: Node, new: Node) -> Node:
+    """root with the IR node old replaced by new, rebuilt through the constructors."""
+    done: dict[Node, Node] = {}
+    for n in walk(root):
+        done[n] = new if n is old else rebuild(n, tuple(done[a] for a in n.args))
+    return done[root]
+
+
+def _fresh(base: str, taken: set[str]) -> str:
+    name, i = base, 1
+    while name in taken:
+        name, i = f"{base}{i}", i + 1
+    return name
+
+
+class _Derivation:
+    def __init__(self, d: Any):
+        self.d = d
+        self.typed: Typed = d.typed
+        # rebuilt AST nodes are typed like the nodes they stand for; kept alive here
+        # so that their ids (the key of typed.types) stay theirs
+        self.types: dict[int, Type] = dict(self.typed.types)
+        self.keep: list[ast.Node] = []
+        self.root = self._inline(self.typed.root)
+        self.dims = {str(x) for v in d.variables.values() for x in v.shape}
+        taken = set(self.typed.variables) | self.dims
+        self.t_name = _fresh("t__", taken)      # never printed: substituted back
+        self.g_name = _fresh("G", taken)
+        self.scalar_f = d.expression_ir.rank == 0
+
+    # ------------------------------------------------------------ AST plumbing
+    def _new(self, like: ast.Node, n: ast.Node) -> ast.Node:
+        self.types[id(n)] = self.types[id(like)]
+        self.keep.append(n)
+        return n
+
+    def _inline(self, root: ast.Node) -> ast.Node:
+        """The expression as one tree: `where` names replaced by their definitions,
+        so that each use is a position of its own on the paths to the variable."""
+        if not isinstance(root, ast.Where):
+            return root
+        defs: dict[str, ast.Node] = {}
+
+        def sub(n: ast.Node) -> ast.Node:
+            if isinstance(n, ast.Name) and n.name in defs:
+                return defs[n.name]
+            kids = ast.children(n)
+            new = tuple(sub(k) for k in kids)
+            if all(a is b for a, b in zip(new, kids)):
+                return n
+            return self._new(n, _with_children(n, new))
+
+        for name, expr in root.bindings:
+            defs[name] = sub(expr)
+        return sub(root.body)
+
+    def _replace_at(self, n: ast.Node, path: Path, new: ast.Node) -> ast.Node:
+        if not path:
+            return new
+        kids = list(ast.children(n))
+        kids[path[0]] = self._replace_at(kids[path[0]], path[1:], new)
+        return self._new(n, _with_children(n, kids))
+
+    def _at(self, path: Path) -> ast.Node:
+        n = self.root
+        for k in path:
+            n = ast.children(n)[k]
+        return n
+
+    def _lower(self, tree: ast.Node, extra: Variable | None = None) -> Node:
+        variables = dict(self.typed.variables)
+        if extra is not None:
+            variables[extra.name] = extra
+        t = Typed(tree, self.typed.source, self.typed.dims, variables, self.types, {})
+        return lower(t)[0]
+
+    def _lower_replaced(self, tree: ast.Node, rel: Path, e: ast.Node) -> tuple[Node, Node]:
+        """tree (IR) with the position rel, holding e, made a fresh variable t."""
+        name = self._new(e, ast.Name(self.t_name))
+        var = Variable(self.t_name, "matrix", self.typed.type_of(e), declared=True)
+        ir = self._lower(self._replace_at(tree, rel, name), var)
+        return ir, B.var(self.t_name, self.typed.shape(self.typed.type_of(e)))
+
+    # ------------------------------------------------------------ calculus
+    def gradient_at(self, path: Path) -> Node:
+        """df/de for the intermediate e at path (other occurrences held fixed)."""
+        e = self._at(path)
+        y_t, t = self._lower_replaced(self.root, path, e)
+        g = simplify(differentiate.jacobian(y_t, t))
+        return simplify(_substitute(g, t, self._lower(e)))
+
+    def rule(self, a_path: Path, path: Path) -> Node:
+        """The local rule from the enclosing expression a to e: the vector-Jacobian
+        product of a with respect to e, applied to a placeholder G of a's shape."""
+        a, e = self._at(a_path), self._at(path)
+        a_t, t = self._lower_replaced(a, path[len(a_path):], e)
+        g = B.var(self.g_name, a_t.shape)
+        r = tuple(range(a_t.rank))
+        vjp = simplify(differentiate.jacobian(B.einsum([g, a_t], [r, r], ()), t))
+        return simplify(_substitute(vjp, t, self._lower(e)))
+
+    # ------------------------------------------------------------ printing
+    def is_row(self, e: ast.Node) -> bool:
+        r, c = self.typed.type_of(e)
+        one = self.typed.dims.is_one
+        return one(r) and not one(c)
+
+    def show(self, ir: Node, row: bool = False, row_g: bool = False) -> tuple[str, str]:
+        """ir in matrix notation (index notation where it has none).  row: ir is the
+        gradient of a row vector, so written transposed; row_g: G belongs to a row
+        vector, so G in ir (a column) stands for G'."""
+        if not (row or row_g):
+            a = render(ir, {self.g_name})
+            return a.text, a.latex
+        raiser = Raiser(ir)
+        try:
+            tree = raiser.lift(ir)
+        except NoMatrixForm:
+            return index_form(ir, raiser)
+        if row_g:
+            tree = _untranspose(_transpose_name(tree, self.g_name))
+        if row:
+            tree = _untranspose(raiser.T(tree))
+        used = {self.g_name} | self.dims | {n.params[0] for n in walk(ir) if n.op == "var"}
+        tree = name_shared(tree, used)
+        return to_text(tree), to_latex(tree)
+
+    def shape_of(self, e: ast.Node) -> str:
+        t = self.typed.type_of(e)
+        if self.is_row(e):
+            return f"1 x {self.typed.dims.label(t[1])}"
+        return shape_text(self.typed.shape(t))
+
+    def value_shape(self, e: ast.Node, g: Node) -> str:
+        if self.scalar_f and self.is_row(e):
+            return self.shape_of(e)
+        return shape_text(g.shape)
+
+    # ------------------------------------------------------------ the walk
+    def positions(self) -> tuple[_Pos | None, list[_Pos]]:
+        """The tree of intermediates on the paths to the variable, and the occurrences."""
+        wrt = self.d.wrt
+        memo: dict[int, bool] = {}
+
+        def contains(n: ast.Node) -> bool:
+            if id(n) not in memo:
+                memo[id(n)] = (isinstance(n, ast.Name) and n.name == wrt) or \
+                    any(contains(k) for k in ast.children(n))
+            return memo[id(n)]
+
+        occurrences: list[_Pos] = []
+
+        def visit(path: Path, n: ast.Node, parent: _Pos | None) -> _Pos:
+            p = _Pos(path, n, self.gradient_at(path), parent)
+            if isinstance(n, ast.Name):
+                occurrences.append(p)
+            for k, c in enumerate(ast.children(n)):
+                if contains(c):
+                    p.kids.append(visit(path + (k,), c, p))
+            return p
+
+        if not contains(self.root):
+            return None, []
+        return visit((), self.root, None), occurrences
+
+    def run(self) -> Steps:
+        d, wrt = self.d, self.d.wrt
+        top, occurrences = self.positions()
+        steps: list[Step] = []
+        numbered = len(occurrences) > 1
+
+        def is_var(p: _Pos) -> bool:
+            return isinstance(p.node, ast.Name)
+
+        def run_reaches_var(p: _Pos) -> bool:
+            """G passes unchanged from p down to an occurrence: show that one instead."""
+            if len(p.kids) != 1 or p.kids[0].g is not p.g:
+                return False
+            return is_var(p.kids[0]) or run_reaches_var(p.kids[0])
+
+        def walk_steps(p: _Pos, through: _Pos) -> None:
+            shown = is_var(p) or (p.parent is not None and p.g is not p.parent.g
+                                  and not run_reaches_var(p))
+            if shown:
+                steps.append(self.chain_step(p, through, occurrences if numbered else []))
+                through = p
+            for c in p.kids:
+                walk_steps(c, through)
+
+        if top is not None:
+            walk_steps(top, top)
+        steps += self.closing_steps(steps, [p.g for p in occurrences])
+        fshape = shape_text(d.expression_ir.shape)
+        root_text = to_text(self.root)
+        return Steps(root_text, to_latex(self.root), fshape, wrt, shape_text(d.wrt_ir.shape),
+                     d.order, len(occurrences), tuple(steps))
+
+    def chain_step(self, p: _Pos, through: _Pos, occurrences: list[_Pos]) -> Step:
+        e, a = p.node, through.node
+        row = self.scalar_f and self.is_row(e)
+        value = self.show(p.g, row=row)
+        rule = self.show(self.rule(through.path, p.path), row=row, row_g=self.is_row(a))
+        number = next((k for k, o in enumerate(occurrences, 1) if o is p), None)
+        return Step(to_text(e), to_latex(e), self.shape_of(e), rule[0], rule[1],
+                    value[0], value[1], self.value_shape(e, p.g), to_text(a), to_latex(a),
+                    "chain", number)
+
+    def closing_steps(self, steps: list[Step], contributions: list[Node]) -> list[Step]:
+        """The sum over occurrences, symmetrisation, simplification, higher orders:
+        whatever leads from the last chain step to the answer str(d)."""
+        d, wrt = self.d, self.d.wrt
+        x = d.wrt_ir
+        name_t, name_x = wrt, latex_name(wrt)
+        out: list[Step] = []
+        gshape = shape_text(d.expression_ir.shape + x.shape)
+        last = steps[-1].value_text if steps else None
+        if not contributions:
+            zero = B.zero(d.expression_ir.shape + x.shape)
+            text, tex = self.show(zero)
+            out.append(Step(name_t, name_x, shape_text(x.shape), f"f does not depend on {wrt}",
+                            rf"\text{{$f$ does not depend on }} {name_x}", text, tex, gshape,
+                            kind="result"))
+            last = text
+        elif len(contributions) > 1:
+            partial = simplify(B.add(contributions))
+            terms = self.show(B.add(contributions))
+            text, tex = self.show(partial)
+            out.append(Step(name_t, name_x, shape_text(x.shape), terms[0], terms[1], text, tex,
+                            gshape, kind="sum"))
+            last = text
+        if d.order == 1:
+            grad_text, grad_tex = str(d), d.latex()
+        else:
+            grad_text, grad_tex = self.show(differentiate.derivative(d.expression_ir, x, 1))
+        if x.params[1] and contributions:   # symmetric: the gradient is symmetrised
+            out.append(Step(name_t, name_x, shape_text(x.shape),
+                            f"{wrt} is symmetric: the gradient D above becomes (D + D')/2",
+                            rf"{name_x} \text{{ is symmetric: }} D \mapsto (D + D^{{\top}})/2",
+                            grad_text, grad_tex, gshape, kind="symmetric"))
+        elif last != grad_text:
+            out.append(Step(name_t, name_x, shape_text(x.shape), "simplified",
+                            r"\text{simplified}", grad_text, grad_tex, gshape, kind="result"))
+        if d.order > 1:
+            times = "again" if d.order == 2 else f"{d.order - 1} more times"
+            out.append(Step(grad_text, grad_tex, gshape,
+                            f"differentiate the gradient g = {grad_text} with respect to "
+                            f"{wrt} {times}",
+                            rf"\text{{differentiate }} g = {grad_tex} \text{{ with respect to }}"
+                            rf" {name_x} \text{{ {times}}}",
+                            str(d), d.latex(), shape_text(d.shape), kind="again"))
+        return out
+
+
+def _transpose_name(a: ast.Node, name: str) -> ast.Node:
+    """Every use of the variable `name` transposed."""
+    if isinstance(a, ast.Name):
+        return ast.Transpose(a) if a.name == name else a
+    kids = ast.children(a)
+    if not kids:
+        return a
+    return _with_children(a, [_transpose_name(k, name) for k in kids])
+
+
+def _untranspose(a: ast.Node) -> ast.Node:
+    """(x')' -> x."""
+    if isinstance(a, ast.Transpose) and isinstance(a.operand, ast.Transpose):
+        return _untranspose(a.operand.operand)
+    kids = ast.children(a)
+    if not kids or isinstance(a, ast.Where):
+        return a
+    return _with_children(a, [_untranspose(k) for k in kids])
