@@ -80,10 +80,20 @@ def test_shared_subexpressions_are_computed_once():
     assert src.count("_sigmoid(") == 2          # the helper's definition and one call
 
 
-def test_logistic_hessian_uses_broadcast_not_diag():
+def test_logistic_hessian_is_one_symmetric_product():
     d = mc.derivative("sum(log(1 + exp(-y.*(X*w))))", "w", order=2)
     src = d.code("numpy")
-    assert "X.T @" in src and "[:, None] * X" in src
+    assert "_gram(X, " in src and "z.T @ z" in src
+    rng = np.random.default_rng(0)
+    X, w, y = rng.standard_normal((7, 3)), rng.standard_normal(3), rng.standard_normal(7)
+    s = 1 / (1 + np.exp(y * (X @ w)))
+    np.testing.assert_allclose(d.evaluate(X=X, w=w, y=y), X.T @ np.diag(s * (1 - s) * y * y) @ X)
+
+
+def test_size_aware_code_distributes_products_over_sums():
+    d = mc.derivative("norm2(R - U*V')^2", "U")
+    small_rank = d.code("numpy", sizes={"m": 2000, "n": 2000, "k": 10})
+    assert "V.T @ V" in small_rank and "U @ V.T" not in small_rank
 
 
 def test_hostile_names_are_made_safe():

@@ -55,29 +55,37 @@ class _Compiled:
     def func_name(self) -> str:
         return "value"
 
-    def code(self, backend: str = "numpy") -> str:
-        """Source of a standalone module computing this (NumPy, PyTorch or JAX)."""
+    def code(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None) -> str:
+        """Source of a standalone module computing this (NumPy, PyTorch or JAX).
+
+        sizes: typical dimensions ({"n": 1000, "k": 10}), used to order the products."""
         params = [(v.name, v.shape) for v in self.variables.values()]
         try:
-            return generate(self.ir, params, backend, func_name=self.func_name)
+            return generate(self.ir, params, backend, func_name=self.func_name, sizes=sizes)
         except ValueError as e:
             raise MatrixCalculusError(str(e)) from None
 
-    @cached_property
-    def _numpy_fn(self):
-        ns: dict[str, Any] = {}
-        # the source holds only validated identifiers and numeric literals (codegen.emit)
-        exec(compile(self.code("numpy"), f"<matrixcalculus {self.func_name}>", "exec"), ns)  # noqa: S102
-        return ns[self.func_name]
+    def compiled(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None):
+        """The generated function itself, compiled (cached per backend and sizes)."""
+        key = (backend, tuple(sorted((sizes or {}).items())))
+        cache = self.__dict__.setdefault("_compiled_cache", {})
+        if key not in cache:
+            ns: dict[str, Any] = {}
+            # the source holds only validated identifiers and numeric literals (codegen.emit)
+            src = self.code(backend, sizes)
+            exec(compile(src, f"<matrixcalculus {self.func_name}>", "exec"), ns)  # noqa: S102
+            cache[key] = ns[self.func_name]
+        return cache[key]
 
     def evaluate(self, **arrays: Any) -> np.ndarray:
         """The value at the given arrays (NumPy), shaped per LANGUAGE.md."""
-        values = self._check_arrays(arrays)
+        values, sizes = self._check_arrays(arrays)
+        fn = self.compiled("numpy", sizes)
         with np.errstate(all="ignore"):
-            out = self._numpy_fn(*values)
+            out = fn(*values)
         return np.asarray(out, dtype=np.float64)
 
-    def _check_arrays(self, arrays: Mapping[str, Any]) -> list[np.ndarray]:
+    def _check_arrays(self, arrays: Mapping[str, Any]) -> tuple[list[np.ndarray], dict]:
         return check_arrays(self.variables, arrays)
 
 
@@ -181,8 +189,9 @@ class Derivative(_Compiled):
 
 
 def check_arrays(variables: Mapping[str, VariableInfo],
-                 arrays: Mapping[str, Any]) -> list[np.ndarray]:
-    """The arrays in parameter order, after checking ranks and dimensions agree."""
+                 arrays: Mapping[str, Any]) -> tuple[list[np.ndarray], dict[str, int]]:
+    """The arrays in parameter order, after checking ranks and dimensions agree, and the
+    size of every symbolic dimension."""
     missing = [n for n in variables if n not in arrays]
     if missing:
         raise EvaluationError(f"evaluate() needs a value for {', '.join(missing)}")
@@ -214,7 +223,7 @@ def check_arrays(variables: Mapping[str, VariableInfo],
         if info.kind == "symmetric" and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
             raise EvaluationError(f"{name} is declared symmetric but the array is not")
         values.append(a)
-    return values
+    return values, {d: s for d, (s, _) in sizes.items()}
 
 
 def _describe(info: VariableInfo) -> str:

@@ -51,7 +51,7 @@ class ClaimResult:
                                                 # by kind: transposed / scaled)
     factor: float | None = None                 # claim = factor * derivative (scaled)
     counterexample: dict[str, np.ndarray] | None = None   # inputs where it differs (wrong)
-    symbolic: bool = False                      # equal as simplified expressions
+    symbolic: bool = False                      # equal as simplified expressions (kind equal)
     points: int = 0                             # random points compared
     answer: str = ""                            # the derivative, as text
     claim_shape: tuple[str | int, ...] = ()
@@ -294,7 +294,7 @@ def compare(d: Derivative, claim: str, domains: Mapping[str, str] | None = None,
                                    f"the claim is a row vector, the transpose of the {what} "
                                    "(numerator vs. denominator layout); the "
                                    f"{what} is the column vector {answer}", worst,
-                                   symbolic=symbolic, points=n, **base)
+                                   points=n, **base)
             how = (f"symbolically; also {at}, max rel. error {_fmt(worst)}" if symbolic
                    else f"numerically {at}, max rel. error {_fmt(worst)}")
             return ClaimResult(True, "equal", f"the claim equals the derivative ({how})", worst,

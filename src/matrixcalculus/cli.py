@@ -1,4 +1,12 @@
-"""The command line: `matrixcalculus "EXPR" --wrt x [--var "A: matrix(m,n)"] [--order 2]`."""
+"""The command line.
+
+    matrixcalculus "EXPR" --wrt x [--var "A: matrix(m,n)"] [--order 2] [--check [--domain S=spd]]
+    matrixcalculus check "EXPR" --wrt x --claim "CLAIM" [--var ...] [--order k] [--domain ...]
+    matrixcalculus serve [--port 8000] [--host 127.0.0.1]     (the web page)
+
+The second form checks a hand-derived claim: exit 0 when it is correct, 1 when not, 2 on
+input errors.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import __version__
 from .api import Derivative, derivative
+from .claims import ClaimResult, compare
 from .errors import DeclarationError, MatrixCalculusError
 from .language.declarations import Declaration, parse_var_option
+from .verify import CheckResult, check, parse_domain_option, parse_domains
 
 EPILOG = """\
 examples:
@@ -24,6 +36,8 @@ examples:
   matrixcalculus "sigmoid(u'*v + c)" --wrt u --wrt v --var "c: scalar"
   matrixcalculus "-log(sigmoid(w'*x + b))" --wrt w --var "b: scalar" --format latex
   echo "tr(X'*A*X)" | matrixcalculus - --wrt X --format json
+  matrixcalculus "logdet(S)" --wrt S --var "S: symmetric(n)" --check --domain S=spd
+  matrixcalculus check "a'*X*b" --wrt X --claim "b*a'"
 
 Quote expressions with double quotes: the shell treats ' (the transpose) specially.
 Undeclared names get a type by spelling: A (uppercase) is a matrix, x a vector,
@@ -73,7 +87,46 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--order", type=int, default=1, help="derivative order (2: Hessian)")
     p.add_argument("--format", choices=("text", "latex", "json"), default="text")
     p.add_argument("--file", metavar="F", help="read the expression from F (- for stdin)")
+    p.add_argument("--check", action="store_true",
+                   help="verify the answer numerically (finite differences, torch autograd) "
+                        "at random points")
+    p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
+                   help="with --check: draw NAME from positive, prob, binary, spd or "
+                        "invertible (repeat for several)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+CHECK_EPILOG = """\
+examples:
+  matrixcalculus check "x'*A*x" --wrt x --claim "A*x + A'*x"
+  matrixcalculus check "a'*X*b" --wrt X --claim "b*a'"
+  matrixcalculus check "sigmoid(u'*v + c)" --wrt u --claim "s*(1-s)*v where s = sigmoid(u'*v+c)"
+  matrixcalculus check "logdet(S)" --wrt S --var "S: symmetric(n)" --domain S=spd --claim "inv(S)"
+
+Exit status: 0 when the claim is correct, 1 when it is not, 2 on input errors.
+"""
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="matrixcalculus check", epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Check a hand-derived derivative (a claim) against the derivative of an "
+                    "expression: symbolically and at random points, with a diagnosis (layout "
+                    "transposed, off by a constant factor, wrong shape, wrong).")
+    p.add_argument("expr", nargs="?", metavar="EXPR",
+                   help="the expression, or - to read it from standard input")
+    p.add_argument("--wrt", required=True, metavar="VAR", help="the variable to differentiate by")
+    p.add_argument("--claim", required=True, metavar="CLAIM",
+                   help="the derivative you expect, in the same language (may use where)")
+    p.add_argument("--var", action="append", metavar="'NAME: TYPE'",
+                   help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
+    p.add_argument("--order", type=int, default=1, help="derivative order (2: Hessian)")
+    p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
+                   help="draw NAME from positive, prob, binary, spd or invertible")
+    p.add_argument("--points", type=int, default=5, help="random points to compare at")
+    p.add_argument("--format", choices=("text", "json"), default="text")
     return p
 
 
@@ -87,6 +140,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if (args.expr is None) == (args.file is None):
         parser.error("give the expression either as EXPR or with --file (- reads stdin)")
+    if args.domain and not args.check:
+        parser.error("--domain is used with --check")
     return args
 
 
@@ -112,25 +167,157 @@ def _declarations(options: Sequence[str]) -> dict[str, Declaration]:
     return decls
 
 
-def _render(args: argparse.Namespace) -> str:
+def _domains(options: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for text in options:
+        name, dom = parse_domain_option(text)
+        if name in out and out[name] != dom:
+            raise MatrixCalculusError(f"two domains for {name}: {out[name]} and {dom}")
+        out[name] = dom
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def check_json(r: CheckResult) -> dict[str, Any]:
+    return {"ok": r.ok, "max_rel_error": _finite(r.max_rel_error), "method": r.method,
+            "points": r.points, "message": r.message}
+
+
+def _render(args: argparse.Namespace) -> tuple[str, bool]:
+    """The output, and whether every --check passed."""
     source = _read_source(args)
     decls = _declarations(args.var or [])
+    domains = _domains(args.domain or [])
     results = [derivative(source, w, vars=decls, order=args.order) for w in args.wrt]
+    checks = [check(d, domains={k: v for k, v in domains.items() if k in d.variables})
+              if args.check else None for d in results]
+    unknown = [k for k in domains if not any(k in d.variables for d in results)]
+    if unknown:
+        raise MatrixCalculusError(f"a domain is given for {', '.join(unknown)}, which is not a "
+                                  "variable of the expression")
+    ok = all(c is None or c.ok for c in checks)
     if args.format == "json":
-        return "\n".join(json.dumps(to_json(d)) for d in results)
+        rows = []
+        for d, c in zip(results, checks):
+            row = to_json(d)
+            if c is not None:
+                row["check"] = check_json(c)
+            rows.append(json.dumps(row))
+        return "\n".join(rows), ok
     if args.format == "latex":
-        return "\n".join(d.latex() for d in results)
+        return "\n".join(d.latex() + ("" if c is None else f"\n% {c.message}")
+                         for d, c in zip(results, checks)), ok
     bold = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    return "\n\n".join(format_text(d, bold) for d in results)
+    return "\n\n".join(format_text(d, bold) + ("" if c is None else f"\n{c.message}")
+                       for d, c in zip(results, checks)), ok
+
+
+def _format_array(a: Any) -> str:
+    return np.array2string(np.asarray(a), precision=4, suppress_small=True,
+                           max_line_width=10_000).replace("\n", "")
+
+
+def format_claim(r: ClaimResult) -> str:
+    """The verdict line, and for a wrong claim the inputs where it differs."""
+    lines = [r.message]
+    if r.counterexample:
+        lines.append("counterexample:")
+        lines += [f"  {name} = {_format_array(v)}" for name, v in r.counterexample.items()]
+    return "\n".join(lines)
+
+
+def claim_json(r: ClaimResult) -> dict[str, Any]:
+    return {"correct": r.correct, "kind": r.kind, "factor": r.factor,
+            "diagnosis": r.diagnosis, "message": r.message,
+            "max_rel_error": _finite(r.max_rel_error), "symbolic": r.symbolic,
+            "points": r.points, "answer": r.answer,
+            "claim_shape": list(r.claim_shape), "answer_shape": list(r.answer_shape),
+            "counterexample": None if r.counterexample is None else
+            {k: np.asarray(v).tolist() for k, v in r.counterexample.items()}}
+
+
+def _parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = _check_parser()
+    # a claim may start with '-' ("-2*x"), which argparse would take for an option
+    argv = list(argv)
+    for i in range(len(argv) - 1):
+        if argv[i] == "--claim" and argv[i + 1].startswith("-") and argv[i + 1] != "--help":
+            argv[i:i + 2] = [f"--claim={argv[i + 1]}", ""]
+    argv = [a for a in argv if a != ""]
+    args, extra = parser.parse_known_args(argv)
+    if args.expr is None and len(extra) == 1 and not extra[0].startswith("--"):
+        args.expr, extra = extra[0], []
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.expr is None:
+        parser.error("give the expression as EXPR (- reads stdin)")
+    return args
+
+
+def _run_check(argv: Sequence[str]) -> int:
+    try:
+        args = _parse_check_args(argv)
+    except SystemExit as e:          # --help, usage errors
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        source = sys.stdin.read().strip() if args.expr == "-" else args.expr
+        decls = _declarations(args.var or [])
+        domains = _domains(args.domain or [])
+        d = derivative(source, args.wrt, vars=decls, order=args.order)
+        parse_domains(domains, d.variables)
+        try:
+            r = compare(d, args.claim, domains=domains, points=args.points)
+        except MatrixCalculusError as e:
+            raise MatrixCalculusError(f"in the claim: {e}") from None
+    except MatrixCalculusError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - a bug, reported in one line, never a traceback
+        print(f"error: internal error ({type(e).__name__}: {e}); please report this expression",
+              file=sys.stderr)
+        return 2
+    print(json.dumps(claim_json(r)) if args.format == "json" else format_claim(r))
+    return 0 if r.correct else 1
+
+
+def _run_serve(argv: Sequence[str]) -> int:
+    """`matrixcalculus serve [--port P] [--host H]`: the web page (needs the `web` extra)."""
+    p = argparse.ArgumentParser(prog="matrixcalculus serve",
+                                description="Serve the web page and its JSON API.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=2, help="derivation processes (default 2)")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds one derivation may run (default 10)")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        from .web.app import serve
+    except ImportError as e:
+        print(f"error: the web page needs FastAPI and uvicorn ({e}); "
+              'pip install "matrixcalculus[web]"', file=sys.stderr)
+        return 2
+    serve(host=args.host, port=args.port, workers=args.workers, timeout=args.timeout)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "check":
+        return _run_check(argv[1:])
+    if argv and argv[0] == "serve":
+        return _run_serve(argv[1:])
     try:
         args = _parse_args(argv)
     except SystemExit as e:          # --help, --version, usage errors
         return e.code if isinstance(e.code, int) else 2
     try:
-        out = _render(args)
+        out, ok = _render(args)
     except MatrixCalculusError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -139,4 +326,4 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     print(out)
-    return 0
+    return 0 if ok else 1

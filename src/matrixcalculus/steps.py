@@ -86,9 +86,9 @@ class Steps(Sequence[Step]):
 
     def text(self) -> str:
         lines = [f"f = {self.expr_text}   ({self.expr_shape_text})",
-                 f"derivative with respect to {self.wrt} ({self.wrt_shape_text}), by the "
-                 "chain rule from the outside in; G is the derivative of f with respect to "
-                 "the enclosing expression named in each rule"]
+                 f"derivative with respect to {self.wrt} ({self.wrt_shape_text}) by the "
+                 "chain rule, from the outside in",
+                 "(G: the derivative of f with respect to the expression a rule goes through)"]
         for k, s in enumerate(self.steps, 1):
             shape = s.value_shape_text
             if s.shape_text != shape and s.kind == "chain":
@@ -119,7 +119,8 @@ def _note_text(s: Step, occurrences: int, wrt: str) -> str:
         which = f" (occurrence {s.occurrence} of {wrt})" if s.occurrence else ""
         return f"through {s.through_text}: G -> {s.rule_text}{which}"
     if s.kind == "sum":
-        return f"sum of the contributions of the {occurrences} occurrences: {s.rule_text}"
+        what = f"sum of the contributions of the {occurrences} occurrences"
+        return what if s.rule_text == s.value_text else f"{what}: {s.rule_text}"
     return s.rule_text
 
 
@@ -128,7 +129,8 @@ def _note_latex(s: Step, occurrences: int) -> str:
         which = rf"\ \text{{(occurrence {s.occurrence})}}" if s.occurrence else ""
         return rf"\text{{through }} {s.through_latex}:\ G \mapsto {s.rule_latex}{which}"
     if s.kind == "sum":
-        return rf"\text{{sum of the {occurrences} contributions: }} {s.rule_latex}"
+        what = rf"\text{{sum of the {occurrences} contributions}}"
+        return what if s.rule_latex == s.value_latex else rf"{what}:\ {s.rule_latex}"
     return s.rule_latex
 
 
@@ -207,6 +209,9 @@ class _Derivation:
         self.scalar_f = d.expression_ir.rank == 0
 
     # ------------------------------------------------------------ AST plumbing
+    def type_of(self, n: ast.Node) -> Type:
+        return self.types[id(n)]
+
     def _new(self, like: ast.Node, n: ast.Node) -> ast.Node:
         self.types[id(n)] = self.types[id(like)]
         self.keep.append(n)
@@ -255,9 +260,9 @@ class _Derivation:
     def _lower_replaced(self, tree: ast.Node, rel: Path, e: ast.Node) -> tuple[Node, Node]:
         """tree (IR) with the position rel, holding e, made a fresh variable t."""
         name = self._new(e, ast.Name(self.t_name))
-        var = Variable(self.t_name, "matrix", self.typed.type_of(e), declared=True)
+        var = Variable(self.t_name, "matrix", self.type_of(e), declared=True)
         ir = self._lower(self._replace_at(tree, rel, name), var)
-        return ir, B.var(self.t_name, self.typed.shape(self.typed.type_of(e)))
+        return ir, B.var(self.t_name, self.typed.shape(self.type_of(e)))
 
     # ------------------------------------------------------------ calculus
     def gradient_at(self, path: Path) -> Node:
@@ -279,7 +284,7 @@ class _Derivation:
 
     # ------------------------------------------------------------ printing
     def is_row(self, e: ast.Node) -> bool:
-        r, c = self.typed.type_of(e)
+        r, c = self.type_of(e)
         one = self.typed.dims.is_one
         return one(r) and not one(c)
 
@@ -304,7 +309,7 @@ class _Derivation:
         return to_text(tree), to_latex(tree)
 
     def shape_of(self, e: ast.Node) -> str:
-        t = self.typed.type_of(e)
+        t = self.type_of(e)
         if self.is_row(e):
             return f"1 x {self.typed.dims.label(t[1])}"
         return shape_text(self.typed.shape(t))
@@ -368,15 +373,18 @@ class _Derivation:
         if top is not None:
             walk_steps(top, top)
         steps += self.closing_steps(steps, [p.g for p in occurrences])
-        fshape = shape_text(d.expression_ir.shape)
-        root_text = to_text(self.root)
-        return Steps(root_text, to_latex(self.root), fshape, wrt, shape_text(d.wrt_ir.shape),
-                     d.order, len(occurrences), tuple(steps))
+        root = self.typed.root      # as typed, `where` and all
+        return Steps(to_text(root), to_latex(root), shape_text(d.expression_ir.shape), wrt,
+                     shape_text(d.wrt_ir.shape), d.order, len(occurrences), tuple(steps))
 
     def chain_step(self, p: _Pos, through: _Pos, occurrences: list[_Pos]) -> Step:
         e, a = p.node, through.node
         row = self.scalar_f and self.is_row(e)
         value = self.show(p.g, row=row)
+        if p is through:            # f is the variable itself: nothing to go through
+            return Step(to_text(e), to_latex(e), self.shape_of(e), f"f is {to_text(e)} itself",
+                        rf"f \text{{ is }} {to_latex(e)} \text{{ itself}}", value[0], value[1],
+                        self.value_shape(e, p.g), kind="result")
         rule = self.show(self.rule(through.path, p.path), row=row, row_g=self.is_row(a))
         number = next((k for k, o in enumerate(occurrences, 1) if o is p), None)
         return Step(to_text(e), to_latex(e), self.shape_of(e), rule[0], rule[1],
@@ -410,7 +418,7 @@ class _Derivation:
             grad_text, grad_tex = str(d), d.latex()
         else:
             grad_text, grad_tex = self.show(differentiate.derivative(d.expression_ir, x, 1))
-        if x.params[1] and contributions:   # symmetric: the gradient is symmetrised
+        if x.params[1] and contributions and last != grad_text:   # symmetrised
             out.append(Step(name_t, name_x, shape_text(x.shape),
                             f"{wrt} is symmetric: the gradient D above becomes (D + D')/2",
                             rf"{name_x} \text{{ is symmetric: }} D \mapsto (D + D^{{\top}})/2",

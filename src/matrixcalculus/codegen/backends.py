@@ -21,7 +21,8 @@ class Backend:
     eye: str = "{xp}.eye({n})"
     zeros: str = "{xp}.zeros({shape})"
     asarray: str = "{xp}.asarray({0})"
-    prologue: str = ""                       # first lines of the function body
+    prologue: str = ""          # first line of the body, when its names are used ({first}:
+                                # the first array parameter)
 
 
 _NUMPY_HELPERS = {
@@ -36,6 +37,13 @@ _NUMPY_HELPERS = {
     "_logdet": '''def _logdet(x):
     sign, value = np.linalg.slogdet(x)
     return value if sign > 0 else np.nan''',
+    "_gram": '''def _gram(a, d):
+    # a' * D * a, D the diagonal matrix of d: one symmetric product (BLAS syrk,
+    # half the flops) when d >= 0
+    if np.all(d >= 0):
+        z = a * np.sqrt(d)[:, None]
+        return z.T @ z
+    return a.T @ (a * d[:, None])''',
 }
 
 NUMPY = Backend(
@@ -51,7 +59,7 @@ NUMPY = Backend(
     },
     prims={
         "inv": "np.linalg.inv({0})", "det": "np.linalg.det({0})", "logdet": "_logdet({0})",
-        "softmax": "_softmax({0})", "logsumexp": "_logsumexp({0})",
+        "softmax": "_softmax({0})", "logsumexp": "_logsumexp({0})", "gram": "_gram({0}, {1})",
     },
     helpers=_NUMPY_HELPERS,
 )
@@ -70,13 +78,19 @@ TORCH = Backend(
     prims={
         "inv": "torch.linalg.inv({0})", "det": "torch.linalg.det({0})",
         "logdet": "torch.logdet({0})", "softmax": "torch.softmax({0}, 0)",
-        "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)",
+        "logsumexp": "torch.logsumexp(({0}).reshape(-1), 0)", "gram": "_gram({0}, {1})",
     },
+    helpers={"_gram": '''def _gram(a, d):
+    # a' * D * a, D the diagonal matrix of d: one symmetric product when d >= 0
+    if bool(torch.all(d >= 0)):
+        z = a * torch.sqrt(d)[:, None]
+        return z.T @ z
+    return a.T @ (a * d[:, None])'''},
     ones="torch.ones({n}, dtype=_dtype)",
     eye="torch.eye({n}, dtype=_dtype)",
     zeros="torch.zeros({shape}, dtype=_dtype)",
     asarray="torch.as_tensor({0}, dtype=_dtype)",
-    prologue="_dtype = torch.float64",
+    prologue="_dtype = {first}.dtype",
 )
 
 JAX = Backend(
@@ -93,7 +107,7 @@ JAX = Backend(
     prims={
         "inv": "jnp.linalg.inv({0})", "det": "jnp.linalg.det({0})",
         "logdet": "_logdet({0})", "softmax": "jax.nn.softmax({0})",
-        "logsumexp": "jax.nn.logsumexp({0})",
+        "logsumexp": "jax.nn.logsumexp({0})", "gram": "{0}.T @ ({0} * {1}[:, None])",
     },
     helpers={"_logdet": '''def _logdet(x):
     sign, value = jnp.linalg.slogdet(x)

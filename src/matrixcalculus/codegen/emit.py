@@ -19,11 +19,11 @@ import opt_einsum as oe
 
 from ..ir.nodes import Node, walk
 from .backends import JAX, NUMPY, TORCH, Backend
+from .optimize import distribute, size_of
 
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _RESERVED = {"np", "torch", "jax", "jnp", "math", "_dtype"}
-_GUESS = 1000        # size assumed for symbolic dimensions when ordering contractions
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # precedence of Python expressions, loosest first
@@ -61,7 +61,8 @@ def _num(v: float) -> str:
 
 class _Emitter:
     def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
-                 func_name: str):
+                 func_name: str, sizes: dict):
+        self.sizes = sizes
         self.root = root
         self.b = backend
         self.xp = backend.xp
@@ -77,13 +78,15 @@ class _Emitter:
             taken.add(py)
             self.params.append((user, py, shape))
         self.dim_names: dict[object, str] = {}
+        self.dim_source: dict[object, str] = {}
+        self.dims_used: list[object] = []
         for _, py, shape in self.params:
             for axis, d in enumerate(shape):
                 if isinstance(d, str) and d not in self.dim_names:
                     dn = safe_name(d, taken)
                     taken.add(dn)
                     self.dim_names[d] = dn
-                    self.lines.append(f"{dn} = {py}.shape[{axis}]")
+                    self.dim_source[d] = f"{dn} = {py}.shape[{axis}]"
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
         self.uses: Counter = Counter()
         for n in walk(root):
@@ -96,6 +99,8 @@ class _Emitter:
             return str(d)
         if d not in self.dim_names:
             raise ValueError(f"dimension {d} is not the size of any variable")
+        if d not in self.dims_used:
+            self.dims_used.append(d)
         return self.dim_names[d]
 
     def shape_tuple(self, shape: tuple) -> str:
@@ -127,8 +132,13 @@ class _Emitter:
         if self.root.op in ("var", "const", "zero") or self.root.rank == 0:
             result = E(self.b.asarray.format(result.text, xp=self.xp))
         args = ", ".join(py for _, py, _ in self.params)
-        body = ([self.b.prologue] if self.b.prologue else []) + self.lines
+        body = [self.dim_source[d] for d in self.dims_used] + self.lines
         body.append(f"return {result.text}")
+        if self.b.prologue and "_dtype" in "\n".join(body):
+            arrays = [py for _, py, shape in self.params if shape]
+            first = arrays[0] if arrays else None
+            body.insert(0, self.b.prologue.format(first=first) if first
+                        else "_dtype = torch.float64")
         out = [self.b.imports, ""]
         for h in sorted(self.helpers):
             out += ["", self.b.helpers[h], ""]
@@ -177,7 +187,10 @@ class _Emitter:
 
     def add(self, n: Node, a: list[E]) -> E:
         text = ""
+        spread = any(arg.op != "ones" for arg in n.args)
         for k, (arg, e) in enumerate(zip(n.args, a)):
+            if spread and arg.op == "ones":      # 1 - s rather than ones(n) - s
+                e = E("1")
             sign = "+"
             if arg in self.signed and self.uses[arg] == 1 and self.signed[arg][0] < 0:
                 coef, prod = self.signed[arg]
@@ -197,14 +210,43 @@ class _Emitter:
         return E(f"{_num(coef)} * {prod.at(MUL)}", MUL)
 
     # ------------------------------------------------------------ products
+    def gram(self, n: Node, names: list[E]) -> E | None:
+        """A[k,i] w[k] A[k,j] -> [i,j], w a product of vectors over k (Hessians of sums
+        over data): one symmetric product instead of a general one."""
+        coef, idxs, out = n.params
+        mats = [k for k, a in enumerate(n.args) if a.rank == 2]
+        if len(out) != 2 or len(mats) != 2 or n.args[mats[0]] is not n.args[mats[1]]:
+            return None
+        ia, ib = idxs[mats[0]], idxs[mats[1]]
+        shared = set(ia) & set(ib)
+        if len(shared) != 1:
+            return None
+        (lab,) = shared
+        if lab in out or ia.index(lab) != ib.index(lab) or {*ia, *ib} - {lab} != set(out):
+            return None
+        weights = [k for k in range(len(n.args)) if k not in mats]
+        if not weights or any(idxs[k] not in ((lab,), ()) for k in weights):
+            return None
+        if all(idxs[k] == () for k in weights):
+            return None
+        w = E(" * ".join(names[k].at(POW) for k in weights), MUL if len(weights) > 1 else
+              names[weights[0]].level)
+        a = names[mats[0]]
+        a = a if ia[0] == lab else E(f"{a.at(ATOM)}.T")
+        return self.call(self.b.prims["gram"], a, w)
+
     def einsum(self, n: Node, names: list[E]) -> E:
         coef, idxs, out = n.params
+        g = self.gram(n, names)
+        if g is not None:
+            self.signed[n] = (coef, g)
+            return self.scaled(coef, g)
         labels = sorted({x for ix in idxs for x in ix})
         letters = {lab: _LETTERS[k] for k, lab in enumerate(labels)}
         terms = ["".join(letters[x] for x in ix) for ix in idxs]
         target = "".join(letters[x] for x in out)
         if len(names) > 1:
-            sizes = [tuple(_GUESS if isinstance(d, str) else d for d in a.shape) for a in n.args]
+            sizes = [tuple(size_of(d, self.sizes) for d in a.shape) for a in n.args]
             spec = ",".join(terms) + "->" + target
             _, info = oe.contract_path(spec, *sizes, shapes=True, optimize="auto")
             work: list[tuple[E, str]] = list(zip(names, terms))
@@ -280,8 +322,14 @@ class _Emitter:
 
 
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
-             func_name: str = "derivative") -> str:
-    """Source of a module with one function `func_name(*params)` computing `root`."""
+             func_name: str = "derivative", sizes: dict | None = None) -> str:
+    """Source of a module with one function `func_name(*params)` computing `root`.
+
+    sizes: the dimensions the code will mostly run at ({"n": 1000, "k": 10}); they
+    choose the order of products and whether to distribute them over sums.  Unknown
+    dimensions count as large."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
-    return _Emitter(root, params, BACKENDS[backend], func_name).run()
+    sizes = dict(sizes or {})
+    root = distribute(root, sizes)
+    return _Emitter(root, params, BACKENDS[backend], func_name, sizes).run()
