@@ -43,8 +43,10 @@ def _cost(a: ast.Node) -> int:
     return token_count(to_text(a))
 
 
-def cost(a: ast.Node) -> tuple[int, int]:
-    return (_cost(a), len(to_text(a)))
+def cost(a: ast.Node) -> tuple[int, int, str]:
+    """Fewest tokens, then fewest characters, then alphabetical (`w'*x`, not `x'*w`)."""
+    t = to_text(a)
+    return (_cost(a), len(t), t)
 
 
 @dataclass(frozen=True)
