@@ -166,6 +166,11 @@ class Derivative(_Compiled):
     def latex(self) -> str:
         return self._answer.latex
 
+    def steps(self):
+        """The chain-rule derivation, step by step (.text(), .latex())."""
+        from .steps import derivation_steps
+        return _guarded(lambda: derivation_steps(self), self.source)
+
     # Jupyter shows these (duck-typed: no IPython dependency)
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"

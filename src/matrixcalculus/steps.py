@@ -18,7 +18,7 @@ Higher orders differentiate the gradient again in one final step.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from . import ast, differentiate
@@ -68,6 +68,7 @@ class Steps(Sequence[Step]):
     order: int
     occurrences: int
     steps: tuple[Step, ...] = field(default=())
+    placeholder: str = "G"         # the name G of the rules (another where G is taken)
 
     def __getitem__(self, i: Any) -> Any:
         return self.steps[i]
@@ -88,13 +89,14 @@ class Steps(Sequence[Step]):
         lines = [f"f = {self.expr_text}   ({self.expr_shape_text})",
                  f"derivative with respect to {self.wrt} ({self.wrt_shape_text}) by the "
                  "chain rule, from the outside in",
-                 "(G: the derivative of f with respect to the expression a rule goes through)"]
+                 f"({self.placeholder}: the derivative of f with respect to the expression "
+                 "a rule goes through)"]
         for k, s in enumerate(self.steps, 1):
             shape = s.value_shape_text
             if s.shape_text != shape and s.kind == "chain":
                 shape += f"; {s.expr_text} is {s.shape_text}"
             head = f"{k}. {self._lhs(s)} = {s.value_text}   ({shape})"
-            lines += [head, "     " + _note_text(s, self.occurrences, self.wrt)]
+            lines += [head, "     " + self._note_text(s)]
         return "\n".join(lines)
 
     def latex(self) -> str:
@@ -105,42 +107,42 @@ class Steps(Sequence[Step]):
                 wrt = latex_name(self.wrt)
                 lhs = rf"\frac{{\partial^{{{k}}} f}}{{\partial {wrt}^{{{k}}}}}"
             else:
-                lhs = rf"\frac{{\partial f}}{{\partial {_paren_latex(s.expr_latex)}}}"
+                e = s.expr_latex if s.expr_text.isidentifier() else rf"\left({s.expr_latex}\right)"
+                lhs = rf"\frac{{\partial f}}{{\partial {e}}}"
             rows.append(rf"{lhs} &= {s.value_latex} && {_shape_latex(s.value_shape_text)}"
-                        rf" && {_note_latex(s, self.occurrences)}")
+                        rf" && {self._note_latex(s)}")
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def __str__(self) -> str:
         return self.text()
 
-
-def _note_text(s: Step, occurrences: int, wrt: str) -> str:
-    if s.kind == "chain":
-        which = f" (occurrence {s.occurrence} of {wrt})" if s.occurrence else ""
-        return f"through {s.through_text}: G -> {s.rule_text}{which}"
-    if s.kind == "sum":
-        what = f"sum of the contributions of the {occurrences} occurrences"
-        return what if s.rule_text == s.value_text else f"{what}: {s.rule_text}"
-    return s.rule_text
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """The steps as plain dicts (for JSON)."""
+        return [asdict(s) for s in self.steps]
 
 
-def _note_latex(s: Step, occurrences: int) -> str:
-    if s.kind == "chain":
-        which = rf"\ \text{{(occurrence {s.occurrence})}}" if s.occurrence else ""
-        return rf"\text{{through }} {s.through_latex}:\ G \mapsto {s.rule_latex}{which}"
-    if s.kind == "sum":
-        what = rf"\text{{sum of the {occurrences} contributions}}"
-        return what if s.rule_latex == s.value_latex else rf"{what}:\ {s.rule_latex}"
-    return s.rule_latex
+    def _note_text(self, s: Step) -> str:
+        if s.kind == "chain":
+            which = f" (occurrence {s.occurrence} of {self.wrt})" if s.occurrence else ""
+            return f"through {s.through_text}: {self.placeholder} -> {s.rule_text}{which}"
+        if s.kind == "sum":
+            what = f"sum of the contributions of the {self.occurrences} occurrences"
+            return what if s.rule_text == s.value_text else f"{what}: {s.rule_text}"
+        return s.rule_text
+
+    def _note_latex(self, s: Step) -> str:
+        if s.kind == "chain":
+            which = rf"\ \text{{(occurrence {s.occurrence})}}" if s.occurrence else ""
+            g = latex_name(self.placeholder)
+            return rf"\text{{through }} {s.through_latex}:\ {g} \mapsto {s.rule_latex}{which}"
+        if s.kind == "sum":
+            what = rf"\text{{sum of the {self.occurrences} contributions}}"
+            return what if s.rule_latex == s.value_latex else rf"{what}:\ {s.rule_latex}"
+        return s.rule_latex
 
 
 def _paren_text(t: str) -> str:
-    return t if t.replace("_", "").isalnum() else f"({t})"
-
-
-def _paren_latex(t: str) -> str:
-    return t if t.replace("_", "").isalnum() or t.startswith("\\") and " " not in t \
-        else rf"\left({t}\right)"
+    return t if t.isidentifier() else f"({t})"
 
 
 def _shape_latex(shape: str) -> str:
@@ -292,6 +294,13 @@ class _Derivation:
         """ir in matrix notation (index notation where it has none).  row: ir is the
         gradient of a row vector, so written transposed; row_g: G belongs to a row
         vector, so G in ir (a column) stands for G'."""
+        try:
+            return self._show(ir, row, row_g)
+        except NoMatrixForm:      # index notation too can fail on some tensors: say so
+            shape = shape_text(ir.shape)
+            return f"<a {shape} tensor>", rf"\langle \text{{a {shape} tensor}} \rangle"
+
+    def _show(self, ir: Node, row: bool, row_g: bool) -> tuple[str, str]:
         if not (row or row_g):
             a = render(ir, {self.g_name})
             return a.text, a.latex
@@ -375,7 +384,8 @@ class _Derivation:
         steps += self.closing_steps(steps, [p.g for p in occurrences])
         root = self.typed.root      # as typed, `where` and all
         return Steps(to_text(root), to_latex(root), shape_text(d.expression_ir.shape), wrt,
-                     shape_text(d.wrt_ir.shape), d.order, len(occurrences), tuple(steps))
+                     shape_text(d.wrt_ir.shape), d.order, len(occurrences), tuple(steps),
+                     self.g_name)
 
     def chain_step(self, p: _Pos, through: _Pos, occurrences: list[_Pos]) -> Step:
         e, a = p.node, through.node

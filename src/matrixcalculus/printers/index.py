@@ -20,6 +20,9 @@ def index_form(root: Node, raiser) -> tuple[str, str]:
     terms = _terms(root, out, raiser)
     text = head + " = " + _join([t for t, _ in terms])
     tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
+    if any(f"[{c}" in text or f",{c}]" in text or f"({c}," in text or f",{c})" in text
+           for c in _SUMMED[:4]):
+        text += "   (summing over repeated p, q, ...)"
     return text, tex
 
 
@@ -44,7 +47,11 @@ def _terms(n: Node, labels: tuple[str, ...], raiser) -> list[tuple[str, str]]:
 
 
 def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
-    from ..raising import NoMatrixForm
+    from ..raising import NoMatrixForm, Piece
+    if n.op == "add":
+        terms = _terms(n, labels, raiser)
+        return "(" + _join([t for t, _ in terms]) + ")", \
+            r"\left(" + _join([x for _, x in terms], tex=True) + r"\right)"
     if n.op != "einsum":
         try:
             a = raiser.lift(n)
@@ -58,28 +65,43 @@ def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
         for lab in ix:
             if lab not in names:
                 names[lab] = next(extra)
-    nums, dens, pieces, _ = raiser.factors(n)
+    texts: list[str] = []
+    texs: list[str] = []
+    pieces: list = []
+    for a, ix in zip(n.args, idxs):
+        labs = tuple(names[lab] for lab in ix)
+        if a.rank > 2 or len(set(ix)) < len(ix):
+            t, x = _product(a, labs, raiser) if a.op in ("einsum", "add") else (f"<{a.op}>", "")
+            texts.append(t if a.op != "einsum" else f"({t})")
+            texs.append(x)
+            continue
+        try:
+            pieces.append(Piece(raiser.lift(a), ix))
+        except NoMatrixForm:
+            t, x = _product(a, labs, raiser)
+            texts.append(t)
+            texs.append(x)
     # group factors connected through summed labels and raise each group
     groups: list[list] = []
     for p in pieces:
         linked = [g for g in groups if any(set(q.idx) & set(p.idx) - set(out) for q in g)]
         merged = [p] + [q for g in linked for q in g]
         groups = [g for g in groups if g not in linked] + [merged]
-    texts, texs = [], []
-    for s in nums:
-        texts.append(_paren(to_text(s)))
-        texs.append(to_latex(s))
     for g in groups:
-        keep = tuple(lab for lab in out if any(lab in q.idx for q in g))
+        keep = {lab for lab in out if any(lab in q.idx for q in g)}
+        keep |= {lab for lab in names if lab not in out and any(lab in q.idx for q in g)
+                 and any(lab in ix for a, ix in zip(n.args, idxs) if a.rank > 2)}
         try:
-            best = raiser.combine_all(g, keep)
+            if any(not q.idx for q in g):
+                raise NoMatrixForm
+            best = raiser.combine_all(g, tuple(sorted(keep)))
             if best.den:
                 best = raiser.materialize(best)
-            if len(best.idx) > 2 or set(best.idx) != set(keep):
+            if len(best.idx) > 2 or set(best.idx) != keep:
                 raise NoMatrixForm
             parts = [best]
         except NoMatrixForm:
-            parts = [raiser.materialize(q) if q.den else q for q in g]
+            parts = g
         for q in parts:
             if _is_ones(q.ast):
                 continue
@@ -91,9 +113,6 @@ def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
             t, x = _sub(to_text(q.ast), to_latex(q.ast), labs)
             texts.append(t)
             texs.append(x)
-    for d in dens:
-        texts.append("1/" + _paren(to_text(d)))
-        texs.append(r"\frac{1}{" + to_latex(d) + "}")
     if coef != 1:
         texts.insert(0, f"{coef:g}")
         texs.insert(0, f"{coef:g}")
