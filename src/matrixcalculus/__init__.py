@@ -6,6 +6,7 @@
 """
 
 from .api import Derivative, Expression, VariableInfo, derivative, expression
+from .claims import ClaimResult, check_claim
 from .errors import (
     DeclarationError,
     EvaluationError,
@@ -17,9 +18,11 @@ from .errors import (
     UnsupportedDerivativeError,
 )
 from .limits import LIMITS
+from .verify import CheckResult
 
 __all__ = [
-    "LIMITS", "DeclarationError", "Derivative", "EvaluationError", "LimitError",
+    "LIMITS", "CheckResult", "ClaimResult", "check_claim", "DeclarationError", "Derivative",
+    "EvaluationError", "LimitError",
     "MatrixCalculusError", "ParseError", "ShapeError", "UnknownNameError",
     "UnsupportedDerivativeError", "VariableInfo", "derivative", "Expression", "expression",
 ]

@@ -166,6 +166,19 @@ class Derivative(_Compiled):
     def latex(self) -> str:
         return self._answer.latex
 
+    def check(self, domains=None, points: int = 5, seed: int = 0):
+        """Verify numerically against finite differences (and torch autograd when
+        installed) at random points honoring `domains` ({"S": "spd", "x": "positive"})."""
+        from . import verify
+        return _guarded(lambda: verify.check(self, domains=domains, points=points, seed=seed),
+                        self.source)
+
+    def check_claim(self, claim: str, domains=None, points: int = 5, seed: int = 0):
+        """Compare a hand-derived answer with this derivative (see check_claim)."""
+        from . import claims
+        return _guarded(lambda: claims.compare(self, claim, domains=domains, points=points,
+                                               seed=seed), self.source)
+
     def steps(self):
         """The chain-rule derivation, step by step (.text(), .latex())."""
         from .steps import derivation_steps

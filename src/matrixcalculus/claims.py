@@ -199,6 +199,9 @@ class _Points:
 
 def _sample(d: Derivative, claim_fn, domains: Mapping[str, str], points: int,
             seed: int) -> _Points:
+    """Random points inside the expression's domain (its value and the derivative finite)."""
+    from .api import expression  # noqa: PLC0415
+    value = expression(d.source, vars=verify.declarations(d.variables))
     sizes = verify.dimension_sizes(d.variables)
     rng = np.random.default_rng(seed)
     pts = _Points([], [], [])
@@ -207,9 +210,10 @@ def _sample(d: Derivative, claim_fn, domains: Mapping[str, str], points: int,
             break
         inputs = verify.draw_inputs(d.variables, sizes, domains, rng)
         with np.errstate(all="ignore"):
+            f = value.evaluate(**{k: v.copy() for k, v in inputs.items()})
             a = np.asarray(d.evaluate(**{k: v.copy() for k, v in inputs.items()}),
                            dtype=np.float64)
-        if not np.all(np.isfinite(a)):
+        if not (np.all(np.isfinite(f)) and np.all(np.isfinite(a))):
             pts.skipped += 1
             continue
         pts.inputs.append(inputs)
@@ -280,8 +284,9 @@ def compare(d: Derivative, claim: str, domains: Mapping[str, str] | None = None,
     pts = _sample(d, claim_fn, doms, points, seed)
     n = len(pts.inputs)
     if n == 0:
-        raise MatrixCalculusError(f"the {what} is not finite at any of {pts.skipped} random "
-                                  "points; give domains (e.g. x=positive, S=spd)")
+        raise MatrixCalculusError(f"the expression or its {what} is not finite at any of "
+                                  f"{pts.skipped} random points; give domains (e.g. "
+                                  f"{d.wrt}=positive)")
     at = f"at {n} random point{'s' if n != 1 else ''}"
     row = _is_row_vector(c) and len(ds) == 1
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import __version__
 from .api import Derivative, derivative
-from .claims import ClaimResult, compare
+from .claims import ClaimResult, compare, parse_claim
 from .errors import DeclarationError, MatrixCalculusError
 from .language.declarations import Declaration, parse_var_option
 from .verify import CheckResult, check, parse_domain_option, parse_domains
@@ -38,6 +38,7 @@ examples:
   echo "tr(X'*A*X)" | matrixcalculus - --wrt X --format json
   matrixcalculus "logdet(S)" --wrt S --var "S: symmetric(n)" --check --domain S=spd
   matrixcalculus check "a'*X*b" --wrt X --claim "b*a'"
+  matrixcalculus serve --port 8000            (the web page, http://127.0.0.1:8000)
 
 Quote expressions with double quotes: the shell treats ' (the transpose) specially.
 Undeclared names get a type by spelling: A (uppercase) is a matrix, x a vector,
@@ -90,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="verify the answer numerically (finite differences, torch autograd) "
                         "at random points")
+    p.add_argument("--steps", action="store_true",
+                   help="also print the chain-rule derivation, step by step")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
                    help="with --check: draw NAME from positive, prob, binary, spd or "
                         "invertible (repeat for several)")
@@ -192,27 +195,32 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
     decls = _declarations(args.var or [])
     domains = _domains(args.domain or [])
     results = [derivative(source, w, vars=decls, order=args.order) for w in args.wrt]
-    checks = [check(d, domains={k: v for k, v in domains.items() if k in d.variables})
-              if args.check else None for d in results]
     unknown = [k for k in domains if not any(k in d.variables for d in results)]
     if unknown:
         raise MatrixCalculusError(f"a domain is given for {', '.join(unknown)}, which is not a "
                                   "variable of the expression")
+    checks = [check(d, domains={k: v for k, v in domains.items() if k in d.variables})
+              if args.check else None for d in results]
     ok = all(c is None or c.ok for c in checks)
+    steps = [d.steps() if args.steps else None for d in results]
     if args.format == "json":
         rows = []
-        for d, c in zip(results, checks):
+        for d, c, st in zip(results, checks, steps):
             row = to_json(d)
             if c is not None:
                 row["check"] = check_json(c)
+            if st is not None:
+                row["steps"] = st.as_dicts()
             rows.append(json.dumps(row))
         return "\n".join(rows), ok
     if args.format == "latex":
-        return "\n".join(d.latex() + ("" if c is None else f"\n% {c.message}")
-                         for d, c in zip(results, checks)), ok
+        return "\n".join((st.latex() + "\n" if st is not None else "") + d.latex()
+                         + ("" if c is None else f"\n% {c.message}")
+                         for d, c, st in zip(results, checks, steps)), ok
     bold = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    return "\n\n".join(format_text(d, bold) + ("" if c is None else f"\n{c.message}")
-                       for d, c in zip(results, checks)), ok
+    return "\n\n".join(format_text(d, bold) + ("" if st is None else "\n\n" + st.text())
+                         + ("" if c is None else f"\n{c.message}")
+                         for d, c, st in zip(results, checks, steps)), ok
 
 
 def _format_array(a: Any) -> str:
@@ -242,12 +250,14 @@ def claim_json(r: ClaimResult) -> dict[str, Any]:
 def _parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = _check_parser()
     # a claim may start with '-' ("-2*x"), which argparse would take for an option
-    argv = list(argv)
-    for i in range(len(argv) - 1):
-        if argv[i] == "--claim" and argv[i + 1].startswith("-") and argv[i + 1] != "--help":
-            argv[i:i + 2] = [f"--claim={argv[i + 1]}", ""]
-    argv = [a for a in argv if a != ""]
-    args, extra = parser.parse_known_args(argv)
+    joined: list[str] = []
+    rest = list(argv)
+    while rest:
+        a = rest.pop(0)
+        if a == "--claim" and rest and rest[0].startswith("-") and rest[0] != "--help":
+            a = f"--claim={rest.pop(0)}"
+        joined.append(a)
+    args, extra = parser.parse_known_args(joined)
     if args.expr is None and len(extra) == 1 and not extra[0].startswith("--"):
         args.expr, extra = extra[0], []
     if extra:
@@ -269,9 +279,12 @@ def _run_check(argv: Sequence[str]) -> int:
         d = derivative(source, args.wrt, vars=decls, order=args.order)
         parse_domains(domains, d.variables)
         try:
-            r = compare(d, args.claim, domains=domains, points=args.points)
+            parse_claim(d, args.claim)
         except MatrixCalculusError as e:
-            raise MatrixCalculusError(f"in the claim: {e}") from None
+            text = str(e)
+            raise MatrixCalculusError(text if text.startswith("the claim")
+                                      else f"in the claim: {text}") from None
+        r = compare(d, args.claim, domains=domains, points=args.points)
     except MatrixCalculusError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -400,10 +400,9 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
         used += 1
 
     if used == 0:
-        hint = ", ".join(f"{n}=positive" for n in list(d.variables)[:1]) or "x=positive"
         return CheckResult(False, float("nan"), method(),
                            "not verified: the expression is not finite at any of "
-                           f"{skipped} random points; give domains (e.g. {hint}, S=spd)",
+                           f"{skipped} random points; give domains (e.g. {wrt}=positive)",
                            0, {}, None, notes)
     worst = max(errors.values())
     msg = (f"verified at {used} random point{'s' if used != 1 else ''} against {method()}: "
