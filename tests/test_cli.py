@@ -180,3 +180,21 @@ def test_reference_examples_verify(capsys):
     assert examples.main() == 0
     out = capsys.readouterr().out
     assert out.count("verified: max rel. error") == len(examples.EXAMPLES)
+
+
+def test_code_option_prints_a_runnable_function(capsys):
+    assert main(["x'*A*x", "--wrt", "x", "--code", "numpy"]) == 0
+    out = capsys.readouterr().out
+    src = out[out.index("import numpy"):]
+    ns: dict = {}
+    exec(compile(src, "<cli>", "exec"), ns)  # noqa: S102 - our own generated code
+    import numpy as np
+    A, x = np.arange(9.0).reshape(3, 3), np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(ns["gradient"](x=x, A=A), (A + A.T) @ x)
+
+
+def test_steps_option(capsys):
+    assert main(["sum(A*X)", "--wrt", "X", "--var", "A: matrix(m,n)", "--var", "X: matrix(n,k)",
+                 "--steps"]) == 0
+    out = capsys.readouterr().out
+    assert "df/d(A*X) = ones(m, k)" in out and "df/dX = A'*ones(m, k)" in out

@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="verify the answer numerically (finite differences, torch autograd) "
                         "at random points")
+    p.add_argument("--code", choices=("numpy", "torch", "jax"),
+                   help="also print a standalone function computing the derivative")
     p.add_argument("--steps", action="store_true",
                    help="also print the chain-rule derivation, step by step")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
@@ -211,6 +213,8 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
                 row["check"] = check_json(c)
             if st is not None:
                 row["steps"] = st.as_dicts()
+            if args.code:
+                row["code"] = d.code(args.code)
             rows.append(json.dumps(row))
         return "\n".join(rows), ok
     if args.format == "latex":
@@ -219,6 +223,7 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
                          for d, c, st in zip(results, checks, steps)), ok
     bold = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     return "\n\n".join(format_text(d, bold) + ("" if st is None else "\n\n" + st.text())
+                         + ("" if not args.code else "\n\n" + d.code(args.code).rstrip())
                          + ("" if c is None else f"\n{c.message}")
                          for d, c, st in zip(results, checks, steps)), ok
 
