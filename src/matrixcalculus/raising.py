@@ -11,13 +11,12 @@ two free indices), NoMatrixForm is raised and the caller prints index notation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from . import ast
 from .ir.build import coef_and_base, is_symmetric, power_parts
 from .ir.build import einsum as ir_einsum
 from .ir.nodes import Node, walk
-from .printers.text import to_text, token_count
+from .printers.text import Measure, to_text
 
 Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
 SCALAR: Shape = (False, False)
@@ -38,15 +37,16 @@ def dim_ast(d) -> ast.Node:
     return ast.Num(d) if isinstance(d, int) else ast.Name(d)
 
 
-@lru_cache(maxsize=8192)
-def _cost(a: ast.Node) -> int:
-    return token_count(to_text(a))
-
-
-def cost(a: ast.Node) -> tuple[int, int, str]:
-    """Fewest tokens, then fewest characters, then alphabetical (`w'*x`, not `x'*w`)."""
-    t = to_text(a)
-    return (_cost(a), len(t), t)
+def shortest(cands: list, measure) -> object:
+    """The candidate (a Piece or an AST) printing shortest: fewest tokens, then fewest
+    characters, then alphabetical (`w'*x`, not `x'*w`)."""
+    def key(c):
+        return measure(c.ast if isinstance(c, Piece) else c)
+    best = min(key(c) for c in cands)
+    tied = [c for c in cands if key(c) == best]
+    if len(tied) == 1:
+        return tied[0]
+    return min(tied, key=lambda c: to_text(c.ast if isinstance(c, Piece) else c))
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class Raiser:
         self.memo: dict[Node, ast.Node] = {}
         self.failed: set[Node] = set()
         self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
+        self.measure = Measure()
+        self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
 
     def _register(self, n: Node) -> None:
@@ -89,14 +91,14 @@ class Raiser:
         except NoMatrixForm:
             self.failed.add(n)
             return None
-        return _cost(a) + self._array_work(a)
+        return self.measure(a)[0] + self._array_work(a)
 
     def _order_key(self, n: Node) -> int:
         try:
             a = self.lift(n)
         except NoMatrixForm:
             return 0
-        return 2 * sum(isinstance(x, ast.Transpose) for x in _subtrees(a)) - _cost(a)
+        return 2 * sum(isinstance(x, ast.Transpose) for x in _subtrees(a)) - self.measure(a)[0]
 
     def _array_work(self, a: ast.Node) -> int:
         """3 per sum and 1 per product of arrays: among equally short forms, prefer the
@@ -110,6 +112,8 @@ class Raiser:
             stack.extend(ast.children(x))
         return count
         self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
+        self.measure = Measure()
+        self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
 
     # ------------------------------------------------------------ shapes of ASTs
@@ -161,6 +165,14 @@ class Raiser:
     # ------------------------------------------------------------ building blocks
     def T(self, a: ast.Node) -> ast.Node:
         """The transpose of a, pushed inwards where that is shorter."""
+        hit = self.transposed.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        t = self._transpose(a)
+        self.transposed[id(a)] = (a, t)
+        return t
+
+    def _transpose(self, a: ast.Node) -> ast.Node:
         s = self.shape(a)
         if s == SCALAR:
             return a
@@ -192,7 +204,7 @@ class Raiser:
                 alt = ast.Binary(a.op, self.T(a.left), self.T(a.right))
             elif a.op in ("/", ".^"):
                 alt = ast.Binary(a.op, self.T(a.left), a.right)
-        if alt is not None and cost(alt) < cost(plain):
+        if alt is not None and self.measure(alt) < self.measure(plain):
             return alt
         return plain
 
@@ -432,7 +444,7 @@ class Raiser:
                     cands += self.combine(best[sub], best[other], keep)
                 sub = (sub - 1) & mask
             if cands:
-                best[mask] = min(cands, key=lambda p: cost(p.ast))
+                best[mask] = shortest(cands, self.measure)
         if full not in best:
             raise NoMatrixForm
         return best[full]
@@ -448,7 +460,7 @@ class Raiser:
                     shared = bool(set(work[i].idx) & set(work[j].idx)) or not work[i].idx \
                         or not work[j].idx
                     for c in self.combine(work[i], work[j], keep):
-                        options.append((not shared, cost(c.ast), i, j, c))
+                        options.append((not shared, self.measure(c.ast), i, j, c))
             if not options:
                 raise NoMatrixForm
             _, _, i, j, c = min(options, key=lambda o: o[:2])

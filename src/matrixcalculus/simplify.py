@@ -13,6 +13,7 @@ from .ir import build as B
 from .ir.nodes import Node, walk
 
 _MAX_TERMS = 48
+_MAX_OPTIONS = 6
 
 
 def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
@@ -172,15 +173,21 @@ def _factor_once(n: Node) -> Node | None:
     options = [(k, v) for k, v in groups.items() if len(v) >= 2]
     if not options:
         return None
-    best: Node | None = None
-    for (f, sig), members in options:
-        cand = _pull(n, terms, f, sig, members)
-        if cand is not None and (best is None or price(cand) < price(best)):
-            best = cand
-    return best
+    # the factors shared by most terms first; each candidate pulled shallowly, and
+    # only the chosen one's inner sum factored in turn (keeps this polynomial)
+    options.sort(key=lambda kv: -len(kv[1]))
+    best: tuple | None = None
+    for (f, sig), members in options[:_MAX_OPTIONS]:
+        cand = _pull(n, terms, f, sig, members, deep=False)
+        if cand is not None and (best is None or price(cand) < best[0]):
+            best = (price(cand), f, sig, members)
+    if best is None:
+        return None
+    return _pull(n, terms, *best[1:], deep=True)
 
 
-def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]]) -> Node | None:
+def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]],
+          deep: bool) -> Node | None:
     r = n.rank
     n_summed = len({s for kind, s in sig if kind == "s"})
     std_f = tuple(p if kind == "o" else r + p for kind, p in sig)
@@ -220,7 +227,9 @@ def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]]) -
                 new_ops.append(B.ones(dims[lab]))
                 new_idxs.append((lab,))
         rests.append(B.einsum(new_ops, new_idxs, rest_out, coef))
-    inner = factor(B.add(rests))
+    inner = B.add(rests)
+    if deep:
+        inner = factor(inner)
     pulled = B.einsum([f, inner], [std_f, rest_out], tuple(range(r)))
     others = [t for ti, t in enumerate(n.args) if ti not in {m[0] for m in members}]
     return B.add([pulled] + others) if others else pulled

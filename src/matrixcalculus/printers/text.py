@@ -89,3 +89,52 @@ def tokens(text: str) -> list[str]:
 
 def token_count(n: ast.Node | str) -> int:
     return len(tokens(n if isinstance(n, str) else to_text(n)))
+
+
+class Measure:
+    """(tokens, characters) of printed ASTs without printing them, remembered per node:
+    the raiser prices many candidate forms that share large subtrees."""
+
+    def __init__(self):
+        self.memo: dict[int, tuple[ast.Node, tuple[int, int]]] = {}
+
+    def __call__(self, n: ast.Node) -> tuple[int, int]:
+        hit = self.memo.get(id(n))
+        if hit is not None and hit[0] is n:
+            return hit[1]
+        m = self._measure(n)
+        self.memo[id(n)] = (n, m)
+        return m
+
+    def _wrapped(self, n: ast.Node, at_least: int) -> tuple[int, int]:
+        t, c = self(n)
+        return (t + 2, c + 2) if level(n) < at_least else (t, c)
+
+    def _measure(self, n: ast.Node) -> tuple[int, int]:
+        if isinstance(n, ast.Num):
+            s = number(n.value)
+            return len(tokens(s)), len(s)
+        if isinstance(n, ast.Name):
+            return 1, len(n.name)
+        if isinstance(n, ast.Call):
+            parts = [self(a) for a in n.args]
+            k = len(parts)
+            return (3 + (k - 1) + sum(p[0] for p in parts),
+                    len(n.func) + 2 + 2 * (k - 1) + sum(p[1] for p in parts))
+        if isinstance(n, ast.Transpose):
+            t, c = self._wrapped(n.operand, POSTFIX)
+            return t + 1, c + 1
+        if isinstance(n, ast.Neg):
+            t, c = self._wrapped(n.operand, PRODUCT)
+            return t + 1, c + 1
+        if isinstance(n, ast.Binary):
+            op = n.op
+            if op in ("+", "-"):
+                (lt, lc), (rt, rc) = self._wrapped(n.left, SUM), self._wrapped(n.right, PRODUCT)
+                return lt + rt + 1, lc + rc + 3
+            if _LEVEL[op] == PRODUCT:
+                (lt, lc), (rt, rc) = self._wrapped(n.left, PRODUCT), self._wrapped(n.right, POWER)
+                return lt + rt + 1, lc + rc + len(op)
+            return len(tokens(_text(n))), len(_text(n))   # powers: rare, print them
+        t = to_text(n)
+        return len(tokens(t)), len(t)
