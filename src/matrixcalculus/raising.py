@@ -22,7 +22,7 @@ Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
 SCALAR: Shape = (False, False)
 COLUMN: Shape = (True, False)
 MATRIX: Shape = (True, True)
-_DP_LIMIT = 9                # factors beyond this are combined greedily
+_DP_LIMIT = 7                # factors beyond this are combined greedily
 
 
 class NoMatrixForm(Exception):
