@@ -3,6 +3,7 @@
 
     python3 scripts/dev.py examples   # set up .venv, derive the reference examples, verify them
     python3 scripts/dev.py test       # set up .venv, run the whole test suite (args go to pytest)
+                                      # (installs Debian's chromium first, as root, if missing)
 
 Both first make sure `.venv` exists and holds the project (`pip install -e ".[test]"`);
 a stamp file named after pyproject.toml's hash skips the install when nothing changed.
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +51,24 @@ def examples(_args: list[str]) -> int:
     return run(PYTHON, "-m", "matrixcalculus.examples")
 
 
+def ensure_chromium() -> None:
+    """The browser test (tests/test_web.py) drives Debian's Chromium: install it if missing."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("no /usr/bin/chromium: install it as root (apt-get install chromium) to run the "
+              "browser test", flush=True)
+        return
+    print("installing chromium for the browser test: apt-get install chromium", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+        if subprocess.run(cmd, cwd=ROOT, env=env).returncode != 0:
+            print(f"warning: {' '.join(cmd)} failed", flush=True)
+            return
+
+
 def test(args: list[str]) -> int:
+    ensure_chromium()
     tests = run(PYTHON, "-m", "pytest", *args)
     lint = run(PYTHON, "-m", "ruff", "check", "src", "tests")
     return tests or lint

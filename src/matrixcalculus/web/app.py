@@ -4,7 +4,7 @@
     uvicorn --factory matrixcalculus.web.app:create_app
 
 GET /                  the page (static/index.html; KaTeX is served from static/katex)
-POST /api/derivative   {expr, wrt, vars, order, check} -> {text, latex, shape, steps, code, check, ...}
+POST /api/derivative   {expr, wrt, vars, order, check} -> {text, latex, shape, steps, code, check}
 POST /api/variables    {expr, vars} -> {variables: [{name, kind, shape, declaration}], shape}
 GET /api/health        {ok, version, workers, timeout_s}
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 DEFAULT_WORKERS = 2
 DEFAULT_TIMEOUT = 10.0           # seconds one derivation may run
+STARTUP_TIMEOUT = 120.0          # seconds new workers may take to start (imports, warm-up)
 MAX_BODY_BYTES = 256 * 1024      # a request body (the expression is limited separately)
 MAX_VARS = 100                   # declarations in one request
 MAX_DECL_LENGTH = 200            # characters of one declaration or name
@@ -88,15 +89,18 @@ class Engine:
         self.queue_timeout = timeout if queue_timeout is None else queue_timeout
         self.warm = warm
         self.restarts = 0
+        self.startup_timeout = STARTUP_TIMEOUT
         self._pool: ProcessPoolExecutor | None = None
+        self._ready: list[Future] = []
         self._free: asyncio.Semaphore | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=jobs.warm_up if self.warm else None)
-        for _ in range(self.workers):      # start every worker now, not on first use
-            pool.submit(jobs.ping)
+        # start every worker now, not on first use; a job's time limit starts once they are
+        # up, so that a slow start (imports, warm-up) never counts against a derivation
+        self._ready = [pool.submit(jobs.ping) for _ in range(self.workers)]
         return pool
 
     def start(self) -> None:
@@ -140,6 +144,18 @@ class Engine:
                 self.start()
                 pool = self._pool
                 assert pool is not None
+                # asyncio.wait neither raises nor cancels what it waits for
+                done, pending = await asyncio.wait(
+                    [asyncio.wrap_future(f) for f in self._ready], timeout=self.startup_timeout)
+                if pool is not self._pool:            # replaced meanwhile: use the new one
+                    continue
+                if pending:
+                    self._restart(pool)
+                    raise Unavailable("starting", "the derivation workers did not start in "
+                                      f"{self.startup_timeout:g} s; try again")
+                if any(f.cancelled() or f.exception() is not None for f in done):
+                    self._restart(pool)               # a worker died while starting
+                    continue
                 try:
                     fut = pool.submit(fn, payload)
                     return await asyncio.wait_for(asyncio.wrap_future(fut), self.timeout)
@@ -154,7 +170,7 @@ class Engine:
                     if attempt:
                         raise Unavailable("worker lost", "the derivation's worker process "
                                           "died; try again") from None
-            raise AssertionError("unreachable")
+            raise Unavailable("worker lost", "the derivation workers could not be started")
         finally:
             self._free.release()
 
