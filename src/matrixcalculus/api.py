@@ -77,8 +77,20 @@ class _Compiled:
             cache[key] = ns[self.func_name]
         return cache[key]
 
-    def evaluate(self, **arrays: Any) -> np.ndarray:
-        """The value at the given arrays (NumPy), shaped per LANGUAGE.md."""
+    def evaluate(self, /, **arrays: Any) -> np.ndarray:
+        """The value at the given arrays (NumPy), shaped per LANGUAGE.md.
+
+        backend="dask": computed by Dask from chunked dask.arrays (a data matrix chunked
+        by rows; see matrixcalculus.distributed), on client= (a dask.distributed Client)
+        when given.  A variable named backend or client stays a variable."""
+        backend = "numpy" if "backend" in self.variables else arrays.pop("backend", "numpy")
+        client = None if "client" in self.variables else arrays.pop("client", None)
+        if backend == "dask":
+            from .distributed import evaluate_dask
+            return evaluate_dask(self, arrays, client=client)
+        if backend != "numpy" or client is not None:
+            raise EvaluationError("evaluate() runs on backend='numpy' or backend='dask' "
+                                  f"(client= is for dask), not {backend!r}")
         values, sizes = self._check_arrays(arrays)
         fn = self.compiled("numpy", sizes)
         with np.errstate(all="ignore"):

@@ -113,3 +113,51 @@ JAX = Backend(
     sign, value = jnp.linalg.slogdet(x)
     return jnp.where(sign > 0, value, jnp.nan)'''},
 )
+
+# Dask: the same code on chunked arrays.  Every step stays lazy and blockwise: `@` over a
+# row-chunked axis is a sum of per-chunk products, elementwise functions map over chunks,
+# and reductions (sum, max) are tree reductions.  inv/det/logdet are meant for small
+# (k x k) operands: the operand becomes one chunk and NumPy runs on it in one task.
+_DASK_HELPERS = {
+    "_sigmoid": '''def _sigmoid(x):
+    return da.exp(-da.logaddexp(0.0, -x))''',
+    "_softmax": '''def _softmax(x):
+    e = da.exp(x - da.max(x))
+    return e / da.sum(e)''',
+    "_logsumexp": '''def _logsumexp(x):
+    m = da.max(x)
+    return m + da.log(da.sum(da.exp(x - m)))''',
+    "_inv": '''def _inv(x):
+    # a small matrix: one chunk, inverted by NumPy in one task
+    return da.asarray(x).rechunk(-1).map_blocks(np.linalg.inv, dtype=np.float64)''',
+    "_det": '''def _det(x):
+    return da.asarray(x).rechunk(-1).map_blocks(np.linalg.det, drop_axis=[0, 1],
+                                                  dtype=np.float64)''',
+    "_logdet": '''def _logdet(x):
+    def block(b):
+        sign, value = np.linalg.slogdet(b)
+        return value if sign > 0 else np.nan
+    return da.asarray(x).rechunk(-1).map_blocks(block, drop_axis=[0, 1], dtype=np.float64)''',
+    "_gram": '''def _gram(a, d):
+    # a' * D * a, D the diagonal matrix of d: with a chunked by rows, the sum over the
+    # rows is a sum of per-chunk k x k products (the rows are never gathered)
+    return a.T @ (a * d[:, None])''',
+}
+
+DASK = Backend(
+    name="dask",
+    imports="import dask.array as da\nimport numpy as np",
+    xp="da",
+    funcs={
+        "exp": "da.exp({0})", "log": "da.log({0})", "sin": "da.sin({0})", "cos": "da.cos({0})",
+        "tan": "da.tan({0})", "tanh": "da.tanh({0})", "sigmoid": "_sigmoid({0})",
+        "softplus": "da.logaddexp(0.0, {0})", "abs": "da.abs({0})",
+        "relu": "da.maximum({0}, 0.0)", "sign": "da.sign({0})",
+        "step": "np.heaviside({0}, 0.0)", "sqrt": "da.sqrt({0})",   # a ufunc: lazy on dask
+    },
+    prims={
+        "inv": "_inv({0})", "det": "_det({0})", "logdet": "_logdet({0})",
+        "softmax": "_softmax({0})", "logsumexp": "_logsumexp({0})", "gram": "_gram({0}, {1})",
+    },
+    helpers=_DASK_HELPERS,
+)

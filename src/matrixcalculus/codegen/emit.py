@@ -18,12 +18,12 @@ from itertools import count
 import opt_einsum as oe
 
 from ..ir.nodes import Node, walk
-from .backends import JAX, NUMPY, TORCH, Backend
+from .backends import DASK, JAX, NUMPY, TORCH, Backend
 from .optimize import distribute, size_of
 
-BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX}
+BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = {"np", "torch", "jax", "jnp", "math", "_dtype"}
+_RESERVED = {"np", "torch", "jax", "jnp", "da", "dask", "math", "_dtype"}
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # precedence of Python expressions, loosest first
@@ -132,8 +132,10 @@ class _Emitter:
         if self.root.op in ("var", "const", "zero") or self.root.rank == 0:
             result = E(self.b.asarray.format(result.text, xp=self.xp))
         args = ", ".join(py for _, py, _ in self.params)
-        body = [self.dim_source[d] for d in self.dims_used] + self.lines
-        body.append(f"return {result.text}")
+        rest = self.lines + [f"return {result.text}"]
+        text = "\n".join(rest)
+        body = [self.dim_source[d] for d in self.dims_used
+                if re.search(rf"\b{self.dim_names[d]}\b", text)] + rest
         if self.b.prologue and "_dtype" in "\n".join(body):
             arrays = [py for _, py, shape in self.params if shape]
             first = arrays[0] if arrays else None
