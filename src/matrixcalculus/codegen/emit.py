@@ -209,7 +209,10 @@ class _Emitter:
             return prod
         if coef == -1:
             return E(f"-{prod.at(MUL)}", NEG)
-        return E(f"{_num(coef)} * {prod.at(MUL)}", MUL)
+        # 2 * (A.T @ A), not (2 * A.T) @ A: scale the product, not a full-size operand
+        # (which would also hide from BLAS that A.T @ A is symmetric)
+        body = prod.at(ATOM) if "@" in prod.text else prod.at(MUL)
+        return E(f"{_num(coef)} * {body}", MUL)
 
     # ------------------------------------------------------------ products
     def gram(self, n: Node, names: list[E]) -> E | None:
@@ -248,10 +251,14 @@ class _Emitter:
         terms = ["".join(letters[x] for x in ix) for ix in idxs]
         target = "".join(letters[x] for x in out)
         if len(names) > 1:
-            sizes = [tuple(size_of(d, self.sizes) for d in a.shape) for a in n.args]
-            spec = ",".join(terms) + "->" + target
+            work = self.pointwise_first(list(zip(names, terms)))
+        if len(names) > 1 and len(work) > 1:
+            dims = {}
+            for a, t in zip(n.args, terms):
+                dims.update(zip(t, (size_of(d, self.sizes) for d in a.shape)))
+            sizes = [tuple(dims[c] for c in t) for _, t in work]
+            spec = ",".join(t for _, t in work) + "->" + target
             _, info = oe.contract_path(spec, *sizes, shapes=True, optimize="auto")
-            work: list[tuple[E, str]] = list(zip(names, terms))
             for inds, _, step, _, _ in info.contraction_list:
                 picked = [work.pop(i) for i in inds]
                 res = step.split("->")[1]
@@ -261,11 +268,38 @@ class _Emitter:
                     (x, tx), (y, ty) = picked
                     work.append((self.binary(x, tx, y, ty, res), res))
             ((prod, term),) = work
+        elif len(names) > 1:
+            ((prod, term),) = work
         else:
             prod, term = names[0], terms[0]
         prod = self.single(prod, term, target)
         self.signed[n] = (coef, prod)
         return self.scaled(coef, prod)
+
+    def pointwise_first(self, work: list[tuple[E, str]]) -> list[tuple[E, str]]:
+        """Multiply factors over the same indices (s.*y, scalars) before any contraction:
+        opt_einsum's cost model counts s[k]*X[k,i] like s[k]*y[k], but one is a matrix pass
+        and the other a vector one."""
+        groups: dict[str, list[E]] = {}
+        for e, t in work:
+            groups.setdefault(t, []).append(e)
+        out: list[tuple[E, str]] = []
+        for t, es in groups.items():
+            e = es[0]
+            for f in es[1:]:
+                e = E(f"{e.at(MUL)} * {f.at(POW)}", MUL)
+            out.append((e, t))
+        # scalars join the smallest other factor
+        scalars = [e for e, t in out if t == ""]
+        rest = [(e, t) for e, t in out if t != ""]
+        if scalars and rest:
+            k = min(range(len(rest)), key=lambda i: len(rest[i][1]))
+            e, t = rest[k]
+            for sc in scalars:
+                e = E(f"{sc.at(MUL)} * {e.at(POW)}", MUL)
+            rest[k] = (e, t)
+            return rest
+        return out
 
     def single(self, x: E, term: str, target: str) -> E:
         """One operand: a permutation, trace, diagonal or sum."""
