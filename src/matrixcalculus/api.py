@@ -22,7 +22,7 @@ from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
 from .language.parser import parse
 from .language.typecheck import Typed, typecheck
-from .limits import LIMITS
+from .limits import LIMITS, deadline
 from .lower import lower
 
 
@@ -309,7 +309,11 @@ def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
     undeclared names get a type by spelling (LANGUAGE.md).  Raises MatrixCalculusError,
     and nothing else, on any bad input."""
     source = expr if isinstance(expr, str) else ""
-    return _guarded(lambda: _derive(expr, wrt, vars, order), source)
+
+    def run() -> Derivative:
+        with deadline():          # LIMITS.max_seconds for the whole derivation
+            return _derive(expr, wrt, vars, order)
+    return _guarded(run, source)
 
 
 def _derive(expr: str, wrt: str, vars, order) -> Derivative:
@@ -332,4 +336,6 @@ def _derive(expr: str, wrt: str, vars, order) -> Derivative:
     d = differentiate.derivative(y, x, order)
     if len(walk(d)) > LIMITS.max_ir_nodes:
         raise LimitError(f"the derivative has more than {LIMITS.max_ir_nodes} IR nodes")
-    return Derivative(expr, wrt, order, typed, y, x, d)
+    out = Derivative(expr, wrt, order, typed, y, x, d)
+    out._answer  # noqa: B018 - print now, under the time limit and inside the error guard
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .ir.build import add, const, delta, einsum, scale, zero
 from .ir.nodes import Node, walk
+from .limits import check_deadline, check_ir_size
 from .rules import vjp
 from .simplify import simplify
 
@@ -34,6 +35,7 @@ def jacobian(y: Node, x: Node) -> Node:
     for n in reversed(order):               # parents before children
         if n not in depends or n not in adjoint:
             continue
+        check_deadline()
         g = add(adjoint.pop(n))
         if n is x:
             return g
@@ -58,5 +60,6 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
         d = jacobian(d, x)
         if x.params[1]:
             d = symmetrize_last(d)
+        check_ir_size(len(walk(d)))
         d = simplify(d)
     return d

@@ -16,6 +16,7 @@ from . import ast
 from .ir.build import coef_and_base, is_symmetric, power_parts
 from .ir.build import einsum as ir_einsum
 from .ir.nodes import Node, walk
+from .limits import check_deadline
 from .printers.text import Measure, to_text
 
 Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
@@ -107,6 +108,7 @@ class Raiser:
         stack = [a]
         while stack:
             x = stack.pop()
+            check_deadline()
             if isinstance(x, ast.Binary) and self.shape(x) != SCALAR:
                 count += 3 if x.op in "+-" else (1 if x.op == "*" else 0)
             stack.extend(ast.children(x))
@@ -145,9 +147,9 @@ class Raiser:
                 return (ls[0], rs[1])
             if a.op in ("^",):
                 return SCALAR
-            if a.op in ("/", ".^"):
+            if a.op == "/":
                 return ls
-            return ls if ls != SCALAR else rs
+            return ls if ls != SCALAR else rs     # .^ too: 2.^x has the shape of x
         if isinstance(a, ast.Call):
             f = a.func
             if f == "ones":
@@ -202,8 +204,10 @@ class Raiser:
                     alt = self.mul(self.T(a.right), self.T(a.left))
             elif a.op in ("+", "-", ".*", "./"):
                 alt = ast.Binary(a.op, self.T(a.left), self.T(a.right))
-            elif a.op in ("/", ".^"):
+            elif a.op == "/" or a.op == ".^" and rs == SCALAR:
                 alt = ast.Binary(a.op, self.T(a.left), a.right)
+            elif a.op == ".^":                   # (X.^Y)' = X'.^Y'
+                alt = ast.Binary(a.op, self.T(a.left), self.T(a.right))
         if alt is not None and self.measure(alt) < self.measure(plain):
             return alt
         return plain
@@ -247,6 +251,7 @@ class Raiser:
         return hit
 
     def _lift(self, n: Node) -> ast.Node:
+        check_deadline()
         op = n.op
         if op == "var":
             self._register(n)
@@ -292,6 +297,9 @@ class Raiser:
             return ast.Binary("./" if n.rank else "/", ast.Num(1.0), den)
         if e is None or n.args[1].op != "const":
             b, x = n.args
+            scalar = _broadcast_scalar(b) if x.rank else None
+            if scalar is not None:               # 2.^x rather than (2*ones(n)).^x
+                return ast.Binary(".^", self.lift(scalar), self.lift(x))
             return ast.Binary(".^" if n.rank else "^", self.lift(b), self.lift(x))
         return self.positive_power(self.lift(base), e, n.rank)
 
@@ -435,6 +443,7 @@ class Raiser:
         for mask in sorted(range(1, full + 1), key=lambda m: bin(m).count("1")):
             if mask in best:
                 continue
+            check_deadline()
             keep = set(out).union(*[labels[j] for j in range(n) if not mask >> j & 1])
             cands: list[Piece] = []
             sub = (mask - 1) & mask
@@ -452,11 +461,19 @@ class Raiser:
     def greedy(self, pieces: list[Piece], out: tuple[int, ...]) -> Piece:
         work = list(pieces)
         while len(work) > 1:
+            check_deadline()
             options = []
+            # how many pieces carry each label: a label of i or j stays (is kept) if it is
+            # an output or some other piece carries it (linear, not quadratic, per pair)
+            carriers: dict[int, int] = {}
+            for w in work:
+                for lab in set(w.idx):
+                    carriers[lab] = carriers.get(lab, 0) + 1
             for i in range(len(work)):
                 for j in range(i + 1, len(work)):
-                    rest = [work[k] for k in range(len(work)) if k not in (i, j)]
-                    keep = set(out).union(*[set(p.idx) for p in rest])
+                    li, lj = set(work[i].idx), set(work[j].idx)
+                    keep = {lab for lab in li | lj
+                            if lab in out or carriers[lab] > (lab in li) + (lab in lj)}
                     shared = bool(set(work[i].idx) & set(work[j].idx)) or not work[i].idx \
                         or not work[j].idx
                     for c in self.combine(work[i], work[j], keep):
@@ -563,6 +580,7 @@ def _subtrees(a: ast.Node):
     stack = [a]
     while stack:
         x = stack.pop()
+        check_deadline()
         yield x
         stack.extend(ast.children(x))
 
@@ -596,10 +614,13 @@ def _broadcast_scalar(n: Node) -> Node | None:
     if n.op != "einsum" or n.rank == 0:
         return None
     coef, idxs, out = n.params
-    scalars = [a for a in n.args if a.rank == 0]
     if any(a.rank and a.op != "ones" for a in n.args):
         return None
-    return ir_einsum(scalars, [()] * len(scalars), (), coef) if scalars else _const(coef)
+    # the scalar factors, and the ones summed over (each counts its dimension: sum(ones(k)))
+    parts = [(a, ix) for a, ix in zip(n.args, idxs) if not ix or not set(ix) <= set(out)]
+    if not parts:
+        return _const(coef)
+    return ir_einsum([a for a, _ in parts], [ix for _, ix in parts], (), coef)
 
 
 def _const(v: float) -> Node:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from .ir import build as B
 from .ir.nodes import Node, walk
+from .limits import check_deadline
 
 _MAX_TERMS = 48
+_NO_MATRIX_FORM = 10_000     # price added to a rank <= 2 candidate without a matrix form
 _MAX_OPTIONS = 6
 
 
@@ -54,7 +56,11 @@ class _Pricer:
 
     def __call__(self, n: Node) -> int:
         c = self.raiser.cost(n)
-        return c if c is not None else 3 * tree_size(n, self.sizes)
+        if c is not None:
+            return c
+        # no matrix form: a scalar, vector or matrix that has lost it (to a factoring
+        # through a 3-index intermediate) costs more than any printable candidate
+        return 3 * tree_size(n, self.sizes) + (_NO_MATRIX_FORM if n.rank <= 2 else 0)
 
 
 _price: _Pricer | None = None
@@ -72,6 +78,7 @@ def simplify(root: Node) -> Node:
         for rules in ([sigmoid_of_exp, expand], [factor]):
             done: dict[Node, Node] = {}
             for n in walk(root):
+                check_deadline()
                 new = rebuild(n, tuple(done[a] for a in n.args))
                 for rule in rules:
                     new = rule(new)
@@ -108,6 +115,7 @@ def _distribute(n: Node, budget: list[int]) -> Node | None:
         return None if any(p is None for p in parts) else B.add(parts)  # type: ignore[arg-type]
     if n.op != "einsum":
         return n
+    check_deadline()
     coef, idxs, out = n.params
     sums = [k for k, a in enumerate(n.args) if a.op == "add"]
     sums.sort(key=lambda k: -_reciprocals(n.args[k]))
@@ -142,6 +150,7 @@ def factor(n: Node) -> Node:
         return n
     best = current = n
     while current.op == "add":   # each pull removes a term, so this ends
+        check_deadline()
         cand = _factor_once(current)
         if cand is None or price(cand) > price(current):
             break
@@ -178,6 +187,7 @@ def _factor_once(n: Node) -> Node | None:
     options.sort(key=lambda kv: -len(kv[1]))
     best: tuple | None = None
     for (f, sig), members in options[:_MAX_OPTIONS]:
+        check_deadline()
         cand = _pull(n, terms, f, sig, members, deep=False)
         if cand is not None and (best is None or price(cand) < best[0]):
             best = (price(cand), f, sig, members)

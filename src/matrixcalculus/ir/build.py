@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from itertools import count
 
+from ..errors import LimitError
+from ..limits import check_deadline
 from .nodes import Dim, Node, Shape
 
 Idx = tuple[int, ...]
@@ -26,8 +28,17 @@ def var(name: str, shape: Shape, symmetric: bool = False) -> Node:
     return Node("var", (), (name, symmetric), tuple(shape))
 
 
+def _finite(value: float) -> float:
+    """Numbers folded from finite ones overflow only in extreme inputs (1e308*10): say so,
+    rather than print an answer holding inf that does not parse back."""
+    if not math.isfinite(value):
+        raise LimitError(f"a number in the derivation overflows ({value}); rescale the "
+                         "constants of the expression")
+    return value
+
+
 def const(value: float) -> Node:
-    value = float(value)
+    value = _finite(float(value))
     if value == 0:
         value = 0.0  # no -0.0
     return Node("const", (), (value,), ())
@@ -78,6 +89,7 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
 
     changed = True
     while changed:
+        check_deadline()
         changed = False
         # flatten nested einsums; fold constants and zeros
         i = 0
@@ -115,6 +127,7 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
 
     if coef == 0:
         return zero(shape)
+    _finite(coef)
     if not ops:
         return const(coef)
     if len(ops) == 1 and idxs[0] == out:
@@ -157,6 +170,9 @@ def _eliminate_deltas(ops: list[Node], idxs: list[Idx], out: Idx, dims: dict[int
         if a == b:
             if a in others:           # delta[i,i] = 1 where i is used anyway
                 del ops[k], idxs[k]
+                if a not in _labels(idxs):    # only an output label: diag(eye(n)) = ones(n)
+                    ops.append(ones(dims[a]))
+                    idxs.append((a,))
                 changed = True
                 continue
             k += 1                    # sum_i delta[i,i] = n: keep
@@ -293,7 +309,11 @@ def _symmetric(a: Node) -> bool:
         return all(is_symmetric(t) for t in a.args)
     if op == "einsum":
         _SYMMETRIC[a] = False          # provisional, while its transpose is built
-        return einsum([a], [(0, 1)], (1, 0)) is a
+        try:
+            return einsum([a], [(0, 1)], (1, 0)) is a
+        except BaseException:          # a time limit hit meanwhile: leave nothing behind
+            _SYMMETRIC.pop(a, None)
+            raise
     return False
 
 
@@ -311,6 +331,8 @@ def coef_and_base(x: Node) -> tuple[float, Node]:
     if x.op == "einsum":
         coef, idxs, out = x.params
         if coef != 1:
+            if len(x.args) == 1 and idxs[0] == out:     # -1*x: the base is x itself
+                return coef, x.args[0]
             return coef, Node("einsum", x.args, (1.0, idxs, out), x.shape)
     return 1.0, x
 
@@ -365,14 +387,21 @@ def func(name: str, x: Node) -> Node:
             return const(_FOLD[name](x.params[0]))
         except (ValueError, OverflowError):
             pass
-    if name in ("sign", "step") and x.op == "zero":
-        return zero(x.shape)
+    if x.op == "zero":               # f(0) everywhere: sin(0) = 0, exp(0) = 1, ...
+        try:
+            v = _FOLD[name](0.0)
+        except (ValueError, OverflowError):
+            pass
+        else:
+            return zero(x.shape) if v == 0 else full(x.shape, v)
     return Node("func", (x,), (name,), x.shape)
 
 
 def power(base: Node, exponent: Node) -> Node:
     if base.rank == 0 and exponent.rank > 0:   # 2 .^ X: spread the base
         base = broadcast(base, exponent.shape)
+    if base.op == "ones":                     # 1 .^ e = 1
+        return base
     if exponent.op == "const":
         e = exponent.params[0]
         if e == 1:
@@ -394,7 +423,7 @@ def power(base: Node, exponent: Node) -> Node:
                     c = math.pow(coef, e)
                 except (ValueError, ZeroDivisionError, OverflowError):
                     c = None
-                if c is not None and math.isfinite(c):
+                if c is not None and math.isfinite(c) and c != 0:   # no over/underflow
                     return einsum([power(a, exponent) for a in base.args], idxs, out, c)
     if base.op == "zero" and exponent.op == "const" and exponent.params[0] > 0:
         return base

@@ -138,6 +138,7 @@ def parse(text: str) -> ast.Node:
     _check_paren_depth(text)
     node = _fix_bindings(_parse_raw(text))
     _check_depth(node, text)
+    _check_where_depth(node, text)
     return node
 
 
@@ -167,6 +168,46 @@ def _check_depth(root: ast.Node, text: str) -> None:
             raise LimitError(msg, text, node.pos, node.end)
         ops += isinstance(node, ast.Binary)
         stack.extend((c, d + 1, ops) for c in ast.children(node))
+
+
+def _check_where_depth(root: ast.Node, text: str) -> None:
+    """With its where-definitions substituted, an expression must still be nested at most
+    LIMITS.max_depth deep: `s3 where s1 = sin(x), s2 = sin(s1), s3 = sin(s2)` is as deep as
+    sin(sin(sin(x))), and a long chain of definitions would otherwise build IR too deep
+    for the recursive stages after parsing."""
+    if not isinstance(root, ast.Where):
+        return
+    heights: dict[str, int] = {}
+    for name, expr in root.bindings:
+        h = _height(expr, heights)
+        if h > LIMITS.max_depth:
+            raise LimitError(f"the expression is nested more than {LIMITS.max_depth} deep "
+                             f"once its where-definitions are substituted (at '{name}')",
+                             text, expr.pos, expr.end)
+        heights[name] = h            # visible after its own definition only
+    if _height(root.body, heights) > LIMITS.max_depth:
+        raise LimitError(f"the expression is nested more than {LIMITS.max_depth} deep once "
+                         "its where-definitions are substituted", text, root.body.pos,
+                         root.body.end)
+
+
+def _height(root: ast.Node, heights: dict[str, int]) -> int:
+    """Height of a tree (a leaf is 1), a name defined by `where` counting as its
+    definition's height.  Iterative."""
+    memo: dict[int, int] = {}
+    stack: list[tuple[ast.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        kids = ast.children(node)
+        if expanded or not kids:
+            if isinstance(node, ast.Name):
+                memo[id(node)] = heights.get(node.name, 1)
+            else:
+                memo[id(node)] = 1 + max((memo[id(c)] for c in kids), default=0)
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in kids)
+    return memo[id(root)]
 
 
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "HADAMARD", "EDIV", "DOTCARET", "CARET"}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .. import ast
 from ..ir.nodes import Node, walk
+from ..limits import check_answer_size
 from .index import index_form
 from .latex import to_latex
 from .naming import name_shared
@@ -22,15 +23,19 @@ class Answer:
 
 def render(root: Node, taken: set[str] = frozenset()) -> Answer:
     """Matrix notation where it exists (shared subexpressions named once), else index
-    notation.  `taken`: names the answer must not bind (variables, dimensions)."""
+    notation.  `taken`: names the answer must not bind (variables, dimensions).
+    LimitError when the text is longer than LIMITS.max_answer_chars."""
     from ..raising import NoMatrixForm, Raiser
     raiser = Raiser(root)
     try:
         tree = raiser.lift(root)
     except NoMatrixForm:
         text, tex = index_form(root, raiser)
+        check_answer_size(text)
         return Answer(text, tex, False)
     used = set(taken) | {n.params[0] for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
     tree = name_shared(tree, used)
-    return Answer(to_text(tree), to_latex(tree), True, tree)
+    text = to_text(tree)
+    check_answer_size(text)
+    return Answer(text, to_latex(tree), True, tree)

@@ -17,7 +17,7 @@ def index_form(root: Node, raiser) -> tuple[str, str]:
     out = tuple(_OUT[k] if k < len(_OUT) else f"i{k}" for k in range(root.rank))
     head = f"D[{','.join(out)}]" if out else "D"
     head_tex = f"D_{{{''.join(out)}}}" if out else "D"
-    terms = _terms(root, out, raiser)
+    terms = _terms(root, out, raiser, _summed_names())
     text = head + " = " + _join([t for t, _ in terms])
     tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
     if any(f"[{c}" in text or f",{c}]" in text or f"({c}," in text or f",{c})" in text
@@ -33,11 +33,11 @@ def _join(terms: list[str], tex: bool = False) -> str:
     return s
 
 
-def _terms(n: Node, labels: tuple[str, ...], raiser) -> list[tuple[str, str]]:
+def _terms(n: Node, labels: tuple[str, ...], raiser, fresh) -> list[tuple[str, str]]:
     if n.op == "add":
-        return [t for a in n.args for t in _terms(a, labels, raiser)]
+        return [t for a in n.args for t in _terms(a, labels, raiser, fresh)]
     c, base = coef_and_base(n)
-    text, tex = _product(base, labels, raiser)
+    text, tex = _product(base, labels, raiser, fresh)
     sign = "-" if c < 0 else ""
     mag = abs(c)
     if mag != 1:
@@ -46,21 +46,23 @@ def _terms(n: Node, labels: tuple[str, ...], raiser) -> list[tuple[str, str]]:
     return [(sign + text, sign + tex)]
 
 
-def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
+def _product(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]:
+    """n[labels] as a product of subscripted factors.  `fresh` names summed labels, shared
+    by the whole answer: a nested product never reuses a name of the one around it."""
     from ..raising import NoMatrixForm, Piece
     if n.op == "add":
-        terms = _terms(n, labels, raiser)
+        terms = _terms(n, labels, raiser, fresh)
         return "(" + _join([t for t, _ in terms]) + ")", \
             r"\left(" + _join([x for _, x in terms], tex=True) + r"\right)"
     if n.op != "einsum":
         try:
             a = raiser.lift(n)
         except NoMatrixForm:
-            return f"<{n.op}>", rf"\langle {n.op} \rangle"
+            return _elementwise(n, labels, raiser, fresh)
         return _sub(to_text(a), to_latex(a), labels)
     coef, idxs, out = n.params
     names = {lab: labels[p] for p, lab in enumerate(out)}
-    extra = iter(_SUMMED)
+    extra = fresh
     for ix in idxs:
         for lab in ix:
             if lab not in names:
@@ -71,14 +73,15 @@ def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
     for a, ix in zip(n.args, idxs):
         labs = tuple(names[lab] for lab in ix)
         if a.rank > 2 or len(set(ix)) < len(ix):
-            t, x = _product(a, labs, raiser) if a.op in ("einsum", "add") else (f"<{a.op}>", "")
+            t, x = _product(a, labs, raiser, fresh) if a.op in ("einsum", "add") \
+                else (f"<{a.op}>", "")
             texts.append(t if a.op != "einsum" else f"({t})")
             texs.append(x)
             continue
         try:
             pieces.append(Piece(raiser.lift(a), ix))
         except NoMatrixForm:
-            t, x = _product(a, labs, raiser)
+            t, x = _product(a, labs, raiser, fresh)
             texts.append(t)
             texs.append(x)
     # group factors connected through summed labels and raise each group
@@ -117,6 +120,30 @@ def _product(n: Node, labels: tuple[str, ...], raiser) -> tuple[str, str]:
         texts.insert(0, f"{coef:g}")
         texs.insert(0, f"{coef:g}")
     return "*".join(texts) or "1", r"\,".join(texs) or "1"
+
+
+def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]:
+    """A node of order > 2 that is not a product or sum: zeros, f(T), T.^p."""
+    if n.op == "zero":
+        return "0", "0"
+    if n.op == "func":
+        t, x = _product(n.args[0], labels, raiser, fresh)
+        return f"{n.params[0]}({t})", rf"\operatorname{{{n.params[0]}}}\left({x}\right)"
+    if n.op == "power":
+        bt, bx = _product(n.args[0], labels, raiser, fresh)
+        e = n.args[1]
+        et, ex = _product(e, labels if e.rank else (), raiser, fresh)
+        return f"{_paren(bt)}.^{_paren(et)}", rf"\left({bx}\right)^{{\circ {ex}}}"
+    return f"<{n.op}>", rf"\langle {n.op} \rangle"
+
+
+def _summed_names():
+    """p, q, ... then p1, q1, ...: a product may sum over more labels than letters."""
+    yield from _SUMMED
+    k = 1
+    while True:
+        yield from (f"{c}{k}" for c in _SUMMED)
+        k += 1
 
 
 def _sub(text: str, tex: str, labs: tuple[str, ...]) -> tuple[str, str]:

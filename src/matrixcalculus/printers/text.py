@@ -38,9 +38,9 @@ def to_text(n: ast.Node, multiline: bool = False) -> str:
     if isinstance(n, ast.Where):
         body = to_text(n.body)
         defs = [f"{name} = {to_text(e)}" for name, e in n.bindings]
-        if multiline:
-            return body + "".join(f"\n{'where' if k == 0 else '     '} {d}"
-                                  for k, d in enumerate(defs))
+        if multiline:      # commas end all but the last line, so that it parses back
+            return body + ",".join(f"\n{'where' if k == 0 else '     '} {d}"
+                                   for k, d in enumerate(defs))
         return f"{body} where {', '.join(defs)}"
     return _text(n)
 

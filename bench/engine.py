@@ -1,0 +1,286 @@
+"""The engine itself: derivation time (parse + differentiate + simplify + raise to the
+printed closed form; code generation apart) for every corpus case and for growing
+expressions, side by side with SymPy's matrix-expression diff."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import Config, Section, Target, at_least, at_most, fmt_ratio, md_table
+
+import matrixcalculus as mc
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def load_corpus():
+    """../shared/corpus, loaded the way tests/corpus_support.py does."""
+    if not CORPUS.is_dir():
+        raise RuntimeError(f"the acceptance corpus is missing: expected it at {CORPUS}")
+    if str(CORPUS) not in sys.path:
+        sys.path.insert(0, str(CORPUS))
+    import cases  # noqa: PLC0415
+    import oracle  # noqa: PLC0415
+    return cases, oracle
+
+
+_CACHES: list = []
+
+
+def _engine_caches() -> list:
+    """The engine's memo caches (functools caches in matrixcalculus modules), except the
+    one that builds the parser once per process; found once, after a first derivation."""
+    if _CACHES:
+        return _CACHES
+    str(mc.derivative("x'*A*x", "x", vars={"A": "matrix(n,n)"}))
+    found = _CACHES
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("matrixcalculus") and mod is not None:
+            for attr, obj in vars(mod).items():
+                if callable(getattr(obj, "cache_clear", None)) and attr != "_parser" \
+                        and obj not in found:
+                    found.append(obj)
+    found.append(lambda: None)         # found: even when the engine has no caches
+    return found
+
+
+def derive_once(expr: str, wrt: str, vars: dict, order: int = 1) -> str:
+    """One full derivation to the printed answer. The engine's memo caches are cleared
+    first so a repeat does not reuse the previous run's work."""
+    for c in _engine_caches()[:-1]:
+        c.cache_clear()
+    return str(mc.derivative(expr, wrt, vars=vars, order=order))
+
+
+def timed(fn: Callable[[], object], repeats: int, cap_s: float) -> float:
+    """Median seconds of fn over up to `repeats` runs (fewer once cap_s is spent)."""
+    samples: list[float] = []
+    start = time.perf_counter()
+    while len(samples) < repeats and (not samples or time.perf_counter() - start < cap_s):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def _sympy():
+    try:
+        import sympy  # noqa: F401
+        from sympy.core.cache import clear_cache
+        from sympy_bridge import SymPyCase, Untranslatable, closed_form, matches
+    except ImportError:
+        return None
+    return SymPyCase, Untranslatable, closed_form, matches, clear_cache
+
+
+def _ms(s: float | None) -> str:
+    return "-" if s is None else (f"{s * 1e3:.1f}" if s >= 0.01 else f"{s * 1e3:.2f}")
+
+
+# ------------------------------------------------------------------ corpus
+def corpus(cfg: Config) -> Section:
+    cases, oracle = load_corpus()
+    sec = Section("Engine: derivation time per corpus case, and SymPy", "engine: corpus")
+    repeats = 2 if cfg.quick else 7
+    derive_once("x'*A*x", "x", {"A": "matrix(n,n)"})          # builds the parser once
+    ours: dict[str, float] = {}
+    failed = []
+    for c in cases.CASES:
+        try:
+            ours[c["id"]] = timed(lambda c=c: derive_once(c["expr"], c["wrt"], c["vars"],
+                                                          c["order"]), repeats, 2.0)
+        except mc.MatrixCalculusError as e:
+            failed.append(f"{c['id']}: {e}")
+    times = sorted(ours.values())
+    med = statistics.median(times)
+    over = [k for k, v in ours.items() if v > 5e-3]
+    sec.add(f"{len(ours)} of {len(cases.CASES)} corpus cases derived; time = "
+            "`mc.derivative(...)` plus `str()` of the answer (parse, differentiate, simplify, "
+            f"raise), median of {repeats} runs each.\n\n" + md_table(
+                ["cases", "median", "90th percentile", "max", "cases over 5 ms"],
+                [[len(times), f"{med * 1e3:.2f} ms",
+                  f"{times[int(0.9 * (len(times) - 1))] * 1e3:.2f} ms",
+                  f"{times[-1] * 1e3:.2f} ms", len(over)]]))
+    by_cat: dict[str, list[float]] = {}
+    for c in cases.CASES:
+        if c["id"] in ours:
+            by_cat.setdefault(c["category"], []).append(ours[c["id"]])
+    sec.add("By category:\n\n" + md_table(
+        ["category", "cases", "median ms", "max ms"],
+        [[k, len(v), _ms(statistics.median(v)), _ms(max(v))] for k, v in by_cat.items()]))
+    slow = sorted(ours.items(), key=lambda kv: -kv[1])[:10]
+    sec.add("Slowest cases:\n\n" + md_table(
+        ["case", "expression", "wrt", "order", "ms"],
+        [[k, f"`{cases.BY_ID[k]['expr']}`", cases.BY_ID[k]["wrt"], cases.BY_ID[k]["order"],
+          _ms(v)] for k, v in slow]))
+    if failed:
+        sec.mismatches += [f"derivation failed: {f}" for f in failed]
+    sec.targets.append(Target(sec.name, "median derivation time <= 5 ms per corpus case",
+                              f"{med * 1e3:.2f} ms", at_most(med, 5e-3),
+                              f"{len(over)} of {len(times)} cases over 5 ms"
+                              + (f" (slowest {slow[0][0]}: {slow[0][1] * 1e3:.1f} ms)"
+                                 if slow else "")))
+
+    sy = _sympy()
+    if sy is None:
+        sec.add("SymPy is not installed: no comparison.")
+        return sec
+    SymPyCase, Untranslatable, closed_form, matches, clear_cache = sy
+    rows, ratios, ours_same, sympy_same = [], [], [], []
+    counts = {"translated": 0, "answered": 0, "verified": 0}
+    for c in cases.CASES:
+        if c["id"] not in ours or (cfg.quick and counts["translated"] >= 6):
+            continue
+        try:
+            sc = SymPyCase(c["expr"], c["vars"], c["wrt"], c["order"])
+            sc.build()
+        except Untranslatable:
+            continue
+        counts["translated"] += 1
+        try:
+            result = sc.derive()
+        except Exception as e:  # noqa: BLE001 - SymPy cannot do it
+            rows.append([c["id"], f"`{c['expr']}`", _ms(ours[c["id"]]),
+                         f"fails ({type(e).__name__})", "-"])
+            continue
+        if not closed_form(result):
+            rows.append([c["id"], f"`{c['expr']}`", _ms(ours[c["id"]]), "unevaluated", "-"])
+            continue
+        counts["answered"] += 1
+        inputs = oracle.draw_inputs(c, 0)
+        wrt_rank = sum(1 for s in inputs[c["wrt"]].shape if s != 1) * c["order"]
+        try:
+            ok = matches(sc.evaluate(result, inputs, c["dims"]), oracle.reference(c, inputs),
+                         wrt_rank)
+        except Exception:  # noqa: BLE001 - a result SymPy cannot evaluate
+            ok = False
+        if not ok:
+            rows.append([c["id"], f"`{c['expr']}`", _ms(ours[c["id"]]), "wrong answer", "-"])
+            continue
+        counts["verified"] += 1
+
+        def run(sc=sc):
+            clear_cache()
+            sc.derive()
+        t_sy = timed(run, repeats, 5.0)
+        r = t_sy / ours[c["id"]]
+        ratios.append(r)
+        ours_same.append(ours[c["id"]])
+        sympy_same.append(t_sy)
+        rows.append([c["id"], f"`{c['expr']}`", _ms(ours[c["id"]]), _ms(t_sy), fmt_ratio(r)])
+    sec.add(f"SymPy (`MatrixSymbol(...).diff`, cache cleared before each run; time = building "
+            f"the SymPy expression + diff): of {len(cases.CASES)} corpus cases, "
+            f"{counts['translated']} translate into SymPy matrix expressions (products, "
+            "transposes, traces, inverses, determinants, sums; the rest use elementwise "
+            "functions, reductions or symmetric matrices), SymPy returns a closed form for "
+            f"{counts['answered']}, and {counts['verified']} of those agree with the oracle "
+            f"(up to SymPy's layout). **SymPy can do {counts['verified']} cases.**\n\n"
+            + md_table(["case", "expression", "ours ms", "SymPy ms", "SymPy / ours"], rows))
+    if ratios:
+        med_r = statistics.median(ratios)
+        of_medians = statistics.median(sympy_same) / statistics.median(ours_same)
+        sec.targets.append(Target(
+            sec.name, ">= 3x faster than SymPy's diff (median over the cases SymPy can do)",
+            fmt_ratio(med_r), at_least(med_r, 3.0),
+            f"{len(ratios)} cases; ratio of the medians {of_medians:.3g}x; "
+            f"min {min(ratios):.3g}x, max {max(ratios):.3g}x"))
+    return sec
+
+
+# ------------------------------------------------------------------ growth
+def _sum_family(k: int):
+    return (" + ".join(f"x'*A{i}*x" for i in range(1, k + 1)), "x",
+            {"x": "vector(n)", **{f"A{i}": "matrix(n,n)" for i in range(1, k + 1)}})
+
+
+def _inv_family(d: int):
+    inner = "X"
+    for i in range(1, d + 1):
+        inner = f"inv(B{i} + {inner})"
+    return (f"a'*{inner}*b", "X", {"a": "vector(n)", "b": "vector(n)", "X": "matrix(n,n)",
+                                    **{f"B{i}": "matrix(n,n)" for i in range(1, d + 1)}})
+
+
+def _tanh_family(d: int):
+    inner = "x"
+    for i in range(1, d + 1):
+        inner = f"tanh(W{i}*{inner})"
+    return (f"sum({inner})", "x", {"x": "vector(n)",
+                                   **{f"W{i}": "matrix(n,n)" for i in range(1, d + 1)}})
+
+
+def _exponent(xs: list[int], ts: list[float | None]) -> tuple[float | None, str]:
+    """The growth exponent e (time ~ size^e): the larger of the end-to-end slope (log time
+    against log size, from the second size on: the first is mostly fixed cost) and the
+    slope over the upper half of the sweep; and a note on any size much faster than a
+    smaller one."""
+    pts = [(x, t) for x, t in zip(xs, ts) if t]
+    if len(pts) < 3:
+        return None, ""
+
+    def slope(a, b):
+        return math.log(b[1] / a[1]) / math.log(b[0] / a[0])
+    e = max(slope(pts[1], pts[-1]), slope(pts[len(pts) // 2], pts[-1]))
+    odd = [f"{a[0]} ({a[1] * 1e3:.0f} ms) is slower than {b[0]} ({b[1] * 1e3:.0f} ms)"
+           for a, b in zip(pts, pts[1:]) if b[1] < a[1] / 2]
+    return e, "; ".join(odd)
+
+
+def growth(cfg: Config) -> Section:
+    sec = Section("Engine: growth with expression size", "engine: growth")
+    sizes_k = [1, 2, 4] if cfg.quick else [1, 2, 4, 8, 16, 32, 64]
+    sizes_d = [1, 2] if cfg.quick else [1, 2, 4, 8, 16]
+    repeats, cap = (1, 2.0) if cfg.quick else (3, 20.0)
+    sy = _sympy()
+    families = [("sum of k quadratic forms: `x'*A1*x + ... + x'*Ak*x` wrt x", "k", sizes_k,
+                 _sum_family, True),
+                ("nesting depth d: `a'*inv(Bd + ... inv(B1 + X))*b` wrt X", "d", sizes_d,
+                 _inv_family, True),
+                ("nesting depth d, elementwise (ours only): `sum(tanh(Wd*...tanh(W1*x)))` "
+                 "wrt x", "d", sizes_d, _tanh_family, False)]
+    for title, var, sizes, family, with_sympy in families:
+        ours_t: list[float | None] = []
+        sym_t: list[float | None] = []
+        stopped = {"ours": False, "sympy": False}
+        rows = []
+        for k in sizes:
+            expr, wrt, vars_ = family(k)
+            t = None
+            if not stopped["ours"]:
+                t = timed(lambda e=expr, w=wrt, v=vars_: derive_once(e, w, v), repeats, cap)
+                stopped["ours"] = t > cap
+            ours_t.append(t)
+            s = None
+            if with_sympy and sy is not None and not stopped["sympy"]:
+                sc = sy[0](expr, vars_, wrt)
+
+                def run(sc=sc, clear=sy[4]):
+                    clear()
+                    sc.derive()
+                s = timed(run, repeats, cap)
+                stopped["sympy"] = s > cap
+            sym_t.append(s)
+            rows.append([k, _ms(t)] + ([_ms(s), fmt_ratio(s / t if s and t else None)]
+                                       if with_sympy else []))
+        heads = [var, "ours ms"] + (["SymPy ms", "SymPy / ours"] if with_sympy else [])
+        e_ours, odd = _exponent(sizes, ours_t)
+        e_sym = _exponent(sizes, sym_t)[0] if with_sympy else None
+
+        def fmt(e):
+            return "-" if e is None else f"{e:.2f}"
+        sec.add(f"{title}:\n\n" + md_table(heads, rows) +
+                f"\n\nGrowth exponent (time ~ {var}^e; the larger of the slopes from "
+                f"{var} = {sizes[1]} and over the upper half): ours {fmt(e_ours)}"
+                + (f", SymPy {fmt(e_sym)}" if with_sympy else "")
+                + (f". Anomaly: {odd}." if odd else ""))
+        sec.targets.append(Target(sec.name, f"growth at most linear: {title.split(':')[0]}",
+                                  "-" if e_ours is None else f"exponent {e_ours:.2f}",
+                                  at_most(e_ours, 1.15),
+                                  f"{var} = {sizes[0]}..{sizes[-1]}; linear = 1 (tolerance "
+                                  "1.15)" + (f"; anomaly: {odd}" if odd else "")))
+    return sec

@@ -1,0 +1,812 @@
+"""Random well-typed expressions of the language, each built twice from one random tree:
+as text in the input language, and as a torch function written directly from what each
+operator means (LANGUAGE.md), so that torch autograd is an oracle independent of the
+engine.
+
+Types are Matlab-like (rows, cols) with symbolic dimensions n, m, k and None for 1; in
+torch a scalar is 0-d, a vector (row or column) 1-d, a matrix 2-d.  Domains are kept by
+construction: logs, square roots, divisions and real powers only of positive forms
+(exp, sigmoid, softplus, 1 + e.^2, positive variables ...); inverses, determinants and
+log-determinants only of well-conditioned forms (eye(n) + E'*E, SPD or invertible
+variables).  Values stay in sane ranges: exp and tan only of squashed arguments.
+Variables are reused, subexpressions repeated (as text, or named by `where`), dimensions
+sometimes written as integers, and some variables left undeclared (their spelling gives
+their kind; type inference their dimensions).
+
+check_case(case, order) then compares, at random points honoring the domains: the
+expression's value with torch; the derivative (generated NumPy and PyTorch code) with
+torch autograd; the printed answer, parsed back (one-line and multi-line), with the
+derivative; the unsimplified derivative IR with the simplified one.
+
+The generator draws every choice through `choice(k) -> int in [0, k)`, so hypothesis
+(and its shrinking) or a plain random.Random can drive it:
+
+    case = Generator(random.Random(1).randrange, max_depth=6).case()
+    case.text, case.vars, case.domains, case.torch_fn(env)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+DIMS = ("n", "m", "k")
+Type = tuple  # (rows, cols): a dimension name or None for 1
+SCALAR: Type = (None, None)
+
+# binding levels, loosest first (grammar.lark)
+SUM, PRODUCT, UNARY, POWER, EPOWER, POSTFIX, ATOM = range(1, 8)
+
+NAMES = {
+    "scalar": ["a", "b", "c", "alpha", "beta", "lambda", "gamma_2", "t"],
+    "vector": ["x", "y", "z", "u", "v", "w", "p", "q"],
+    "matrix": ["A", "B", "C", "X", "Y", "W", "M", "K"],
+    "symmetric": ["S", "P", "Q", "R"],
+}
+
+
+def col(d) -> Type:
+    return (d, None)
+
+
+def row(d) -> Type:
+    return (None, d)
+
+
+def tr(t: Type) -> Type:
+    return (t[1], t[0])
+
+
+def rank(t: Type) -> int:
+    return (t[0] is not None) + (t[1] is not None)
+
+
+def square(t: Type) -> bool:
+    return t[0] is not None and t[0] == t[1]
+
+
+@dataclass(frozen=True, eq=False)
+class E:
+    """One random subexpression: its text, binding level, torch meaning and type."""
+
+    text: str
+    level: int
+    fn: Callable[[dict], torch.Tensor]
+    type: Type
+    size: int = 1
+
+
+def wrap(e: E, at_least: int) -> str:
+    return e.text if e.level >= at_least else f"({e.text})"
+
+
+def _t2(x: torch.Tensor) -> torch.Tensor:
+    return x.T if x.dim() == 2 else x
+
+
+def num_text(v: float, style: int = 0) -> str:
+    if float(v).is_integer():
+        return [str(int(v)), f"{int(v)}.0", str(int(v))][style % 3]
+    if style % 3 == 1 and 0 < v < 1:
+        return repr(v)[1:] if repr(v).startswith("0.") else repr(v)     # .5
+    if style % 3 == 2:
+        m, e = f"{v:e}".split("e")
+        return f"{float(m):g}e{int(e)}"                                  # 5e-1
+    return repr(float(v))
+
+
+@dataclass
+class Case:
+    text: str
+    vars: dict[str, str]            # name -> declaration
+    domains: dict[str, str | None]  # name -> positive / spd / invertible / sym / None
+    kinds: dict[str, tuple]         # name -> (kind, dims)
+    torch_fn: Callable[[dict], torch.Tensor]
+    type: Type
+    size: int
+    wrt: str = ""
+    order: int = 1
+    sizes: dict[str, int] = field(default_factory=lambda: {"n": 3, "m": 2, "k": 4})
+    seed: int = 0
+    undeclared: tuple[str, ...] = ()  # variables left to type inference (not in vars)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        kind, dims = self.kinds[name]
+        if kind == "symmetric":
+            return (self.sizes[dims[0]],) * 2
+        return tuple(self.sizes[d] for d in dims)
+
+    def inputs(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        """A random point honoring every variable's domain (float64; scalars 0-d)."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        out = {}
+        for name in sorted(self.kinds):
+            shape = self.shape(name)
+            dom = self.domains[name]
+            if dom == "positive":
+                a = rng.uniform(0.5, 2.0, shape)
+            elif dom == "spd":
+                g = rng.standard_normal(shape)
+                a = g @ g.T / shape[0] + 0.5 * np.eye(shape[0])
+            elif dom == "invertible":
+                a = 2.0 * np.eye(shape[0]) + 0.5 * rng.standard_normal(shape) / math.sqrt(
+                    shape[0])
+            else:
+                a = 0.8 * rng.standard_normal(shape)
+                if dom == "sym":
+                    a = (a + a.T) / 2
+            out[name] = np.asarray(a, dtype=np.float64)
+        return out
+
+    def __str__(self) -> str:
+        decl = ", ".join(f"{k}: {v}" + (f" [{self.domains[k]}]" if self.domains[k] else "")
+                         for k, v in self.vars.items())
+        if self.undeclared:
+            decl += "; undeclared: " + ", ".join(
+                f"{k} {self.kinds[k][0]}({', '.join(self.kinds[k][1])})"
+                + (f" [{self.domains[k]}]" if self.domains[k] else "") for k in self.undeclared)
+        return (f"{self.text!r} wrt {self.wrt} order {self.order}; vars {{{decl}}}; "
+                f"sizes {self.sizes}; seed {self.seed}")
+
+
+class Generator:
+    def __init__(self, choice: Callable[[int], int], max_depth: int = 6):
+        self.choice = choice
+        self.max_depth = max_depth
+        self.sizes = dict(zip(DIMS, self.pick([(3, 2, 4), (2, 4, 3), (4, 3, 2), (3, 3, 2),
+                                                (1, 2, 3)])))
+        # a dimension is written as its name, or (sometimes) as its size
+        self.dim_text = {d: str(self.sizes[d]) if self.sizes[d] > 1 and self.coin(1, 6) else d
+                         for d in DIMS}
+        self.vars: dict[str, str] = {}
+        self.domains: dict[str, str | None] = {}
+        self.kinds: dict[str, tuple] = {}
+        self.by_key: dict[tuple, list[str]] = {}
+        self.pool: dict[Type, list[E]] = {}
+        self.bindings: list[tuple[str, E]] = []
+        self.bound: dict[int, str] = {}
+        self.dims_used: set[str] = set()
+        self.undeclared: set[str] = set()
+
+    def dim(self, d: str) -> str:
+        """How a dimension is written in ones(...) and eye(...)."""
+        self.dims_used.add(d)
+        return self.dim_text[d]
+
+    # ------------------------------------------------------------ choices
+    def pick(self, seq):
+        return seq[self.choice(len(seq))]
+
+    def coin(self, p_num: int = 1, p_den: int = 2) -> bool:
+        return self.choice(p_den) < p_num
+
+    def weighted(self, options: list[tuple[int, Callable[[], E]]]) -> E:
+        total = sum(w for w, _ in options)
+        r = self.choice(total)
+        for w, f in options:
+            if r < w:
+                return f()
+            r -= w
+        raise AssertionError
+
+    # ------------------------------------------------------------ the case
+    def case(self) -> Case:
+        t = self.pick([SCALAR, SCALAR, SCALAR, col("n"), col("m"), ("n", "m"), ("n", "n"),
+                       row("k")])
+        depth = 1 + self.choice(self.max_depth)
+        e = self.gen(t, depth)
+        if not self.vars:                 # something to differentiate with respect to
+            e = self.sum_op(e, self.var(t), "+")
+        text = e.text
+        if self.bindings:
+            sep = self.pick([", ", ",", " , "])
+            text += " where " + sep.join(f"{name} = {b.text}" for name, b in self.bindings)
+        wrt = self.pick(list(self.kinds)) if self.kinds else ""
+        # (an undeclared variable's dimensions are whatever inference makes of them)
+        carried = {d for name, (_, dims) in self.kinds.items() if name not in self.undeclared
+                   for d in dims}
+        for d in DIMS:     # evaluate() learns a dimension's size only from a variable
+            if d not in carried and d in self.dims_used:
+                name = f"z_{d}"
+                self.vars[name] = f"vector({self.dim_text[d]})"
+                self.domains[name] = None
+                self.kinds[name] = ("vector", (d,))
+        declared = {k: v for k, v in self.vars.items() if k not in self.undeclared}
+        return Case(text, declared, dict(self.domains), dict(self.kinds), e.fn,
+                    e.type, e.size, wrt, sizes=dict(self.sizes), seed=self.choice(1 << 16),
+                    undeclared=tuple(k for k in self.vars if k in self.undeclared))
+
+    # ------------------------------------------------------------ leaves
+    def var(self, t: Type, domain: str | None = None) -> E:
+        if t[0] is None and t[1] is not None:             # a row vector: x'
+            return self.transpose(self.var(col(t[1]), domain))
+        if t == SCALAR:
+            kind, dims = "scalar", ()
+        elif t[1] is None:
+            kind, dims = "vector", (t[0],)
+        elif domain in ("spd", "sym"):
+            kind, dims = "symmetric", (t[0],)
+        else:
+            kind, dims = "matrix", t
+        key = (kind, dims, domain)
+        have = self.by_key.setdefault(key, [])
+        if have and self.coin(2, 3):
+            name = self.pick(have)
+        else:
+            free = [n for n in NAMES[kind] if n not in self.vars]
+            if not free:
+                name = self.pick(have) if have else None
+                if name is None:        # out of names: a constant (positive, spd: ones + I)
+                    if domain in ("spd", "invertible"):
+                        eye = E(f"eye({self.dim(t[0])})", ATOM,
+                                lambda env, d=t[0]: torch.eye(env["#"][d],
+                                                              dtype=torch.float64), t)
+                        return self.sum_op(self.const(t, positive=True), eye, "+")
+                    return self.const(t, positive=domain is not None)
+            else:
+                name = free[0]
+                self.vars[name] = (kind if kind == "scalar" else
+                                   f"{kind}({', '.join(self.dim_text[d] for d in dims)})")
+                self.domains[name] = domain
+                self.kinds[name] = (kind, dims)
+                have.append(name)
+                if kind == _default_kind(name) and domain != "sym" and self.coin(1, 4):
+                    self.undeclared.add(name)      # its type is left to inference
+        return E(name, ATOM, lambda env, name=name: env[name], t)
+
+    def const(self, t: Type, positive: bool = False) -> E:
+        if t == SCALAR:
+            v = self.pick([0.5, 2.0, 3.0, 1.5, 0.25, 1.0, 0.1])
+            return E(num_text(v, self.choice(3)), ATOM,
+                     lambda env, v=v: torch.tensor(v, dtype=torch.float64), t)
+        if t[0] is None:
+            return self.transpose(self.const(col(t[1])))
+        if t[1] is None:
+            d = t[0]
+            return E(f"ones({self.dim(d)})", ATOM,
+                     lambda env, d=d: torch.ones(env["#"][d], dtype=torch.float64), t)
+        r, c = t
+        if r == c and not positive and self.coin():       # eye is not positive
+            return E(f"eye({self.dim(r)})", ATOM,
+                     lambda env, r=r: torch.eye(env["#"][r], dtype=torch.float64), t)
+        sep = self.pick([", ", ","])
+        return E(f"ones({self.dim(r)}{sep}{self.dim(c)})", ATOM,
+                 lambda env, r=r, c=c: torch.ones(env["#"][r], env["#"][c],
+                                                  dtype=torch.float64), t)
+
+    def num(self, v: float) -> E:
+        return E(num_text(v, self.choice(3)), ATOM,
+                 lambda env, v=v: torch.tensor(v, dtype=torch.float64), SCALAR)
+
+    # ------------------------------------------------------------ operators
+    def transpose(self, a: E) -> E:
+        return E(wrap(a, POSTFIX) + "'", POSTFIX, lambda env: _t2(a.fn(env)), tr(a.type),
+                 a.size + 1)
+
+    def neg(self, a: E) -> E:
+        return E("-" + wrap(a, UNARY), UNARY, lambda env: -a.fn(env), a.type, a.size + 1)
+
+    def plus(self, a: E) -> E:
+        return E("+" + wrap(a, UNARY), UNARY, a.fn, a.type, a.size + 1)
+
+    def sum_op(self, a: E, b: E, op: str) -> E:
+        t = a.type if a.type != SCALAR else b.type
+        sp = self.pick([" ", ""])
+        text = f"{wrap(a, SUM)}{sp}{op}{sp}{wrap(b, PRODUCT)}"
+        if op == "+":
+            def fn(env):
+                return a.fn(env) + b.fn(env)
+        else:
+            def fn(env):
+                return a.fn(env) - b.fn(env)
+        return E(text, SUM, fn, t, a.size + b.size + 1)
+
+    def prod_op(self, a: E, b: E, op: str) -> E:
+        """* / .* ./ (one level, left to right)."""
+        ta, tb = a.type, b.type
+        text = f"{wrap(a, PRODUCT)}{op}{wrap(b, UNARY)}"
+        if op == "*":
+            if ta == SCALAR or tb == SCALAR:
+                t = tb if ta == SCALAR else ta
+
+                def fn(env):
+                    return a.fn(env) * b.fn(env)
+            else:
+                assert ta[1] == tb[0], (ta, tb)
+                t = (ta[0], tb[1])
+                if ta[1] is None:                            # column * row: outer product
+                    def fn(env):
+                        return torch.outer(a.fn(env), b.fn(env))
+                else:
+                    def fn(env):
+                        return torch.matmul(a.fn(env), b.fn(env))
+        elif op == ".*":
+            t = ta if ta != SCALAR else tb
+
+            def fn(env):
+                return a.fn(env) * b.fn(env)
+        else:   # / and ./
+            t = ta if ta != SCALAR else tb
+
+            def fn(env):
+                return a.fn(env) / b.fn(env)
+        return E(text, PRODUCT, fn, t, a.size + b.size + 1)
+
+    def caret(self, a: E, b: E) -> E:
+        assert a.type == SCALAR and b.type == SCALAR
+        return E(f"{wrap(a, EPOWER)}^{wrap(b, POWER)}", POWER,
+                 lambda env: torch.pow(a.fn(env), b.fn(env)), SCALAR, a.size + b.size + 1)
+
+    def dotcaret(self, a: E, b: E) -> E:
+        t = a.type if a.type != SCALAR else b.type
+        return E(f"{wrap(a, POSTFIX)}.^{wrap(b, EPOWER)}", EPOWER,
+                 lambda env: torch.pow(a.fn(env), b.fn(env)), t, a.size + b.size + 1)
+
+    def call(self, f: str, a: E, t: Type, fn: Callable[[torch.Tensor], torch.Tensor]) -> E:
+        sp = self.pick(["", "", " "])
+        return E(f"{f}({sp}{a.text}{sp})", ATOM, lambda env: fn(a.fn(env)), t, a.size + 1)
+
+    # ------------------------------------------------------------ reuse and where
+    def remember(self, e: E) -> E:
+        if e.size > 1:
+            self.pool.setdefault(e.type, []).append(e)
+        return e
+
+    def reuse(self, t: Type) -> E | None:
+        have = self.pool.get(t)
+        if not have:
+            return None
+        e = self.pick(have)
+        if self.coin():
+            return e                                  # the same text again
+        name = self.bound.get(id(e))
+        if name is None:
+            name = f"s{len(self.bindings) + 1}"
+            self.bound[id(e)] = name
+            self.bindings.append((name, e))
+        return E(name, ATOM, e.fn, t, 1)
+
+    # ------------------------------------------------------------ general expressions
+    def gen(self, t: Type, depth: int) -> E:
+        if depth <= 0:
+            return self.leaf(t)
+        d1 = depth - 1
+        opts: list[tuple[int, Callable[[], E]]] = [
+            (2, lambda: self.leaf(t)),
+            (4, lambda: self.elementwise(t, d1)),
+            (1, lambda: self.neg(self.gen(t, d1))),
+            (1, lambda: self.plus(self.gen(t, d1)) if self.coin(1, 4) else
+             self.neg(self.gen(t, d1))),
+            (2, lambda: self.transpose(self.gen(tr(t), d1))),
+            (3, lambda: self.additive(t, d1)),
+            (4, lambda: self.product(t, d1)),
+            (2, lambda: self.hadamard(t, d1)),
+            (1, lambda: self.prod_op(self.gen(t, d1), self.pos(t, d1), "./")),
+            (1, lambda: self.prod_op(self.gen(t, d1), self.pos(SCALAR, d1), "/")),
+            (2, lambda: self.elementwise_power(t, d1)),
+        ]
+        if t in self.pool:
+            opts.append((2, lambda: self.reuse(t)))
+        if t == SCALAR:
+            opts += [(4, lambda: self.reduction(d1)), (1, lambda: self.scalar_power(d1))]
+        if square(t):
+            opts += [(2, lambda: self.inverse(t[0], d1)),
+                     (1, lambda: self.diag_of_vector(t[0], d1))]
+        if t[1] is None and t[0] is not None:
+            opts += [(1, lambda: self.call("softmax", self.gen(t, d1), t,
+                                           lambda x: torch.softmax(x, 0))),
+                     (1, lambda: self.call("diag", self.gen((t[0], t[0]), d1), t,
+                                           torch.diagonal))]
+        return self.remember(self.weighted(opts))
+
+    def leaf(self, t: Type) -> E:
+        if rank(t) == 2 and t[0] == t[1] and self.coin(1, 4):
+            return self.var(t, "sym")
+        return self.var(t) if self.coin(3, 4) else self.const(t)
+
+    def bounded(self, t: Type, depth: int) -> E:
+        """Values in [-1, 1] (or [0, 1])."""
+        f = self.pick(["tanh", "sin", "cos", "sigmoid"])
+        return self.call(f, self.gen(t, depth), t, _TORCH_FUNCS[f])
+
+    def elementwise(self, t: Type, depth: int) -> E:
+        f = self.pick(["sin", "cos", "tanh", "sigmoid", "softplus", "abs", "relu", "exp", "log",
+                       "sqrt", "tan", "sign", "step", "exp", "log"])
+        if f in ("exp", "tan"):
+            arg = self.bounded(t, depth - 1) if depth > 0 else self.leaf(t)
+        elif f in ("log", "sqrt"):
+            arg = self.pos(t, depth)
+        else:
+            arg = self.gen(t, depth)
+        return self.call(f, arg, t, _TORCH_FUNCS[f])
+
+    def additive(self, t: Type, depth: int) -> E:
+        op = self.pick(["+", "-"])
+        if t != SCALAR and self.coin(1, 4):
+            s, e = self.gen(SCALAR, depth), self.gen(t, depth)
+            return self.sum_op(s, e, op) if self.coin() else self.sum_op(e, s, op)
+        return self.sum_op(self.gen(t, depth), self.gen(t, depth), op)
+
+    def product(self, t: Type, depth: int) -> E:
+        inner = self.pick(list(DIMS) + [None])
+        r, c = t
+        if inner is None:
+            if r is not None and c is not None:
+                return self.prod_op(self.gen(col(r), depth), self.gen(row(c), depth), "*")
+            a, b = self.gen(SCALAR, depth), self.gen(t, depth)
+            return self.prod_op(a, b, "*") if self.coin() else self.prod_op(b, a, "*")
+        return self.prod_op(self.gen((r, inner), depth), self.gen((inner, c), depth), "*")
+
+    def hadamard(self, t: Type, depth: int) -> E:
+        if t != SCALAR and self.coin(1, 4):
+            s, e = self.gen(SCALAR, depth), self.gen(t, depth)
+            return self.prod_op(s, e, ".*") if self.coin() else self.prod_op(e, s, ".*")
+        return self.prod_op(self.gen(t, depth), self.gen(t, depth), ".*")
+
+    def elementwise_power(self, t: Type, depth: int) -> E:
+        k = self.choice(4)
+        if k == 0:
+            return self.dotcaret(self.gen(t, depth), self.num(self.pick([2.0, 3.0])))
+        if k == 1:
+            return self.dotcaret(self.pos(t, depth), self.bounded(SCALAR, depth - 1)
+                                 if depth > 0 else self.num(self.pick([0.5, -1.0, 1.5])))
+        if k == 2 and t != SCALAR:
+            return self.dotcaret(self.pos(SCALAR, depth), self.bounded(t, depth - 1)
+                                 if depth > 0 else self.leaf(t))
+        e = self.pick([-1.0, 0.5, -0.5, 2.0])
+        base = self.pos(t, depth)
+        if e < 0 and self.coin():    # x.^-1
+            return E(f"{wrap(base, POSTFIX)}.^-{num_text(-e)}", EPOWER,
+                     lambda env: torch.pow(base.fn(env), e), t, base.size + 2)
+        ex = self.num(e) if e > 0 else self.neg(self.num(-e))
+        return self.dotcaret(base, ex)
+
+    def scalar_power(self, depth: int) -> E:
+        k = self.choice(3)
+        if k == 0:
+            return self.caret(self.gen(SCALAR, depth), self.num(self.pick([2.0, 3.0])))
+        if k == 1:
+            return self.caret(self.pos(SCALAR, depth), self.bounded(SCALAR, depth - 1)
+                              if depth > 0 else self.num(0.5))
+        base, e = self.pos(SCALAR, depth), self.pick([1.0, 2.0, 0.5])
+        if self.coin():      # a^-2: the exponent's minus needs no parentheses
+            return E(f"{wrap(base, EPOWER)}^-{num_text(e)}", POWER,
+                     lambda env: torch.pow(base.fn(env), -e), SCALAR, base.size + 2)
+        return self.caret(base, self.neg(self.num(e)))
+
+    def any_type(self) -> Type:
+        d, e = self.pick(DIMS), self.pick(DIMS)
+        return self.pick([SCALAR, col(d), row(d), (d, e), (d, d)])
+
+    def reduction(self, depth: int) -> E:
+        if self.coin(1, 8):
+            return self.scalar_function(depth)
+        f = self.pick(["sum", "sum", "tr", "norm2", "norm1", "logsumexp", "det", "logdet"])
+        if f == "tr":
+            d = self.pick(DIMS)
+            return self.call("tr", self.gen((d, d), depth), SCALAR, torch.trace)
+        if f in ("det", "logdet"):
+            d = self.pick(DIMS)
+            return self.call(f, self.well_conditioned(d, depth), SCALAR, _TORCH_FUNCS[f])
+        t = self.any_type()
+        return self.call(f, self.gen(t, depth), SCALAR, _TORCH_FUNCS[f])
+
+    def scalar_function(self, depth: int) -> E:
+        """A function of a scalar argument: every reduction and matrix function takes one."""
+        f = self.pick(["sum", "tr", "norm2", "norm1", "logsumexp", "det", "logdet", "inv",
+                       "softmax", "diag"])
+        if f in ("logdet", "inv"):
+            arg = self.pos(SCALAR, depth)
+        else:
+            arg = self.gen(SCALAR, depth)
+        fn = {"sum": lambda a: a, "tr": lambda a: a, "norm2": torch.abs, "norm1": torch.abs,
+              "logsumexp": lambda a: a, "det": lambda a: a, "logdet": torch.log,
+              "inv": lambda a: 1 / a, "softmax": lambda a: torch.ones_like(a),
+              "diag": lambda a: a}[f]
+        return self.call(f, arg, SCALAR, fn)
+
+    def diag_of_vector(self, d: str, depth: int) -> E:
+        t = self.pick([col(d), row(d)])
+        return self.call("diag", self.gen(t, depth), (d, d), torch.diag)
+
+    def inverse(self, d: str, depth: int) -> E:
+        return self.call("inv", self.well_conditioned(d, depth), (d, d), torch.linalg.inv)
+
+    def well_conditioned(self, d: str, depth: int) -> E:
+        k = self.choice(5)
+        if k == 0 or depth <= 0:
+            return self.var((d, d), self.pick(["spd", "invertible"]))
+        if k == 1:
+            return self.spd(d, depth)
+        if k == 2:    # inv of an SPD form is SPD
+            return self.call("inv", self.spd(d, depth - 1), (d, d), torch.linalg.inv)
+        if k == 3:    # a positive multiple
+            return self.prod_op(self.pos(SCALAR, depth - 1), self.spd(d, depth - 1), "*")
+        return self.spd(d, depth)
+
+    def spd(self, d: str, depth: int) -> E:
+        """eye(d) + E'*E (E bounded or not), an SPD variable, or a sum of such."""
+        k = self.choice(4)
+        if k == 0 or depth <= 0:
+            return self.var((d, d), "spd")
+        if k == 3:
+            return self.sum_op(self.spd(d, depth - 1), self.spd(d, depth - 1), "+")
+        e = self.gen((self.pick(list(DIMS) + [None]), d), depth - 1)
+        if k == 1:
+            e = self.call("tanh", e, e.type, torch.tanh)
+        gram = self.prod_op(self.transpose(e), e, "*")
+        eye = E(f"eye({self.dim(d)})", ATOM,
+                lambda env: torch.eye(env["#"][d], dtype=torch.float64), (d, d))
+        return self.sum_op(eye, gram, "+") if self.coin() else self.sum_op(gram, eye, "+")
+
+    # ------------------------------------------------------------ positive expressions
+    def pos(self, t: Type, depth: int) -> E:
+        if depth <= 0:
+            if self.coin(3, 4):
+                return self.var(t, "positive")
+            return self.num(self.pick([0.5, 2.0, 1.5])) if t == SCALAR else \
+                self.const(t, positive=True)
+        d1 = depth - 1
+        opts: list[tuple[int, Callable[[], E]]] = [
+            (2, lambda: self.var(t, "positive")),
+            (2, lambda: self.call("exp", self.bounded(t, d1 - 1) if d1 > 0 else self.leaf(t),
+                                  t, torch.exp)),
+            (2, lambda: self.call("sigmoid", self.gen(t, d1), t, torch.sigmoid)),
+            (1, lambda: self.call("softplus", self.gen(t, d1), t, _softplus)),
+            (2, lambda: self.sum_op(self.num(1.0),
+                                    self.dotcaret(self.gen(t, d1), self.num(2.0)), "+")),
+            (1, lambda: self.sum_op(self.pos(t, d1), self.pos(t, d1), "+")),
+            (1, lambda: self.prod_op(self.pos(t, d1), self.pos(t, d1), ".*")),
+            (1, lambda: self.prod_op(self.pos(t, d1), self.pos(t, d1), "./")),
+            (1, lambda: self.prod_op(self.pos(SCALAR, d1), self.pos(t, d1), "*")),
+            (1, lambda: self.call("sqrt", self.pos(t, d1), t, torch.sqrt)),
+        ]
+        if t == SCALAR:
+            opts += [
+                (1, lambda: self.call("sum", self.pos(self.any_type(), d1), t, torch.sum)),
+                (1, lambda: self.call("det", self.spd(self.pick(DIMS), d1), t,
+                                      torch.linalg.det)),
+                (1, lambda: self.sum_op(self.num(0.5),
+                                        self.call("norm2", self.gen(self.any_type(), d1), t,
+                                                  _norm2), "+")),
+            ]
+        if t[1] is None and t[0] is not None:
+            opts.append((1, lambda: self.call("softmax", self.gen(t, d1), t,
+                                              lambda x: torch.softmax(x, 0))))
+        return self.weighted(opts)
+
+
+def _default_kind(name: str) -> str:
+    """The type a name gets by its spelling (LANGUAGE.md): Greek letters are scalars,
+    uppercase names matrices, the rest vectors."""
+    if name in ("alpha", "beta", "gamma", "lambda", "mu", "sigma", "theta"):
+        return "scalar"
+    return "matrix" if name[0].isupper() else "vector"
+
+
+def _softplus(x):
+    return torch.nn.functional.softplus(x)
+
+
+def _norm2(x):
+    if not bool(torch.any(x != 0)):     # norm2 is not differentiable at 0 (relu(...) = 0)
+        raise Skip("norm2 of zeros")
+    return torch.sqrt(torch.sum(x * x))
+
+
+def _logsumexp(x):
+    return torch.logsumexp(x.reshape(-1), 0)
+
+
+def _diag(x):
+    if x.dim() == 2:
+        return torch.diagonal(x)
+    return torch.diag(x) if x.dim() == 1 else x
+
+
+_TORCH_FUNCS: dict[str, Callable] = {
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid, "softplus": _softplus, "abs": torch.abs, "relu": torch.relu,
+    "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt,
+    "sign": lambda x: torch.sign(x).detach(),
+    "step": lambda x: (x > 0).to(torch.float64),
+    "sum": torch.sum, "norm2": _norm2, "norm1": lambda x: torch.sum(torch.abs(x)),
+    "logsumexp": _logsumexp, "det": torch.linalg.det, "logdet": torch.logdet,
+}
+
+
+# ------------------------------------------------------------------ the checks
+RTOL = 1e-6
+
+
+class Skip(Exception):
+    """The random point is outside the expression's domain (a non-finite reference)."""
+
+
+def _tensors(case: Case, inputs: dict[str, np.ndarray]) -> dict:
+    env: dict = {k: torch.tensor(v, dtype=torch.float64) for k, v in inputs.items()}
+    env["#"] = case.sizes
+    return env
+
+
+def _symmetrise(res: torch.Tensor, order: int) -> torch.Tensor:
+    """The oracle's convention: sym(G) over each index pair of a symmetric variable."""
+    for k in range(order):          # the pair at axes (-2k-2, -2k-1)
+        a, b = res.dim() - 2 * k - 2, res.dim() - 2 * k - 1
+        res = (res + res.transpose(a, b)) / 2
+    return res
+
+
+def reference(case: Case, inputs: dict[str, np.ndarray], order: int) -> np.ndarray:
+    """torch autograd: the order-1 or order-2 derivative of case.torch_fn wrt case.wrt."""
+    env = _tensors(case, inputs)
+
+    def f(w):
+        kw = dict(env)
+        kw[case.wrt] = w
+        return case.torch_fn(kw)
+
+    w0 = env[case.wrt].clone()
+    g = f
+    for _ in range(order - 1):
+        g = (lambda h: lambda w: torch.autograd.functional.jacobian(h, w, create_graph=True))(g)
+    res = torch.autograd.functional.jacobian(g, w0)
+    if case.kinds[case.wrt][0] == "symmetric":
+        res = _symmetrise(res, order)
+    return res.detach().numpy().copy()
+
+
+def close(got: np.ndarray, want: np.ndarray, floor: float = 1e-7) -> float:
+    """Normwise relative error max|got - want| / max(max|want|, floor), inf on a shape
+    mismatch."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        return math.inf
+    if not want.size:
+        return 0.0
+    d = float(np.max(np.abs(got - want)))
+    if math.isnan(d):
+        return math.inf
+    return d / max(float(np.max(np.abs(want))), floor)
+
+
+def raw_derivative(y, x, order: int):
+    """The derivative IR without the simplifier (for "simplification never changes values")."""
+    from matrixcalculus import differentiate
+    d = y
+    for _ in range(order):
+        d = differentiate.jacobian(d, x)
+        if x.params[1]:
+            d = differentiate.symmetrize_last(d)
+    return d
+
+
+def run_ir(ir, variables, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    from matrixcalculus.codegen import generate
+    params = [(v.name, v.shape) for v in variables.values()]
+    ns: dict = {}
+    exec(compile(generate(ir, params, "numpy", func_name="f"), "<raw>", "exec"), ns)  # noqa: S102
+    with np.errstate(all="ignore"):
+        return np.asarray(ns["f"](*(inputs[v] for v in variables)), dtype=np.float64)
+
+
+def run_torch_code(obj, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """Run the standalone PyTorch source of a Derivative or Expression."""
+    ns: dict = {}
+    exec(compile(obj.code("torch"), f"<torch {obj.func_name}>", "exec"), ns)  # noqa: S102
+    args = [torch.tensor(inputs[v], dtype=torch.float64) for v in obj.variables]
+    with torch.no_grad():
+        return np.asarray(ns[obj.func_name](*args), dtype=np.float64)
+
+
+def check_case(case: Case, order: int = 1, points: int = 2) -> str:
+    """Every check on one random case; AssertionError on a disagreement, Skip where the
+    random points are outside the domain.  Returns a short note."""
+    import matrixcalculus as mc
+    try:
+        expr = mc.expression(case.text, vars=case.vars)
+        d = mc.derivative(case.text, case.wrt, vars=case.vars, order=order)
+    except mc.ShapeError as e:
+        if case.undeclared:      # the rules for undeclared names read the text otherwise
+            raise Skip(f"inference: {e.message}") from None
+        raise
+    _check_inferred(case, d)
+    answer = str(d)
+    _check_latex(d.latex())
+    # DESIGN.md: only tensors of order > 2 may lack a matrix form
+    assert d.is_matrix_form or len(d.shape) > 2, f"no matrix form for shape {d.shape}: {answer}"
+    reparsed = None
+    if d.is_matrix_form:
+        reparsed = mc.expression(answer, vars=declarations(d))
+        if " where " in answer:       # the multi-line form parses back to the same
+            again = mc.expression(d.text(multiline=True), vars=declarations(d))
+            assert again.ir is reparsed.ir, d.text(multiline=True)
+        assert reparsed.shape == d.shape, f"reparsed shape {reparsed.shape} != {d.shape}"
+    raw = raw_derivative(d.expression_ir, d.wrt_ir, order)
+    checked = 0
+    for k in range(points):
+        inputs = case.inputs(case.seed + 1000 * k)
+        env = _tensors(case, inputs)
+        with torch.no_grad():
+            value = case.torch_fn(env).numpy()
+        if not np.all(np.isfinite(value)):
+            continue
+        ref = reference(case, inputs, order)
+        if not np.all(np.isfinite(ref)) or np.max(np.abs(ref), initial=0) > 1e12:
+            continue
+        # numbers below this are roundoff (x - x, a./a inside a determinant ...)
+        floor = 1e-6 * max(1.0, float(np.max(np.abs(value), initial=0)))
+        ours = expr.evaluate(**inputs)
+        err = close(ours, value, floor)
+        assert err < RTOL, f"value differs: rel err {err:.3g}\n ours {ours}\n torch {value}"
+        got = d.evaluate(**inputs)
+        err = close(got, ref, floor)
+        assert err < RTOL, (f"derivative differs from autograd: rel err {err:.3g}\n"
+                            f" answer {answer}\n got {got}\n want {ref}")
+        if reparsed is not None:
+            again = reparsed.evaluate(**{k: v for k, v in inputs.items()
+                                         if k in reparsed.variables})
+            err = close(again, got, floor)
+            assert err < RTOL, (f"the printed answer evaluates differently: rel err {err:.3g}"
+                                f"\n answer {answer}\n got {again}\n want {got}")
+        for obj, want in ((d, got), (expr, ours)):      # the generated PyTorch code too
+            err = close(run_torch_code(obj, inputs), want, floor)
+            assert err < RTOL, (f"the generated PyTorch code of {obj.func_name} differs: "
+                                f"rel err {err:.3g}")
+        unsimplified = run_ir(raw, d.variables, inputs)
+        err = close(unsimplified, got, floor)
+        assert err < RTOL, (f"simplification changed the value: rel err {err:.3g}\n"
+                            f" simplified {got}\n unsimplified {unsimplified}")
+        checked += 1
+    if not checked:
+        raise Skip("no point inside the domain")
+    return answer
+
+
+def _check_latex(tex: str) -> None:
+    """Balanced braces and \\left/\\right pairs."""
+    depth = 0
+    for ch in tex.replace("\\{", "").replace("\\}", ""):
+        depth += (ch == "{") - (ch == "}")
+        assert depth >= 0, f"unbalanced braces in LaTeX: {tex}"
+    assert depth == 0, f"unbalanced braces in LaTeX: {tex}"
+    assert tex.count("\\left") == tex.count("\\right"), f"\\left without \\right: {tex}"
+
+
+def declarations(d) -> dict[str, str]:
+    """The variables of a derivative as declarations (inferred types included)."""
+    out = {}
+    for name, info in d.variables.items():
+        if info.kind == "scalar":
+            out[name] = "scalar"
+        elif info.kind == "symmetric":
+            out[name] = f"symmetric({info.shape[0]})"
+        else:
+            out[name] = f"{info.kind}({', '.join(str(x) for x in info.shape)})"
+    return out
+
+
+def _check_inferred(case: Case, d) -> None:
+    """Undeclared variables: type inference must give each its intended rank (else the
+    language's rules read the text another way, e.g. `s + b` makes a lone undeclared b a
+    scalar: Skip), and never equate dimensions of different sizes."""
+    if not case.undeclared:
+        return
+    sizes: dict = {}
+    for name in case.kinds:
+        info = d.variables.get(name)
+        assert info is not None, f"{name} is not among the variables {list(d.variables)}"
+        want = case.shape(name)
+        if len(info.shape) != len(want):
+            raise Skip(f"{name} inferred as {info.kind}{info.shape}")
+        for label, size in zip(info.shape, want):
+            if isinstance(label, int):
+                assert label == size, f"{name}: inferred {info.shape}, intended {want}"
+            else:
+                assert sizes.setdefault(label, size) == size, (
+                    f"dimension {label} stands for sizes {sizes[label]} and {size} "
+                    f"({name}: inferred {info.shape}, intended {want})")

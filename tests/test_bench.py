@@ -1,0 +1,86 @@
+"""Smoke run of the benchmark suite: `python bench/run.py --quick` writes its report with
+every table (no timing assertions: the quick sizes are too small to mean anything)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+
+pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory) -> tuple[str, str]:
+    out = tmp_path_factory.mktemp("bench") / "RESULTS.md"
+    proc = subprocess.run([sys.executable, str(RUN), "--quick", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out.read_text(), proc.stdout
+
+
+SECTIONS = ["1a. Logistic regression gradient", "1b. Logistic regression Hessian",
+            "2a. Least squares Hessian", "2b. Quadratic form Hessian",
+            "3. Matrix factorization gradient", "4a. Hessian of `logdet(X)`",
+            "4b. Gaussian NLL Hessian", "4c. Gaussian NLL Hessian",
+            "5a. Jacobian of `sigmoid(W*x)`", "5b. Jacobian of `softmax(W*x)`",
+            "6a. Two-layer MLP gradient", "6b. Two-layer MLP gradient",
+            "Engine: derivation time per corpus case", "Engine: growth with expression size"]
+
+
+def _section(text: str, start: str) -> str:
+    i = text.index("## " + start)
+    j = text.find("\n## ", i + 1)
+    return text[i:] if j < 0 else text[i:j]
+
+
+def test_report_has_machine_and_targets(quick_report):
+    text, stdout = quick_report
+    assert text.startswith("# Benchmarks")
+    assert "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run.py" in text
+    machine = _section(text, "Machine")
+    for key in ("CPU", "cores available", "NumPy", "NumPy BLAS", "torch", "jax"):
+        assert f"| {key} |" in machine
+    targets = _section(text, "Targets")
+    assert re.search(r"\| (met|\*\*missed\*\*|n/a) \|", targets)
+    assert re.search(r"\d+ met, \d+ missed", targets)
+    assert "wrote" in stdout
+
+
+@pytest.mark.parametrize("title", SECTIONS)
+def test_every_problem_has_its_tables(quick_report, title):
+    text, _ = quick_report
+    sec = _section(text, title)
+    if title.startswith("Engine"):
+        assert "| ours ms |" in sec or "| cases | median |" in sec
+        return
+    assert "Median time (ms" in sec
+    assert "| size | ours NumPy | ours torch |" in sec
+    assert "Ratios" in sec and "ours / limit" in sec
+    assert "Peak memory" in sec
+    assert "Generated NumPy code" in sec
+    assert "Targets:" in sec
+    # one row per size, with a time for our code
+    table = sec.split("Median time", 1)[1].split("Ratios", 1)[0]
+    rows = [r.split("|")[1:-1] for r in table.splitlines() if r.startswith("| n=")]
+    assert rows
+    for cells in rows:
+        float(cells[1].strip().split()[0])
+
+
+def test_engine_tables(quick_report):
+    text, _ = quick_report
+    corpus = _section(text, "Engine: derivation time per corpus case")
+    assert re.search(r"\d+ of \d+ corpus cases derived", corpus)
+    assert "SymPy can do" in corpus or "SymPy is not installed" in corpus
+    growth = _section(text, "Engine: growth with expression size")
+    assert "sum of k quadratic forms" in growth and "nesting depth d" in growth
+    assert "Growth exponent" in growth

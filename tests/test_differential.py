@@ -1,0 +1,100 @@
+"""Differential testing against torch autograd on random well-typed expressions.
+
+Each example is one random tree (tests/randexpr.py) built twice: as text in the input
+language, and as a torch function written directly from each operator's meaning.  The
+engine's derivative (order 1; order 2 for small expressions, 3 for tiny scalar ones) must match
+torch.autograd at random points honoring the domains; the printed answer must parse
+back to the same values; the simplifier must not change values (the unsimplified
+derivative IR, run through the NumPy code generator, gives the same numbers).
+
+    pytest tests/test_differential.py            300 examples, derandomized (a few seconds)
+    pytest tests/test_differential.py --long -s  20,000 random examples, with a summary
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from randexpr import SCALAR, Generator, Skip, check_case
+
+import matrixcalculus as mc
+from matrixcalculus.limits import deadline
+
+NORMAL_EXAMPLES = 300
+LONG_EXAMPLES = 20_000
+MAX_DEPTH = 6
+SMALL = 12            # expressions of at most this many nodes are also checked at order 2
+TINY = 6              # scalar expressions of at most this many nodes also at order 3
+
+
+@st.composite
+def random_cases(draw, max_depth: int = MAX_DEPTH):
+    """A random case: every choice of the generator is one hypothesis draw (so failures
+    shrink towards leaves and the first options)."""
+    def choice(k: int) -> int:
+        return draw(st.integers(0, k - 1)) if k > 1 else 0
+    return Generator(choice, max_depth).case()
+
+
+def _settings(long_mode: bool, normal: int, long: int):
+    return settings(max_examples=long if long_mode else normal, deadline=None,
+                    derandomize=not long_mode, database=None, print_blob=True,
+                    suppress_health_check=list(HealthCheck))
+
+
+@pytest.mark.long
+def test_derivatives_match_autograd(long_mode):
+    stats: collections.Counter = collections.Counter()
+    # the normal suite bounds each derivation tightly (a slow one is rejected, not failed);
+    # long mode uses the default limit and counts the derivations that hit it
+    seconds = None if long_mode else 2.0
+    started = time.monotonic()
+
+    @_settings(long_mode, NORMAL_EXAMPLES, LONG_EXAMPLES)
+    @given(random_cases(), st.integers(0, 9))
+    def run(case, k):
+        if k == 0 and case.size <= TINY and case.type == SCALAR:
+            order = 3
+        else:
+            order = 2 if k < 6 and case.size <= SMALL else 1
+        case.order = order
+        try:
+            with deadline(seconds):
+                check_case(case, order, points=2 if long_mode else 1)
+        except Skip:
+            stats["outside the domain"] += 1
+            assume(False)
+        except mc.LimitError as e:
+            stats["time limit" if "time limit" in e.message else "other limit"] += 1
+            assume(False)
+        except BaseException:
+            print(f"\nFAILED: {case}")
+            raise
+        stats[f"checked at order {order}"] += 1
+
+    run()
+    total = sum(v for k, v in stats.items() if k.startswith("checked"))
+    print(f"\ndifferential test: {total} random expressions checked against autograd "
+          f"in {time.monotonic() - started:.0f} s; " +
+          ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
+    assert total >= (LONG_EXAMPLES if long_mode else NORMAL_EXAMPLES) * 0.9
+
+
+@pytest.mark.long
+def test_every_production_is_reachable():
+    """The generator's vocabulary covers every operator and function of the language."""
+    import random
+
+    from matrixcalculus.language.functions import ARITY
+    texts = []
+    for seed in range(400):
+        texts.append(Generator(random.Random(seed).randrange, MAX_DEPTH).case().text)
+    joined = " ".join(texts)
+    for f in ARITY:
+        assert f + "(" in joined, f
+    for op in ["+", "-", "*", "/", ".*", "./", "^", ".^", "'", " where "]:
+        assert op in joined, op

@@ -1,0 +1,207 @@
+"""Regression tests for the bugs found by the differential test (test_differential.py) and
+the fuzzers (test_fuzz.py, fuzz/atheris_fuzz.py): each with the smallest input that
+showed it.  Every derivative here is checked against central differences of the
+expression's own value, and its printed answer must parse back to the same values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matrixcalculus as mc
+
+SIZES = {"n": 3, "m": 2, "k": 4}
+
+
+def _arrays(d, seed=0, positive=()):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, info in d.variables.items():
+        shape = tuple(SIZES[s] if isinstance(s, str) else s for s in info.shape)
+        a = rng.uniform(0.5, 2.0, shape) if name in positive else rng.standard_normal(shape)
+        if info.kind == "symmetric":
+            a = (a + a.T) / 2
+        out[name] = np.asarray(a, dtype=np.float64)
+    return out
+
+
+def _finite_differences(expr, wrt, vars_, arrays, h=1e-6):
+    f = mc.expression(expr, vars=vars_)
+    args = {k: v for k, v in arrays.items() if k in f.variables}
+    w = args[wrt]
+    out = f.evaluate(**args)
+    jac = np.zeros(out.shape + w.shape)
+    for idx in np.ndindex(*w.shape):
+        e = np.zeros_like(w)
+        e[idx] = h
+        plus = f.evaluate(**{**args, wrt: w + e})
+        minus = f.evaluate(**{**args, wrt: w - e})
+        jac[(...,) + idx] = (plus - minus) / (2 * h)
+    return jac
+
+
+def check(expr, wrt, vars_=None, positive=()):
+    """The derivative matches central differences; its printed answer parses back to the
+    same values.  Returns the Derivative."""
+    d = mc.derivative(expr, wrt, vars=vars_)
+    arrays = _arrays(d, positive=positive)
+    got = d.evaluate(**arrays)
+    want = _finite_differences(expr, wrt, vars_, arrays)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=str(d))
+    assert d.is_matrix_form, str(d)
+    again = mc.expression(str(d), vars=vars_)
+    assert again.shape == d.shape
+    np.testing.assert_allclose(again.evaluate(**{k: v for k, v in arrays.items()
+                                                  if k in again.variables}),
+                               got, rtol=1e-9, atol=1e-12, err_msg=str(d))
+    return d
+
+
+# ------------------------------------------------------------------ ir/build.py
+def test_diag_of_eye_is_a_vector_of_ones():
+    # delta[i,i] with i only an output label was dropped without a trace, so diag(eye(n))
+    # lowered to the scalar 1: `x + diag(eye(n))` was an internal error, and
+    # `b*diag(eye(n))` wrt b printed the scalar `1` for an (n,) answer
+    e = mc.expression("x + diag(eye(n))", vars={"x": "vector(n)"})
+    assert e.shape == ("n",)
+    np.testing.assert_allclose(e.evaluate(x=np.zeros(3)), np.ones(3))
+    d = check("b*diag(eye(n))", "b", {"b": "scalar", "x": "vector(n)"})
+    assert d.shape == ("n",)
+    check("(x - exp(b)).*diag(C - eye(n))", "b",
+          {"b": "scalar", "x": "vector(n)", "C": "matrix(n,n)"})
+
+
+def test_ones_to_a_power_is_ones():
+    # ones(n).*ones(n) merged into ones(n).^2 and stayed so in answers
+    d = check("b*ones(n).*diag(eye(n))", "b", {"b": "scalar", "x": "vector(n)"})
+    assert str(d) == "ones(n)"
+    assert str(mc.derivative("sum(ones(n).^x)", "x", vars={"x": "vector(n)"})) == "0*ones(n)"
+
+
+def test_overflowing_constants_are_a_limit_error():
+    # 1e308*alpha*10 wrt alpha printed `inf`, which does not parse back
+    for expr in ("1e308*alpha*10", "alpha*1e200*1e200", "alpha^1e308*2"):
+        with pytest.raises(mc.LimitError, match="overflows"):
+            mc.derivative(expr, "alpha")
+
+
+def test_underflowing_coefficient_is_not_zero():
+    # ((2*alpha)^-5000)' = -10000*2^-5000*alpha^-5001 folded 2^-5000 to 0: the answer was 0
+    d = mc.derivative("(2*alpha)^-5000", "alpha")
+    assert str(d) != "0"
+    assert d.evaluate(alpha=np.array(0.25)) < 0
+
+
+# ------------------------------------------------------------------ raising.py
+def test_broadcast_constant_keeps_its_summed_dimension():
+    # a*(x + sum(ones(k))) wrt a printed `1 + x`: the broadcast k*ones(n) lost its k
+    d = check("a*(x + sum(ones(k)))", "a", {"a": "scalar", "x": "vector(n)", "y": "vector(k)"})
+    assert "sum(ones(k))" in str(d)
+    check("log(x + sum(ones(k)))", "x", {"x": "vector(n)", "y": "vector(k)"}, positive="x")
+
+
+def test_transpose_of_elementwise_power_with_matrix_exponent():
+    # (X.^Y)' was raised as X'.^Y: `sum(a.^x)` wrt a printed `(a*ones(n)').^(x - 1)*x`,
+    # which is a shape error when parsed back
+    v = {"a": "scalar", "x": "vector(n)", "B": "matrix(n,k)"}
+    check("sum(a.^x)", "a", v, positive="a")
+    check("(x'.^a)*B", "a", v, positive="x")
+    check("sum(a.^B)", "a", v, positive="a")
+
+
+def test_scalar_to_a_vector_power_prints_as_a_scalar_base():
+    d = check("a.^x", "a", {"a": "scalar", "x": "vector(n)"}, positive="a")
+    assert str(d) == "x.*a.^(x - 1)"
+
+
+# ------------------------------------------------------------------ printers/index.py
+def test_index_notation_for_products_over_many_labels():
+    # a product summing over more labels than the 16 letters p, q, ... raised
+    # StopIteration out of str(d): x*x'*tr(A*...*A) (17 factors) wrt x
+    d = mc.derivative("x*x'*tr(" + "*".join(["A"] * 17) + ")", "x")
+    assert str(d).startswith("D[i,j,k] = x[i]*")
+
+
+def test_index_notation_of_a_zero_tensor():
+    # abs(x') wrt x, order 2, printed `D[i,j,k] = <zero>`
+    d = mc.derivative("abs(x')", "x", vars={"x": "vector(4)"}, order=2)
+    assert str(d) == "D[i,j,k] = 0"
+
+
+def test_difference_of_equal_terms_is_zero():
+    # coef_and_base(-1*x) gave a non-canonical wrapper instead of x, so x - x was not
+    # collected: `exp(x - x).*x` wrt x printed `diag(exp(x - x))`
+    for expr in ("x - x", "-x + x", "x - 2*x + x", "A - A"):
+        assert mc.expression(expr).ir.op == "zero", expr
+    assert str(mc.derivative("exp(x - x).*x", "x")) == "eye(n)"
+    assert str(mc.derivative("x'*A*x - x'*A*x + sum(x)", "x")) == "ones(n)"
+
+
+def _torch_value(obj, **arrays):
+    torch = pytest.importorskip("torch")
+    ns: dict = {}
+    exec(obj.code("torch"), ns)  # noqa: S102
+    args = [torch.tensor(arrays[v], dtype=torch.float64) for v in obj.variables]
+    return np.asarray(ns[obj.func_name](*args))
+
+
+def test_function_of_a_zero_folds():
+    # abs(1.^2 - 1) kept abs() of a zero node, which the PyTorch code wrote as
+    # torch.abs(0.0): a TypeError (torch functions take tensors, not floats)
+    e = mc.expression("exp(tanh(abs(1.^2 - s1)./exp(cos(a.^-1)))) where s1 = 1.^2",
+                      vars={"a": "scalar"})
+    assert e.ir.op == "const" and e.ir.params == (1.0,)
+    d = mc.derivative("sigmoid(a - a)*a", "a", vars={"a": "scalar"})
+    assert str(d) == "0.5"
+    assert _torch_value(d, a=np.array(0.3)) == 0.5
+    d = mc.derivative("sigmoid(a - a).*x", "x", vars={"a": "scalar", "x": "vector(n)"})
+    np.testing.assert_allclose(_torch_value(d, a=np.array(0.3), x=np.ones(2)), 0.5 * np.eye(2))
+
+
+# ------------------------------------------------------------------ printers/text.py
+def test_multiline_answer_parses_back():
+    # the multi-line form put each where-definition on its own line without the commas
+    # that separate them, so `d.text(multiline=True)` did not parse back
+    d = mc.derivative("tan(cos(a))", "a", vars={"a": "scalar"}, order=3)
+    text = d.text(multiline=True)
+    assert "\nwhere " in text and text.count("\n") == 2
+    again = mc.expression(text, vars={"a": "scalar"})
+    one_line = mc.expression(str(d), vars={"a": "scalar"})
+    assert again.ir is one_line.ir
+
+
+# ------------------------------------------------------------------ printers/index.py
+def test_index_notation_nested_products_do_not_reuse_summed_names():
+    # each product named its summed labels from p again, so a product nested in a sum
+    # that is itself summed over p printed `A[i,p]*B[p,j]*C[p,p]`: two different indices
+    # both called p (seen in the gradient of det(det(...)*((A*B.*(C+C))'*(A*B.*(C+C)) ...)
+    from matrixcalculus.ir import build as B
+    from matrixcalculus.printers import render
+    A, Bm, C = (B.var(v, ("n", "n")) for v in "ABC")
+    y, z = B.var("y", ("n",)), B.var("z", ("n",))
+    inner = B.add([B.einsum([A, Bm, C], [(0, 3), (3, 1), (2, 3)], (0, 1, 2)),
+                   B.einsum([A, z], [(0, 1), (2,)], (0, 1, 2))])
+    d = B.einsum([inner, y], [(0, 1, 2), (2,)], (0, 1))
+    assert render(d).text.startswith(
+        "D[i,j] = (z[p]*A[i,j] + A[i,q]*B[q,j]*C[p,q])*y[p]")
+
+
+# ------------------------------------------------------------------ simplify.py
+def test_factoring_keeps_a_matrix_form():
+    # the simplifier priced a candidate without a matrix form by its tree size only, so
+    # it could factor a Hessian through a 3-index sum: logsumexp(x'.*x'*log(A)) wrt x,
+    # order 2, came out in index notation, `D[i,j] = (2*x[i]*x[j]*(log(A))[j,p]*...`
+    v = {"x": "vector(n)", "A": "matrix(n,m)"}
+    expr = "logsumexp(x'.*x'*log(A))"
+    d2 = mc.derivative(expr, "x", vars=v, order=2)
+    assert d2.is_matrix_form, str(d2)
+    d1 = mc.derivative(expr, "x", vars=v)
+    arrays = {"x": np.array([0.3, -0.5, 0.8]),
+              "A": np.random.default_rng(1).uniform(0.5, 2.0, (3, 2))}
+    h = 1e-6
+    fd = np.stack([(d1.evaluate(**{**arrays, "x": arrays["x"] + h * e}) -
+                    d1.evaluate(**{**arrays, "x": arrays["x"] - h * e})) / (2 * h)
+                   for e in np.eye(3)], axis=-1)
+    np.testing.assert_allclose(d2.evaluate(**arrays), fd, rtol=1e-5, atol=1e-7)
+    again = mc.expression(str(d2), vars=v)
+    np.testing.assert_allclose(again.evaluate(**arrays), d2.evaluate(**arrays), rtol=1e-9)
