@@ -503,7 +503,7 @@ class Generator:
             arg = self.pos(SCALAR, depth)
         else:
             arg = self.gen(SCALAR, depth)
-        fn = {"sum": lambda a: a, "tr": lambda a: a, "norm2": torch.abs, "norm1": torch.abs,
+        fn = {"sum": lambda a: a, "tr": lambda a: a, "norm2": _norm2, "norm1": torch.abs,
               "logsumexp": lambda a: a, "det": lambda a: a, "logdet": torch.log,
               "inv": lambda a: 1 / a, "softmax": lambda a: torch.ones_like(a),
               "diag": lambda a: a}[f]

@@ -76,11 +76,13 @@ def test_derivatives_match_autograd(long_mode):
             raise
         stats[f"checked at order {order}"] += 1
 
-    run()
-    total = sum(v for k, v in stats.items() if k.startswith("checked"))
-    print(f"\ndifferential test: {total} random expressions checked against autograd "
-          f"in {time.monotonic() - started:.0f} s; " +
-          ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
+    try:
+        run()
+    finally:
+        total = sum(v for k, v in stats.items() if k.startswith("checked"))
+        print(f"\ndifferential test: {total} random expressions checked against autograd "
+              f"in {time.monotonic() - started:.0f} s; " +
+              ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
     assert total >= (LONG_EXAMPLES if long_mode else NORMAL_EXAMPLES) * 0.9
 
 

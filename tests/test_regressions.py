@@ -187,6 +187,30 @@ def test_index_notation_nested_products_do_not_reuse_summed_names():
 
 
 # ------------------------------------------------------------------ simplify.py
+def _second_derivative_matches(expr, wrt, v, arrays, h=1e-6):
+    d2 = mc.derivative(expr, wrt, vars=v, order=2)
+    d1 = mc.derivative(expr, wrt, vars=v)
+    w = arrays[wrt]
+    fd = np.stack([(d1.evaluate(**{**arrays, wrt: w + h * e}) -
+                    d1.evaluate(**{**arrays, wrt: w - h * e})) / (2 * h)
+                   for e in np.eye(w.size).reshape((w.size,) + w.shape)], axis=-1)
+    got = d2.evaluate(**arrays)
+    np.testing.assert_allclose(got, fd.reshape(got.shape), rtol=1e-5, atol=1e-7)
+    return d2
+
+
+def test_product_through_a_sum_of_order_three_is_distributed():
+    # the second derivative of a vector wrt a scalar went through the rank-3 adjoint of
+    # diag(...): distributing it over its 50-odd terms exceeded the expansion budget, and
+    # the answer came out in index notation with `<var>` and `<func>` placeholders
+    v = {"a": "scalar", "S": "matrix(n,n)"}
+    arrays = {"a": np.array(0.7), "S": np.random.default_rng(2).standard_normal((3, 3))}
+    d2 = _second_derivative_matches("diag(sigmoid(exp(tanh(a*S))))", "a", v, arrays)
+    assert d2.is_matrix_form, str(d2)
+    again = mc.expression(str(d2), vars=v)
+    np.testing.assert_allclose(again.evaluate(**arrays), d2.evaluate(**arrays), rtol=1e-9)
+
+
 def test_factoring_keeps_a_matrix_form():
     # the simplifier priced a candidate without a matrix form by its tree size only, so
     # it could factor a Hessian through a 3-index sum: logsumexp(x'.*x'*log(A)) wrt x,
@@ -205,3 +229,17 @@ def test_factoring_keeps_a_matrix_form():
     np.testing.assert_allclose(d2.evaluate(**arrays), fd, rtol=1e-5, atol=1e-7)
     again = mc.expression(str(d2), vars=v)
     np.testing.assert_allclose(again.evaluate(**arrays), d2.evaluate(**arrays), rtol=1e-9)
+
+
+def test_index_notation_of_a_diagonal_factor():
+    # a factor with a repeated index that is not a product (X[p,p]) printed as `<var>`
+    from matrixcalculus.ir import build as B
+    from matrixcalculus.printers import render
+    X = B.var("X", ("n", "n"))
+    y, z = B.var("y", ("n",)), B.var("z", ("n",))
+    t = B.add([B.einsum([X, y], [(0, 1), (2,)], (0, 1, 2)),
+               B.einsum([X, z], [(0, 1), (2,)], (0, 1, 2))])
+    d = B.einsum([t, X, B.func("exp", X)], [(0, 1, 2), (1, 1), (2, 2)], (0,))
+    text = render(d).text
+    assert "<" not in text
+    assert text.startswith("D[i] = X[p,p]*(") and text.count("(exp(X))[q,q]") == 1

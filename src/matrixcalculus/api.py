@@ -296,8 +296,9 @@ def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expressio
     source = expr if isinstance(expr, str) else ""
 
     def run() -> Expression:
-        typed, y, _ = _front(expr, vars)
-        return Expression(expr, typed, y)
+        with deadline():
+            typed, y, _ = _front(expr, vars)
+            return Expression(expr, typed, y)
     return _guarded(run, source)
 
 

@@ -14,6 +14,7 @@ from .ir.nodes import Node, walk
 from .limits import check_deadline
 
 _MAX_TERMS = 48
+_MAX_TERMS_THROUGH = 256     # ... for a product through a sum of order > 2 (see expand)
 _NO_MATRIX_FORM = 10_000     # price added to a rank <= 2 candidate without a matrix form
 _MAX_OPTIONS = 6
 
@@ -102,7 +103,11 @@ def expand(n: Node) -> Node:
     """Distribute an einsum over the sums among its factors, if that is smaller."""
     if n.op != "einsum" or not any(a.op == "add" for a in n.args):
         return n
-    expanded = _distribute(n, [0])
+    # a vector or matrix that is a product through a sum of order > 2 (the adjoint in a
+    # Jacobian of a non-scalar, diag(f(a*S)) wrt a twice) has a matrix form only once
+    # distributed: it may take more terms
+    through = n.rank <= 2 and any(a.op == "add" and a.rank > 2 for a in n.args)
+    expanded = _distribute(n, [0, _MAX_TERMS_THROUGH if through else _MAX_TERMS])
     if expanded is None:
         return n
     expanded = factor(expanded)
@@ -110,6 +115,7 @@ def expand(n: Node) -> Node:
 
 
 def _distribute(n: Node, budget: list[int]) -> Node | None:
+    """n with its products distributed over sums; budget = [terms made, most allowed]."""
     if n.op == "add":
         parts = [_distribute(t, budget) for t in n.args]
         return None if any(p is None for p in parts) else B.add(parts)  # type: ignore[arg-type]
@@ -123,7 +129,7 @@ def _distribute(n: Node, budget: list[int]) -> Node | None:
         a = n.args[k]
         if True:
             budget[0] += len(a.args)
-            if budget[0] > _MAX_TERMS:
+            if budget[0] > budget[1]:
                 return None
             terms = []
             for t in a.args:

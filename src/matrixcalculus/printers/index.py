@@ -73,8 +73,7 @@ def _product(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]
     for a, ix in zip(n.args, idxs):
         labs = tuple(names[lab] for lab in ix)
         if a.rank > 2 or len(set(ix)) < len(ix):
-            t, x = _product(a, labs, raiser, fresh) if a.op in ("einsum", "add") \
-                else (f"<{a.op}>", "")
+            t, x = _product(a, labs, raiser, fresh)      # X[p,p] too, not "<var>"
             texts.append(t if a.op != "einsum" else f"({t})")
             texs.append(x)
             continue
