@@ -70,8 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     for run in runners:
         t0 = time.perf_counter()
         print(f"{run.__name__} ...", end=" ", flush=True)
+        load0 = _load()
         out = run(cfg)
-        sections += out if isinstance(out, list) else [out]
+        out = out if isinstance(out, list) else [out]
+        for sec in out:
+            sec.parts.insert(0, f"*1-minute load average when this problem started / ended: "
+                                f"{load0} / {_load()} ({harness.CORES} cores).*")
+        sections += out
         print(f"{time.perf_counter() - t0:.1f} s", flush=True)
         if run is not runners[-1]:          # a partial report, in case the run is stopped
             args.out.write_text(report(sections, machine, cfg, time.perf_counter() - start,
@@ -86,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {args.out} in {elapsed:.0f} s: {missed} targets missed, {bugs} "
           "disagreements")
     return 0
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
 
 
 def _busy(machine) -> str:
