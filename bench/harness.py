@@ -30,6 +30,7 @@ class Config:
     min_sample_s: float = 2e-3   # calls shorter than this are looped inside one sample
     slow_s: float = 1.0          # calls longer than this are timed once (after the warm-up)
     max_call_s: float = 10.0     # a method expected to take longer at the next size is skipped
+    settle_s: float = 0.02       # pause before each method (other libraries' threads park)
 
     @staticmethod
     def make(quick: bool) -> Config:
@@ -46,35 +47,28 @@ def _once(fn: Callable[[], Any], inner: int) -> float:
     return (time.perf_counter() - t0) / inner
 
 
-def median_times(fns: Mapping[str, Callable[[], Any]], cfg: Config,
-                 warm_s: Mapping[str, float] | None = None) -> dict[str, tuple[float, int]]:
-    """Median seconds per call of each fn (already warmed up), sampled round-robin so that
-    a burst of load from elsewhere hits every method alike. Calls shorter than
-    cfg.min_sample_s are looped inside each sample; each method gets about cfg.budget_s
-    of samples (cfg.min_repeats to cfg.max_repeats). A method whose warm-up call took over
-    cfg.slow_s (warm_s) is not called again: that call is its one sample.
-    Returns name -> (median, samples)."""
-    warm_s = warm_s or {}
+def median_time(fn: Callable[[], Any], cfg: Config, warm_s: float) -> tuple[float, int]:
+    """Median seconds per call of fn over back-to-back samples, right after its warm-up
+    call (which took warm_s). Calls shorter than cfg.min_sample_s are looped inside each
+    sample; about cfg.budget_s of samples are taken (cfg.min_repeats to cfg.max_repeats).
+    A call slower than cfg.slow_s is not repeated: the warm-up call is its one sample.
+    (Methods are timed one after another, not interleaved: torch's and XLA's worker threads
+    keep spinning for a while after their calls and would slow the next BLAS call.)
+    Returns (median, samples)."""
+    if warm_s > cfg.slow_s:
+        return warm_s, 1
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        inner, want, samples = {}, {}, {}
-        for name, fn in fns.items():
-            if warm_s.get(name, 0.0) > cfg.slow_s:
-                inner[name], want[name], samples[name] = 1, 1, [warm_s[name]]
-                continue
-            first = _once(fn, 1)
-            inner[name] = 1 if first >= cfg.min_sample_s else \
-                max(1, int(cfg.min_sample_s / max(first, 1e-7)))
-            lo = 1 if first >= cfg.slow_s else cfg.min_repeats
-            want[name] = int(min(cfg.max_repeats,
-                                 max(lo, cfg.budget_s / max(first * inner[name], 1e-9))))
-            samples[name] = [first] if inner[name] == 1 else []
-        while any(len(samples[n]) < want[n] for n in fns):
-            for name, fn in fns.items():
-                if len(samples[name]) < want[name]:
-                    samples[name].append(_once(fn, inner[name]))
-        return {n: (statistics.median(v), len(v)) for n, v in samples.items()}
+        first = _once(fn, 1)
+        inner = 1 if first >= cfg.min_sample_s else \
+            max(1, int(cfg.min_sample_s / max(first, 1e-7)))
+        want = int(min(cfg.max_repeats, max(cfg.min_repeats,
+                                            cfg.budget_s / max(first * inner, 1e-9))))
+        samples = [first] if inner == 1 else []
+        while len(samples) < want:
+            samples.append(_once(fn, inner))
+        return statistics.median(samples), len(samples)
     finally:
         if gc_was:
             gc.enable()
@@ -187,27 +181,26 @@ class Cell:
 
 def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], where: str,
                 skip: Mapping[str, str] | None = None) -> dict[str, Cell]:
-    """Check every method against OURS (that first call is also the warm-up, and the one
-    timed call of a method slower than cfg.slow_s), then time them all together
-    (round-robin) and measure each one's peak memory (NumPy, JAX). Disagreements
-    are recorded in mismatches; methods named in skip are not run (the value says why)."""
+    """For each method in turn: check it against OURS (that first call is also the
+    warm-up), time it, and measure its peak memory (NumPy, JAX). Disagreements are
+    recorded in mismatches; methods named in skip are not run (the value says why)."""
     skip = skip or {}
     by_name = {m.name: m for m in methods}
     ref = to_numpy(by_name[OURS].fn())
     cells: dict[str, Cell] = {}
-    warm_s: dict[str, float] = {}
     for m in methods:
         if m.name in skip:
             cells[m.name] = Cell(note=skip[m.name])
             continue
         cell = cells[m.name] = Cell()
+        time.sleep(cfg.settle_s)           # let the previous library's threads go idle
         try:
             if m.prepare is not None:
                 m.prepare()
             cell.compile_s = m.compile_s
             t0 = time.perf_counter()
             out = to_numpy(m.fn())
-            warm_s[m.name] = time.perf_counter() - t0
+            warm_s = time.perf_counter() - t0
         except Exception as e:  # noqa: BLE001 - a failing method is a result, not a crash
             cell.note = f"failed: {type(e).__name__}: {str(e)[:120]}"
             mismatches.append(f"{where}: {m.name} {cell.note}")
@@ -217,15 +210,11 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
             cell.note = detail
             mismatches.append(f"{where}: {m.name} disagrees with {OURS} ({detail})")
         del out
-    ran = [m for m in methods if m.name not in skip and not cells[m.name].note.startswith(
-        "failed")]
-    for name, (sec, n) in median_times({m.name: m.fn for m in ran}, cfg, warm_s).items():
-        cells[name].seconds, cells[name].repeats = sec, n
-    for m in ran:
+        cell.seconds, cell.repeats = median_time(m.fn, cfg, warm_s)
         if m.lib == "numpy":
-            cells[m.name].peak = numpy_peak(m.fn)
+            cell.peak = numpy_peak(m.fn)
         elif m.lib == "jax":
-            cells[m.name].peak = m.static_bytes
+            cell.peak = m.static_bytes
     return cells
 
 
