@@ -107,3 +107,55 @@ def test_hostile_names_are_made_safe():
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(mc.MatrixCalculusError, match="unknown backend"):
         mc.derivative("x'*x", "x").code("fortran")
+
+
+def _big_operands_scaled(src: str, names: tuple[str, ...]) -> list[str]:
+    """Places where a coefficient or a minus sign multiplies one of the large inputs."""
+    big = "|".join(names)
+    return re.findall(rf"(?<![\w)\]])-(?:{big})\b|[\d.]+ \* (?:{big})\b", src)
+
+
+def test_coefficients_go_on_the_smallest_operand():
+    # `-X @ w` would negate all of X (a pass over m x n) before a matrix-vector product
+    d = mc.derivative("sum(log(1 + exp(-y.*(X*w))))", "w")
+    src = d.code("numpy", sizes={"m": 4000, "n": 2000})
+    assert not _big_operands_scaled(src, ("X",)), src
+    # 2*(U*V' - R)*V: the 2 goes on the k x k product V'V, not on U or the result
+    d = mc.derivative("norm2(R - U*V')^2", "U")
+    src = d.code("numpy", sizes={"m": 2000, "n": 2000, "k": 10})
+    assert "(2 * (V.T @ V))" in src, src
+    rng = np.random.default_rng(1)
+    R, U, V = rng.standard_normal((5, 4)), rng.standard_normal((5, 2)), rng.standard_normal((4, 2))
+    fn = _load(src, "gradient")
+    np.testing.assert_allclose(fn(R=R, U=U, V=V), 2 * (U @ V.T - R) @ V)
+
+
+def test_four_index_hessians_are_outer_products_not_contractions():
+    # logdet: one broadcast product with the sign on an n x n factor, no einsum
+    d = mc.derivative("logdet(X)", "X", order=2)
+    src = d.code("numpy", sizes={"n": 60})
+    assert "einsum" not in src and not re.search(r"-\(?t\d+\[", src), src
+    # the symmetric Gaussian NLL: a sum shared by two contractions with an n x n matrix is
+    # distributed (O(n^4) outer products) rather than contracted as an n^4 tensor (O(n^5))
+    vars = {"x": "vector(n)", "mu": "vector(n)", "S": "symmetric(n)"}
+    d = mc.derivative("0.5*logdet(S) + 0.5*(x - mu)'*inv(S)*(x - mu)", "S", vars=vars, order=2)
+    src = d.code("numpy", sizes={"n": 60})
+    assert "einsum" not in src, src
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((4, 4))
+    S = A @ A.T + 4 * np.eye(4)
+    x, mu = rng.standard_normal(4), rng.standard_normal(4)
+    fn = _load(src, "hessian")
+    np.testing.assert_allclose(fn(S=S, x=x, mu=mu), d.evaluate(S=S, x=x, mu=mu))
+
+
+@pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
+def test_torch_functions_of_numbers_get_tensors():
+    import torch
+    d = mc.derivative("log(3)*a + sigmoid(0)*tanh(a)", "a", vars={"a": "scalar"})
+    src = d.code("torch")
+    fn = _load(src, "derivative")
+    got = fn(a=torch.tensor(0.5, dtype=torch.float64))
+    np.testing.assert_allclose(float(got), np.log(3) + 0.5 * (1 - np.tanh(0.5) ** 2))
+    d = mc.derivative("log(0)*a", "a", vars={"a": "scalar"})
+    assert float(_load(d.code("torch"), "derivative")(a=torch.tensor(1.0))) == -np.inf

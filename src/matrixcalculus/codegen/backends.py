@@ -21,6 +21,7 @@ class Backend:
     eye: str = "{xp}.eye({n})"
     zeros: str = "{xp}.zeros({shape})"
     asarray: str = "{xp}.asarray({0})"
+    literal: str = "{0}"        # a number given to a function (torch.log(0) needs a tensor)
     prologue: str = ""          # first line of the body, when its names are used ({first}:
                                 # the first array parameter)
 
@@ -90,6 +91,7 @@ TORCH = Backend(
     eye="torch.eye({n}, dtype=_dtype)",
     zeros="torch.zeros({shape}, dtype=_dtype)",
     asarray="torch.as_tensor({0}, dtype=_dtype)",
+    literal="torch.tensor({0}, dtype=_dtype)",
     prologue="_dtype = {first}.dtype",
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import keyword
 import re
 from collections import Counter
+from collections.abc import Callable
 from itertools import count
 
 import opt_einsum as oe
@@ -70,7 +71,9 @@ class _Emitter:
         self.lines: list[str] = []
         self.helpers: set[str] = set()
         self.done: dict[Node, E] = {}
-        self.signed: dict[Node, tuple[float, E]] = {}   # einsum -> (coef, product) for sums
+        # einsum -> (coef, build): build(c) writes the product with coefficient c put on
+        # its cheapest place, so a sum can write `a - b` without a separate negation
+        self.signed: dict[Node, tuple[float, Callable[[float], E]]] = {}
         taken: set[str] = {func_name}
         self.params: list[tuple[str, str, tuple]] = []
         for user, shape in params:
@@ -166,6 +169,8 @@ class _Emitter:
             return E(self.b.zeros.format(shape=self.shape_tuple(n.shape), xp=self.xp))
         if op == "add":
             return self.add(n, a)
+        if op in ("func", *self.b.prims) and n.args[0].op == "const":
+            a[0] = E(self.b.literal.format(a[0].text))   # a bare number is no tensor
         if op == "func":
             return self.call(self.b.funcs[n.params[0]], a[0])
         if op == "power":
@@ -188,31 +193,42 @@ class _Emitter:
         raise ValueError(f"cannot generate code for {op}")
 
     def add(self, n: Node, a: list[E]) -> E:
-        text = ""
         spread = any(arg.op != "ones" for arg in n.args)
-        for k, (arg, e) in enumerate(zip(n.args, a)):
+        terms: list[tuple[str, E]] = []
+        for arg, e in zip(n.args, a):
             if spread and arg.op == "ones":      # 1 - s rather than ones(n) - s
                 e = E("1")
-            sign = "+"
             if arg in self.signed and self.uses[arg] == 1 and self.signed[arg][0] < 0:
-                coef, prod = self.signed[arg]
-                sign, e = "-", self.scaled(-coef, prod)
-            if k == 0:
-                text = e.at(ADD) if sign == "+" else f"-{e.at(MUL)}"
+                coef, build = self.signed[arg]
+                terms.append(("-", build(-coef)))
             else:
-                text += f" {sign} {e.at(MUL) if sign == '-' else e.at(ADD)}"
+                terms.append(("+", e))
+        # start with a positive term: `b - a`, not `-a + b` (whose `-` may bind to a
+        # large operand: -X @ w negates X)
+        terms.sort(key=lambda t: t[0] == "-")
+        sign, e = terms[0]
+        text = e.at(ADD) if sign == "+" else f"-{e.at(POW)}"
+        for sign, e in terms[1:]:
+            text += f" {sign} {e.at(MUL) if sign == '-' else e.at(ADD)}"
         return E(text, ADD)
 
     @staticmethod
     def scaled(coef: float, prod: E) -> E:
+        """coef times the whole of prod (parenthesised: `-a @ b` would negate a)."""
         if coef == 1:
             return prod
         if coef == -1:
-            return E(f"-{prod.at(MUL)}", NEG)
-        # 2 * (A.T @ A), not (2 * A.T) @ A: scale the product, not a full-size operand
-        # (which would also hide from BLAS that A.T @ A is symmetric)
-        body = prod.at(ATOM) if "@" in prod.text else prod.at(MUL)
-        return E(f"{_num(coef)} * {body}", MUL)
+            return E(f"-{prod.at(POW)}", NEG)
+        return E(f"{_num(coef)} * {prod.at(POW)}", MUL)
+
+    @staticmethod
+    def times(coef: float, x: E) -> E:
+        """coef times one factor."""
+        if coef == 1:
+            return x
+        if coef == -1:
+            return E(f"-{x.at(POW)}", NEG)
+        return E(f"{_num(coef)} * {x.at(POW)}", MUL)
 
     # ------------------------------------------------------------ products
     def gram(self, n: Node, names: list[E]) -> E | None:
@@ -241,40 +257,65 @@ class _Emitter:
         return self.call(self.b.prims["gram"], a, w)
 
     def einsum(self, n: Node, names: list[E]) -> E:
-        coef, idxs, out = n.params
+        coef = n.params[0]
         g = self.gram(n, names)
-        if g is not None:
-            self.signed[n] = (coef, g)
+        if g is not None:      # the scale goes on the symmetric result
+            self.signed[n] = (coef, lambda c: self.scaled(c, g))
             return self.scaled(coef, g)
+        self.signed[n] = (coef, lambda c: self.product(n, names, c))
+        return self.product(n, names, coef)
+
+    def product(self, n: Node, names: list[E], coef: float) -> E:
+        """The product n with coefficient coef applied to the smallest of its factors or its
+        result: -(X @ w) or X @ -w, never -X @ w (a pass over all of X)."""
+        _, idxs, out = n.params
         labels = sorted({x for ix in idxs for x in ix})
         letters = {lab: _LETTERS[k] for k, lab in enumerate(labels)}
         terms = ["".join(letters[x] for x in ix) for ix in idxs]
         target = "".join(letters[x] for x in out)
-        if len(names) > 1:
-            work = self.pointwise_first(list(zip(names, terms)))
-        if len(names) > 1 and len(work) > 1:
-            dims = {}
-            for a, t in zip(n.args, terms):
-                dims.update(zip(t, (size_of(d, self.sizes) for d in a.shape)))
-            sizes = [tuple(dims[c] for c in t) for _, t in work]
+        dims: dict[str, int] = {}
+        for a, t in zip(n.args, terms):
+            dims.update(zip(t, (size_of(d, self.sizes) for d in a.shape)))
+
+        def size(t: str) -> int:
+            out = 1
+            for c in t:
+                out *= dims[c]
+            return out
+
+        work = self.pointwise_first(list(zip(names, terms)))
+        steps = []
+        if len(work) > 1:
             spec = ",".join(t for _, t in work) + "->" + target
-            _, info = oe.contract_path(spec, *sizes, shapes=True, optimize="auto")
-            for inds, _, step, _, _ in info.contraction_list:
-                picked = [work.pop(i) for i in inds]
-                res = step.split("->")[1]
-                if len(picked) == 1:
-                    work.append((self.single(picked[0][0], picked[0][1], res), res))
-                else:
-                    (x, tx), (y, ty) = picked
-                    work.append((self.binary(x, tx, y, ty, res), res))
-            ((prod, term),) = work
-        elif len(names) > 1:
-            ((prod, term),) = work
-        else:
-            prod, term = names[0], terms[0]
-        prod = self.single(prod, term, target)
-        self.signed[n] = (coef, prod)
-        return self.scaled(coef, prod)
+            _, info = oe.contract_path(spec, *[tuple(dims[c] for c in t) for _, t in work],
+                                       shapes=True, optimize="auto")
+            steps = [(inds, step.split("->")[1]) for inds, _, step, _, _ in info.contraction_list]
+        # where coef goes: the smallest of the factors, the intermediate results and the
+        # result (a factor multiplied with itself, A' @ A, keeps its symmetry for BLAS)
+        at: tuple[str, int] = ("result", 0)
+        if coef != 1:
+            best = size(target)
+            for k, (e, t) in enumerate(work):
+                alone = not any(f.text == e.text and set(t) & set(u)
+                                for j, (f, u) in enumerate(work) if j != k)
+                if alone and size(t) < best:
+                    at, best = ("factor", k), size(t)
+            for k, (_, res) in enumerate(steps[:-1]):
+                if size(res) < best:
+                    at, best = ("step", k), size(res)
+        if at[0] == "factor":
+            k = at[1]
+            work[k] = (self.times(coef, work[k][0]), work[k][1])
+        for k, (inds, res) in enumerate(steps):
+            picked = [work.pop(i) for i in inds]
+            if len(picked) == 1:
+                e = self.single(picked[0][0], picked[0][1], res)
+            else:
+                (x, tx), (y, ty) = picked
+                e = self.binary(x, tx, y, ty, res)
+            work.append((self.times(coef, e) if at == ("step", k) else e, res))
+        ((prod, term),) = work
+        return self.scaled(coef if at[0] == "result" else 1, self.single(prod, term, target))
 
     def pointwise_first(self, work: list[tuple[E, str]]) -> list[tuple[E, str]]:
         """Multiply factors over the same indices (s.*y, scalars) before any contraction:
@@ -334,11 +375,11 @@ class _Emitter:
             return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), full, res)
         if tx == ty and not repeated:                 # elementwise
             return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), tx, res)
-        if not repeated and not shared and len(tx) == 1 and len(ty) == 1:
-            if res == tx + ty:
-                return E(f"{x.at(ATOM)}[:, None] * {y.at(ATOM)}[None, :]", MUL)
-            if res == ty + tx:
-                return E(f"{y.at(ATOM)}[:, None] * {x.at(ATOM)}[None, :]", MUL)
+        if not repeated and not shared and len(tx) <= 2 and len(ty) <= 2 \
+                and set(res) == set(tx + ty):
+            # an outer product (the 4-index Hessians): broadcasting writes the result in
+            # order, where einsum with a permuted output is ~1.5x slower
+            return E(f"{self._spread(x, tx, res)} * {self._spread(y, ty, res)}", MUL)
         if not repeated and len(tx) == 1 and len(ty) == 2 and tx in ty and set(res) == set(ty):
             v = f"{x.at(ATOM)}[:, None]" if ty[0] == tx else f"{x.at(ATOM)}[None, :]"
             prod = E(f"{v} * {y.at(POW)}", MUL)
@@ -346,6 +387,14 @@ class _Emitter:
         if not repeated and len(ty) == 1 and len(tx) == 2 and ty in tx and set(res) == set(tx):
             return self.binary(y, ty, x, tx, res)
         return self.ein(f"{tx},{ty}->{res}", x, y)
+
+    @staticmethod
+    def _spread(x: E, tx: str, res: str) -> str:
+        """x (labels tx, at most 2) as a view broadcasting over the labels of res."""
+        ordered = "".join(c for c in res if c in tx)
+        base = x.at(ATOM) if ordered == tx else f"{x.at(ATOM)}.T"
+        index = ", ".join(":" if c in tx else "None" for c in res)
+        return f"{base}[{index}]"
 
     @staticmethod
     def _last(x: E, tx: str, s: str) -> str:

@@ -68,31 +68,38 @@ def total_flops(root: Node, sizes: dict) -> int:
 
 def distribute(root: Node, sizes: dict) -> Node:
     """Distribute products over sums wherever that lowers the total flop count."""
+    from ..simplify import rebuild
     uses: dict[Node, int] = {}
     for n in walk(root):
         for a in n.args:
             uses[a] = uses.get(a, 0) + 1
     done: dict[Node, Node] = {}
     for n in walk(root):
-        from ..simplify import rebuild
         new = rebuild(n, tuple(done[a] for a in n.args))
+        uses[new] = max(uses.get(new, 0), uses.get(n, 0))
         if new.op == "einsum" and len(new.args) > 1:
             new = _try_distribute(new, sizes, uses)
         done[n] = new
     return done[root]
 
 
-def _try_distribute(n: Node, sizes: dict, uses: dict) -> Node:
+def _try_distribute(n: Node, sizes: dict, uses: dict, depth: int = 0) -> Node:
     coef, idxs, out = n.params
+    before = total_flops(n, sizes)
     for k, a in enumerate(n.args):
-        if a.op != "add" or uses.get(a, 0) > 1 or len(a.args) > 8:
+        if a.op != "add" or len(a.args) > 8:
             continue
         terms = []
         for t in a.args:
             ops = list(n.args)
             ops[k] = t
-            terms.append(B.einsum(ops, idxs, out, coef))
+            term = B.einsum(ops, idxs, out, coef)
+            if term.op == "einsum" and depth < 4:    # it may hold another sum
+                term = _try_distribute(term, sizes, uses, depth + 1)
+            terms.append(term)
         cand = B.add(terms)
-        if total_flops(cand, sizes) < total_flops(n, sizes):
+        # a sum used elsewhere too is still computed there: its cost stays
+        kept = total_flops(a, sizes) if uses.get(a, 0) > 1 else 0
+        if total_flops(cand, sizes) + kept < before:
             return cand
     return n
