@@ -159,3 +159,22 @@ def test_torch_functions_of_numbers_get_tensors():
     np.testing.assert_allclose(float(got), np.log(3) + 0.5 * (1 - np.tanh(0.5) ** 2))
     d = mc.derivative("log(0)*a", "a", vars={"a": "scalar"})
     assert float(_load(d.code("torch"), "derivative")(a=torch.tensor(1.0))) == -np.inf
+
+
+def test_dimensions_no_variable_carries_become_arguments():
+    d = mc.derivative("sum(ones(m))*a + tr(eye(m))*a^2", "a", vars={"a": "scalar"})
+    assert d.free_dims == ("m",)
+    src = d.code("numpy")
+    assert "def derivative(a, m):" in src
+    assert d.evaluate(a=2.0, m=5) == pytest.approx(5 + 2 * 5 * 2.0)
+    assert d.check().ok
+    assert d.check_claim("sum(ones(m)) + 2*a*tr(eye(m))").correct
+    with pytest.raises(mc.MatrixCalculusError, match="size of dimension m"):
+        d.evaluate(a=2.0)
+    with pytest.raises(mc.MatrixCalculusError, match="positive integer"):
+        d.evaluate(a=2.0, m=1.5)
+    # a Jacobian shaped by the free dimension, in every backend
+    d = mc.derivative("ones(m)*x'", "x", vars={"x": "vector(n)"})
+    assert d.evaluate(x=np.ones(3), m=2).shape == (2, 3, 3)
+    for backend in BACKENDS:
+        assert "def derivative(x, m):" in d.code(backend)

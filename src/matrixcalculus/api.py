@@ -55,13 +55,22 @@ class _Compiled:
     def func_name(self) -> str:
         return "value"
 
+    @cached_property
+    def free_dims(self) -> tuple[str, ...]:
+        """Dimensions of the expression that no variable carries (the m of `sum(ones(m))`):
+        the generated function takes their sizes as arguments after the variables."""
+        carried = {d for v in self.variables.values() for d in v.shape}
+        dims = {d for t in self.typed.types.values() for d in self.typed.shape(t)}
+        return tuple(sorted(d for d in dims if isinstance(d, str) and d not in carried))
+
     def code(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None) -> str:
         """Source of a standalone module computing this (NumPy, PyTorch or JAX).
 
         sizes: typical dimensions ({"n": 1000, "k": 10}), used to order the products."""
         params = [(v.name, v.shape) for v in self.variables.values()]
         try:
-            return generate(self.ir, params, backend, func_name=self.func_name, sizes=sizes)
+            return generate(self.ir, params, backend, func_name=self.func_name, sizes=sizes,
+                            free_dims=self.free_dims)
         except ValueError as e:
             raise MatrixCalculusError(str(e)) from None
 
@@ -78,7 +87,8 @@ class _Compiled:
         return cache[key]
 
     def evaluate(self, /, **arrays: Any) -> np.ndarray:
-        """The value at the given arrays (NumPy), shaped per LANGUAGE.md.
+        """The value at the given arrays (NumPy), shaped per LANGUAGE.md.  A dimension no
+        variable carries (free_dims) is given by name too: evaluate(a=2.0, m=4).
 
         backend="dask": computed by Dask from chunked dask.arrays (a data matrix chunked
         by rows; see matrixcalculus.distributed), on client= (a dask.distributed Client)
@@ -86,6 +96,9 @@ class _Compiled:
         backend = "numpy" if "backend" in self.variables else arrays.pop("backend", "numpy")
         client = None if "client" in self.variables else arrays.pop("client", None)
         if backend == "dask":
+            if self.free_dims:
+                raise EvaluationError("backend='dask' needs every dimension carried by a "
+                                      f"variable; {', '.join(self.free_dims)} is not")
             from .distributed import evaluate_dask
             return evaluate_dask(self, arrays, client=client)
         if backend != "numpy" or client is not None:
@@ -97,8 +110,8 @@ class _Compiled:
             out = fn(*values)
         return np.asarray(out, dtype=np.float64)
 
-    def _check_arrays(self, arrays: Mapping[str, Any]) -> tuple[list[np.ndarray], dict]:
-        return check_arrays(self.variables, arrays)
+    def _check_arrays(self, arrays: Mapping[str, Any]) -> tuple[list[Any], dict]:
+        return check_arrays(self.variables, arrays, self.free_dims)
 
 
 def _variables(typed: Typed) -> dict[str, VariableInfo]:
@@ -218,13 +231,25 @@ class Derivative(_Compiled):
         return self.kind.lower()
 
 
-def check_arrays(variables: Mapping[str, VariableInfo],
-                 arrays: Mapping[str, Any]) -> tuple[list[np.ndarray], dict[str, int]]:
-    """The arrays in parameter order, after checking ranks and dimensions agree, and the
-    size of every symbolic dimension."""
-    missing = [n for n in variables if n not in arrays]
+def check_arrays(variables: Mapping[str, VariableInfo], arrays: Mapping[str, Any],
+                 free_dims: tuple[str, ...] = ()) -> tuple[list[Any], dict[str, int]]:
+    """The arrays in parameter order (then the sizes of free_dims, the dimensions no
+    variable carries), after checking ranks and dimensions agree, and the size of every
+    symbolic dimension."""
+    free = [d for d in free_dims if d not in variables]
+    missing = [n for n in [*variables, *free] if n not in arrays]
     if missing:
-        raise EvaluationError(f"evaluate() needs a value for {', '.join(missing)}")
+        what = ", ".join(f"the size of dimension {n} (no variable has it)" if n in free
+                         else n for n in missing)
+        raise EvaluationError(f"evaluate() needs a value for {what}")
+    dim_sizes: dict[str, int] = {}
+    for d in free:
+        v = arrays[d]
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise EvaluationError(f"the size of dimension {d} must be a positive integer, "
+                                  f"not {v!r}")
+        dim_sizes[d] = int(v)
+    arrays = {k: v for k, v in arrays.items() if k not in dim_sizes}
     extra = [n for n in arrays if n not in variables]
     if extra:
         raise EvaluationError(f"evaluate() got unknown variable(s) {', '.join(extra)}; "
@@ -253,7 +278,8 @@ def check_arrays(variables: Mapping[str, VariableInfo],
         if info.kind == "symmetric" and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
             raise EvaluationError(f"{name} is declared symmetric but the array is not")
         values.append(a)
-    return values, {d: s for d, (s, _) in sizes.items()}
+    return values + list(dim_sizes.values()), \
+        {**{d: s for d, (s, _) in sizes.items()}, **dim_sizes}
 
 
 def _describe(info: VariableInfo) -> str:

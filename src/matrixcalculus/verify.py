@@ -87,13 +87,16 @@ def declarations(variables: Mapping[str, VariableInfo]) -> dict[str, str]:
     return {name: declaration(info) for name, info in variables.items()}
 
 
-def dimension_sizes(variables: Mapping[str, VariableInfo]) -> dict[str, int]:
-    """Small, distinct sizes for the symbolic dimensions (n=3, m=4, k=2, p=5, others 6, 7...)."""
+def dimension_sizes(variables: Mapping[str, VariableInfo],
+                    free_dims: tuple[str, ...] = ()) -> dict[str, int]:
+    """Small, distinct sizes for the symbolic dimensions (n=3, m=4, k=2, p=5, others 6, 7...),
+    those of the variables and free_dims (carried by no variable)."""
     names: list[str] = []
     for info in variables.values():
         for d in info.shape:
             if isinstance(d, str) and d not in names:
                 names.append(d)
+    names += [d for d in free_dims if d not in names]
     sizes = {d: PREFERRED_SIZES[d] for d in names if d in PREFERRED_SIZES}
     used = set(sizes.values())
     for d in names:
@@ -180,13 +183,16 @@ def _draw(kind: str, shape: tuple[int, ...], domain: str | None,
 
 
 def draw_inputs(variables: Mapping[str, VariableInfo], sizes: Mapping[str, int],
-                domains: Mapping[str, str], rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One random point: an array for every variable (sorted by name for stable draws)."""
+                domains: Mapping[str, str], rng: np.random.Generator,
+                free_dims: tuple[str, ...] = ()) -> dict[str, Any]:
+    """One random point: an array for every variable (sorted by name for stable draws),
+    and the size of each of free_dims (the dimensions no variable carries)."""
     out = {}
     for name in sorted(variables):
         info = variables[name]
         out[name] = _draw(info.kind, concrete_shape(info, sizes), domains.get(name), rng)
-    return {name: out[name] for name in variables}
+    return {**{name: out[name] for name in variables},
+            **{d: np.int64(sizes[d]) for d in free_dims if d not in variables}}
 
 
 # ------------------------------------------------------------------ references
@@ -257,7 +263,8 @@ def autograd_reference(fn: Callable[..., Any], params: list[str],
     import torch  # noqa: PLC0415
     from torch.autograd.functional import hessian, jacobian  # noqa: PLC0415
 
-    tens = {k: torch.tensor(np.asarray(v), dtype=torch.float64) for k, v in arrays.items()}
+    tens = {k: int(v) if isinstance(v, np.integer) else     # a free dimension's size
+            torch.tensor(np.asarray(v), dtype=torch.float64) for k, v in arrays.items()}
 
     def f(w):
         kw = dict(tens)
@@ -316,7 +323,7 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
         raise MatrixCalculusError(f"points must be at least 1, got {points}")
     doms = parse_domains(domains, d.variables)
     decls = declarations(d.variables)
-    sizes = dimension_sizes(d.variables)
+    sizes = dimension_sizes(d.variables, d.free_dims)
     wrt = d.wrt
     symmetric = d.variables[wrt].kind == "symmetric"
     order = d.order
@@ -338,7 +345,7 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
             torch_fn = torch_function(value.code("torch"))
         except Exception as e:  # noqa: BLE001 - autograd is an extra reference, not required
             notes.append(f"torch autograd skipped ({type(e).__name__}: {e})")
-    params = list(value.variables)
+    params = list(value.variables) + [f for f in value.free_dims if f not in value.variables]
     refs = [FD_NAME] + ([AUTOGRAD_NAME] if torch_fn is not None else [])
     errors = {r: 0.0 for r in refs}
     rng = np.random.default_rng(seed)
@@ -357,7 +364,7 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
     for _ in range(points * MAX_DRAWS):
         if used == points:
             break
-        inputs = draw_inputs(d.variables, sizes, doms, rng)
+        inputs = draw_inputs(d.variables, sizes, doms, rng, d.free_dims)
         f0 = _safe(lower, inputs)
         if not np.all(np.isfinite(f0)):
             skipped += 1

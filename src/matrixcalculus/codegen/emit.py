@@ -62,7 +62,7 @@ def _num(v: float) -> str:
 
 class _Emitter:
     def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
-                 func_name: str, sizes: dict):
+                 func_name: str, sizes: dict, free_dims: tuple[str, ...] = ()):
         self.sizes = sizes
         self.root = root
         self.b = backend
@@ -90,6 +90,13 @@ class _Emitter:
                     taken.add(dn)
                     self.dim_names[d] = dn
                     self.dim_source[d] = f"{dn} = {py}.shape[{axis}]"
+        self.size_params: list[str] = []     # sizes of dimensions no variable carries
+        for d in free_dims:
+            if d not in self.dim_names:
+                dn = safe_name(d, taken)
+                taken.add(dn)
+                self.dim_names[d] = dn
+                self.size_params.append(dn)
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
         self.uses: Counter = Counter()
         for n in walk(root):
@@ -102,7 +109,7 @@ class _Emitter:
             return str(d)
         if d not in self.dim_names:
             raise ValueError(f"dimension {d} is not the size of any variable")
-        if d not in self.dims_used:
+        if d not in self.dims_used and d in self.dim_source:
             self.dims_used.append(d)
         return self.dim_names[d]
 
@@ -134,7 +141,7 @@ class _Emitter:
         result = self.done[self.root]
         if self.root.op in ("var", "const", "zero") or self.root.rank == 0:
             result = E(self.b.asarray.format(result.text, xp=self.xp))
-        args = ", ".join(py for _, py, _ in self.params)
+        args = ", ".join([py for _, py, _ in self.params] + self.size_params)
         rest = self.lines + [f"return {result.text}"]
         text = "\n".join(rest)
         body = [self.dim_source[d] for d in self.dims_used
@@ -407,14 +414,16 @@ class _Emitter:
 
 
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
-             func_name: str = "derivative", sizes: dict | None = None) -> str:
+             func_name: str = "derivative", sizes: dict | None = None,
+             free_dims: tuple[str, ...] = ()) -> str:
     """Source of a module with one function `func_name(*params)` computing `root`.
 
     sizes: the dimensions the code will mostly run at ({"n": 1000, "k": 10}); they
     choose the order of products and whether to distribute them over sums.  Unknown
-    dimensions count as large."""
+    dimensions count as large.  free_dims: dimensions no parameter carries; their sizes
+    become parameters after params."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
     root = distribute(root, sizes)
-    return _Emitter(root, params, BACKENDS[backend], func_name, sizes).run()
+    return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims).run()
