@@ -178,3 +178,33 @@ def test_dimensions_no_variable_carries_become_arguments():
     assert d.evaluate(x=np.ones(3), m=2).shape == (2, 3, 3)
     for backend in BACKENDS:
         assert "def derivative(x, m):" in d.code(backend)
+
+
+def test_common_outer_factors_are_pulled_out_of_sums():
+    from matrixcalculus.codegen.emit import generate
+    from matrixcalculus.ir import build as B
+    P, Q, R = (B.var(v, ("n", "n")) for v in "PQR")
+    # P[l,i]*Q[j,k] + 2*P[l,i]*R[j,k] (as the IR keeps it) -> P[l,i]*(Q + 2*R)[j,k]
+    s = B.add([B.einsum([P, Q], [(3, 0), (1, 2)], (0, 1, 2, 3)),
+               B.einsum([R, P], [(1, 2), (3, 0)], (0, 1, 2, 3), 2.0)])
+    src = generate(s, [("P", ("n", "n")), ("Q", ("n", "n")), ("R", ("n", "n"))], "numpy",
+                   func_name="f")
+    assert src.count(" + ") == 1 and src.count("None") == 4, src
+    rng = np.random.default_rng(3)
+    p, q, r = (rng.standard_normal((3, 3)) for _ in range(3))
+    np.testing.assert_allclose(_load(src, "f")(P=p, Q=q, R=r),
+                               np.einsum("li,jk->ijkl", p, q + 2 * r))
+    # the Gaussian NLL Hessian: three n^4 terms of which two share inv(S)' as a factor
+    vars = {"x": "vector(n)", "mu": "vector(n)", "S": "matrix(n,n)"}
+    d = mc.derivative("0.5*logdet(S) + 0.5*(x - mu)'*inv(S)*(x - mu)", "S", vars=vars, order=2)
+    src = d.code("numpy", sizes={"n": 60})
+    four_index_views = re.findall(r"\[(?:(?::|None), ){3}(?::|None)\]", src)
+    assert len(four_index_views) == 4, src          # two outer products, not three
+    A = rng.standard_normal((4, 4))
+    S = A @ A.T + 4 * np.eye(4)
+    x, mu = rng.standard_normal(4), rng.standard_normal(4)
+    P = np.linalg.inv(S)
+    u, v = P.T @ (x - mu), P @ (x - mu)
+    hand = (-0.5 * np.einsum("jk,li->ijkl", P, P) + 0.5 * np.einsum("li,j,k->ijkl", P, v, u)
+            + 0.5 * np.einsum("jk,i,l->ijkl", P, u, v))
+    np.testing.assert_allclose(_load(src, "hessian")(x=x, mu=mu, S=S), hand, atol=1e-12)

@@ -103,3 +103,60 @@ def _try_distribute(n: Node, sizes: dict, uses: dict, depth: int = 0) -> Node:
         if total_flops(cand, sizes) + kept < before:
             return cand
     return n
+
+
+def factor_outer(root: Node) -> Node:
+    """Pull a factor common to several terms of a sum out of them, where it takes no part
+    in any contraction: P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k].  For the
+    4-index Hessians each term is a pass over n^4 numbers and the inner sum costs n^2."""
+    from ..simplify import rebuild
+    done: dict[Node, Node] = {}
+    for n in walk(root):
+        new = rebuild(n, tuple(done[a] for a in n.args))
+        if new.op == "add":
+            new = _factor_sum(new)
+        done[n] = new
+    return done[root]
+
+
+def _free_factors(t: Node) -> list[tuple[Node, tuple[int, ...], int]]:
+    """(factor, positions of its labels in the output, k) for each factor of the einsum t
+    whose labels are all kept in the output and shared with no other factor."""
+    _, idxs, out = t.params
+    found = []
+    for k, (a, ix) in enumerate(zip(t.args, idxs)):
+        others = {x for j, iy in enumerate(idxs) if j != k for x in iy}
+        if ix and len(set(ix)) == len(ix) and set(ix) <= set(out) and not set(ix) & others:
+            found.append((a, tuple(out.index(x) for x in ix), k))
+    return found
+
+
+def _factor_sum(s: Node) -> Node:
+    terms = list(s.args)
+    for _ in range(len(terms)):
+        where: dict[tuple[Node, tuple[int, ...]], list[tuple[int, int]]] = {}
+        for j, t in enumerate(terms):
+            if t.op == "einsum" and len(t.args) > 1:
+                for a, pos, k in _free_factors(t):
+                    where.setdefault((a, pos), []).append((j, k))
+        best = max(where.items(), key=lambda kv: len({j for j, _ in kv[1]}), default=None)
+        if best is None or len({j for j, _ in best[1]}) < 2:
+            break
+        (a, pos), hits = best
+        seen: dict[int, int] = {}
+        for j, k in hits:
+            seen.setdefault(j, k)
+        rank = len(s.shape)
+        rest_pos = [p for p in range(rank) if p not in pos]
+        rests = []
+        for j, k in seen.items():
+            t = terms[j]
+            coef, idxs, out = t.params
+            args = [x for i, x in enumerate(t.args) if i != k]
+            ixs = [x for i, x in enumerate(idxs) if i != k]
+            rests.append(B.einsum(args, ixs, [out[p] for p in rest_pos], coef))
+        merged = B.einsum([a, B.add(rests)], [list(pos), rest_pos], range(rank))
+        terms = [t for j, t in enumerate(terms) if j not in seen] + [merged]
+        if len(terms) == 1:
+            break
+    return B.add(terms) if len(terms) > 1 else terms[0]
