@@ -204,6 +204,13 @@ class Derivative(_Compiled):
         return _guarded(lambda: claims.compare(self, claim, domains=domains, points=points,
                                                seed=seed), self.source)
 
+    def hvp(self, direction: str | None = None):
+        """This Hessian's product with a direction shaped like the variable (named
+        `direction`, default d<wrt>), in closed form: for norm2(R - U*V')^2 wrt U,
+        2*dU*V'*V.  Its code never forms the Hessian (HessianVectorProduct)."""
+        from .hvp import HessianVectorProduct
+        return _guarded(lambda: HessianVectorProduct(self, direction), self.source)
+
     def steps(self):
         """The chain-rule derivation, step by step (.text(), .latex())."""
         from .steps import derivation_steps

@@ -25,6 +25,7 @@ from . import __version__
 from .api import Derivative, derivative
 from .claims import ClaimResult, compare, parse_claim
 from .errors import DeclarationError, MatrixCalculusError
+from .hvp import HessianVectorProduct
 from .language.declarations import Declaration, parse_var_option
 from .verify import CheckResult, check, parse_domain_option, parse_domains
 
@@ -93,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                         "at random points")
     p.add_argument("--code", choices=("numpy", "torch", "jax"),
                    help="also print a standalone function computing the derivative")
+    p.add_argument("--hvp", nargs="?", const="", default=None, metavar="DIRECTION",
+                   help="also the Hessian-vector product along DIRECTION (default d<wrt>), "
+                        "which never forms the Hessian; implies --order 2, and --code gives "
+                        "its code instead of the dense Hessian's")
     p.add_argument("--steps", action="store_true",
                    help="also print the chain-rule derivation, step by step")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
@@ -147,6 +152,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("give the expression either as EXPR or with --file (- reads stdin)")
     if args.domain and not args.check:
         parser.error("--domain is used with --check")
+    if args.hvp is not None:
+        if args.order not in (1, 2):
+            parser.error("--hvp is the product with the Hessian: --order 2")
+        args.order = 2
     return args
 
 
@@ -203,29 +212,55 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
                                   "variable of the expression")
     checks = [check(d, domains={k: v for k, v in domains.items() if k in d.variables})
               if args.check else None for d in results]
-    ok = all(c is None or c.ok for c in checks)
+    hvps = [d.hvp(args.hvp or None) if args.hvp is not None else None for d in results]
+    hvp_checks = [check_hvp(h, domains, args.check) for h in hvps]
+    ok = all(c is None or c.ok for c in checks + hvp_checks)
     steps = [d.steps() if args.steps else None for d in results]
+    code = [None if not args.code else (h or d).code(args.code) for d, h in zip(results, hvps)]
     if args.format == "json":
         rows = []
-        for d, c, st in zip(results, checks, steps):
+        for d, c, st, h, hc, src in zip(results, checks, steps, hvps, hvp_checks, code):
             row = to_json(d)
             if c is not None:
                 row["check"] = check_json(c)
             if st is not None:
                 row["steps"] = st.as_dicts()
-            if args.code:
-                row["code"] = d.code(args.code)
+            if h is not None:
+                row["hvp"] = {"direction": h.direction, "text": str(h), "latex": h.latex(),
+                              "shape": list(h.shape)}
+                if hc is not None:
+                    row["hvp"]["check"] = check_json(hc)
+            if src is not None:
+                row["code"] = src
             rows.append(json.dumps(row))
         return "\n".join(rows), ok
     if args.format == "latex":
         return "\n".join((st.latex() + "\n" if st is not None else "") + d.latex()
                          + ("" if c is None else f"\n% {c.message}")
-                         for d, c, st in zip(results, checks, steps)), ok
+                         + ("" if h is None else f"\n% Hessian-vector product along "
+                            f"{h.direction}\n{h.latex()}")
+                         + ("" if hc is None else f"\n% {hc.message}")
+                         for d, c, st, h, hc in zip(results, checks, steps, hvps, hvp_checks)), ok
     bold = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     return "\n\n".join(format_text(d, bold) + ("" if st is None else "\n\n" + st.text())
-                         + ("" if not args.code else "\n\n" + d.code(args.code).rstrip())
                          + ("" if c is None else f"\n{c.message}")
-                         for d, c, st in zip(results, checks, steps)), ok
+                         + ("" if h is None else "\n\n" + format_hvp(h))
+                         + ("" if hc is None else f"\n{hc.message}")
+                         + ("" if src is None else "\n\n" + src.rstrip())
+                         for d, c, st, h, hc, src in zip(results, checks, steps, hvps,
+                                                         hvp_checks, code)), ok
+
+
+def check_hvp(h: HessianVectorProduct | None, domains: dict[str, str],
+              wanted: bool) -> CheckResult | None:
+    if h is None or not wanted:
+        return None
+    return h.check(domains={k: v for k, v in domains.items() if k in h.hessian.variables})
+
+
+def format_hvp(h: HessianVectorProduct) -> str:
+    return (f"Hessian-vector product along {h.direction} (shape: {format_shape(h.shape)}; "
+            f"never forms the Hessian)\n" + textwrap.indent(str(h), "  "))
 
 
 def _format_array(a: Any) -> str:
@@ -343,5 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: internal error ({type(e).__name__}: {e}); please report this expression",
               file=sys.stderr)
         return 1
-    print(out)
+    try:
+        print(out)
+    except BrokenPipeError:          # `matrixcalculus ... | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0 if ok else 1

@@ -291,12 +291,7 @@ class _Emitter:
             return out
 
         work = self.pointwise_first(list(zip(names, terms)))
-        steps = []
-        if len(work) > 1:
-            spec = ",".join(t for _, t in work) + "->" + target
-            _, info = oe.contract_path(spec, *[tuple(dims[c] for c in t) for _, t in work],
-                                       shapes=True, optimize="auto")
-            steps = [(inds, step.split("->")[1]) for inds, _, step, _, _ in info.contraction_list]
+        steps = _plan([t for _, t in work], target, dims)
         # where coef goes: the smallest of the factors, the intermediate results and the
         # result (a factor multiplied with itself, A' @ A, keeps its symmetry for BLAS)
         at: tuple[str, int] = ("result", 0)
@@ -411,6 +406,32 @@ class _Emitter:
     @staticmethod
     def _first(y: E, ty: str, s: str) -> str:
         return y.at(POW) if ty[0] == s else f"{y.at(ATOM)}.T"
+
+
+def _plan(terms: list[str], target: str, dims: dict[str, int]) -> list[tuple[tuple, str]]:
+    """Pairwise steps (operand positions in the shrinking list, result labels): opt_einsum's
+    order, except that a result over the same labels as another operand is multiplied with
+    it at once (X @ v times weights over the same rows, not the weights times all of X:
+    opt_einsum prices both the same)."""
+    work = list(terms)
+    steps: list[tuple[tuple, str]] = []
+    while len(work) > 1:
+        spec = ",".join(work) + "->" + target
+        _, info = oe.contract_path(spec, *[tuple(dims[c] for c in t) for t in work],
+                                   shapes=True, optimize="auto")
+        inds, _, step, _, _ = info.contraction_list[0]
+        res = step.split("->")[1]
+        for i in sorted(inds, reverse=True):
+            work.pop(i)
+        steps.append((tuple(inds), res))
+        work.append(res)
+        while len(work) > 1 and res in work[:-1]:
+            last, j = len(work) - 1, work.index(res)
+            steps.append(((last, j), res))       # popped in this order, as opt_einsum's
+            work.pop(last)
+            work.pop(j)
+            work.append(res)
+    return steps
 
 
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",

@@ -1,0 +1,192 @@
+"""Hessian-vector products: H[dX] = sum over k,l of H[i,j,k,l] dX[k,l], in closed form.
+
+A Hessian wrt a matrix is a 4-index tensor, (m, k, m, k) for U in the matrix
+factorisation norm2(R - U*V')^2; its product with a direction dU is the matrix
+2*dU*V'*V.  The product is built on the symbolic Hessian (its δ factors vanish in
+the contraction), simplified and raised like any answer, so its code never forms
+the tensor: O(m k^2) work instead of O(m^2 k^2) memory.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .api import VariableInfo, _Compiled, _guarded
+from .errors import EvaluationError, UnsupportedDerivativeError
+from .ir import build as B
+from .language.declarations import is_identifier
+from .simplify import simplify
+
+if TYPE_CHECKING:
+    from .api import Derivative
+    from .verify import CheckResult
+
+
+def direction_name(d: Derivative, name: str | None) -> str:
+    """The direction's variable name: `name`, or d<wrt> (dU), made unique."""
+    if name is not None:
+        if not isinstance(name, str) or not is_identifier(name):
+            raise UnsupportedDerivativeError(f"the direction must be a variable name, got "
+                                             f"{name!r}")
+        if name in d.variables or name in d.free_dims:
+            raise UnsupportedDerivativeError(f"the direction {name} is already a name in the "
+                                             "expression: choose another")
+        return name
+    out = "d" + d.wrt
+    while out in d.variables or out in d.free_dims:
+        out += "_"
+    return out
+
+
+class HessianVectorProduct(_Compiled):
+    """H[v] for the Hessian H of a scalar expression and a direction v shaped like the
+    variable: str / latex() / code() / evaluate(**arrays, <direction>=...) / check()."""
+
+    def __init__(self, hessian: Derivative, direction: str | None = None):
+        if hessian.order != 2 or hessian.expression_ir.rank != 0:
+            raise UnsupportedDerivativeError(
+                "a Hessian-vector product needs the Hessian (order 2) of a scalar "
+                f"expression; this is the order-{hessian.order} {hessian.kind} of "
+                f"{' x '.join(map(str, hessian.expression_shape)) or 'a scalar'}")
+        self.hessian = hessian
+        self.source = hessian.source
+        self.typed = hessian.typed
+        self.wrt = hessian.wrt
+        self.direction = direction_name(hessian, direction)
+        x = hessian.wrt_ir
+        info = hessian.variables[self.wrt]
+        self.variables = {**hessian.variables,
+                          self.direction: VariableInfo(self.direction, info.kind, info.shape)}
+        r = x.rank
+        v = B.var(self.direction, x.shape, info.kind == "symmetric")
+        self.ir = simplify(B.einsum([hessian.ir, v], [tuple(range(2 * r)),
+                                                      tuple(range(r, 2 * r))], tuple(range(r))))
+
+    @property
+    def func_name(self) -> str:
+        return "hvp"
+
+    @property
+    def kind(self) -> str:
+        return "Hessian-vector product"
+
+    @property
+    def shape(self) -> tuple[str | int, ...]:
+        return tuple(self.ir.shape)
+
+    @cached_property
+    def _answer(self):
+        from .printers import render
+        return render(self.ir)
+
+    def __str__(self) -> str:
+        return self._answer.text
+
+    def __repr__(self) -> str:
+        return f"<HessianVectorProduct of {self.source!r} wrt {self.wrt} along " \
+               f"{self.direction}: {self}>"
+
+    def text(self) -> str:
+        return self._answer.text
+
+    def latex(self) -> str:
+        return self._answer.latex
+
+    def check(self, domains=None, points: int = 5, seed: int = 0) -> CheckResult:
+        """Compare with torch autograd's Hessian-vector product of the expression (or,
+        without torch, with central differences of the gradient along the direction) and
+        with the dense Hessian contracted with the direction, at random points."""
+        return _guarded(lambda: _check(self, domains, points, seed), self.source)
+
+
+def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckResult:
+    from . import verify
+    from .api import derivative, expression
+
+    d = h.hessian
+    doms = verify.parse_domains(domains, d.variables)
+    decls = verify.declarations(d.variables)
+    sizes = verify.dimension_sizes(d.variables, d.free_dims)
+    r = d.wrt_ir.rank
+    symmetric = d.variables[d.wrt].kind == "symmetric"
+    value = expression(d.source, vars=decls)
+    gradient = derivative(d.source, d.wrt, vars=decls)
+    torch_fn = None
+    if verify.torch_available():
+        torch_fn = verify.torch_function(value.code("torch"))
+    method = "torch autograd (hvp)" if torch_fn is not None else \
+        "central differences of the gradient"
+    rng = np.random.default_rng(seed)
+    worst, used = 0.0, 0
+    for _ in range(points * verify.MAX_DRAWS):
+        if used == points:
+            break
+        inputs = verify.draw_inputs(d.variables, sizes, doms, rng, d.free_dims)
+        v = rng.standard_normal(np.shape(inputs[d.wrt]))
+        if symmetric:
+            v = (v + v.T) / 2
+        with np.errstate(all="ignore"):
+            f0 = np.asarray(value.evaluate(**inputs))
+            got = np.asarray(h.evaluate(**inputs, **{h.direction: v}))
+        if not (np.all(np.isfinite(f0)) and np.all(np.isfinite(got))):
+            continue
+        with np.errstate(all="ignore"):
+            dense = np.tensordot(d.evaluate(**inputs), v, axes=r)
+        if torch_fn is not None:
+            ref = _autograd_hvp(torch_fn, value, inputs, d.wrt, v, symmetric)
+        else:
+            ref = _fd_hvp(gradient, inputs, d.wrt, v)
+        mag = max(1.0, float(np.max(np.abs(f0), initial=0.0)))
+        errs = [verify.rel_error(got, ref, verify.AUTOGRAD_FLOOR * mag),
+                verify.rel_error(got, dense, verify.AUTOGRAD_FLOOR * mag)]
+        tol = verify.AUTOGRAD_RTOL if torch_fn is not None else verify.FD_RTOL
+        if errs[0] > tol or errs[1] > verify.AUTOGRAD_RTOL:
+            return verify.CheckResult(
+                False, max(errs), method,
+                f"FAILED at random point {used + 1}: the Hessian-vector product differs from "
+                f"{method} (rel. error {verify._fmt(errs[0])}) or from the dense Hessian "
+                f"(rel. error {verify._fmt(errs[1])})", used)
+        worst = max(worst, *errs)
+        used += 1
+    if used == 0:
+        return verify.CheckResult(False, float("nan"), method,
+                                  "not verified: the expression is not finite at any random "
+                                  "point; give domains", 0)
+    return verify.CheckResult(True, worst, method,
+                              f"verified at {used} random points against {method} and the "
+                              f"dense Hessian: max rel. error {verify._fmt(worst)}", used)
+
+
+def _autograd_hvp(fn, value, inputs: dict[str, Any], wrt: str, v: np.ndarray,
+                  symmetric: bool) -> np.ndarray:
+    import torch
+    from torch.autograd.functional import hvp
+
+    params = list(value.variables) + [f for f in value.free_dims if f not in value.variables]
+    tens = {k: int(a) if isinstance(a, np.integer) else torch.tensor(np.asarray(a),
+                                                                     dtype=torch.float64)
+            for k, a in inputs.items()}
+
+    def f(w):
+        if symmetric:     # the derivative on symmetric matrices: f(sym(W))
+            w = (w + w.T) / 2
+        kw = {**tens, wrt: w}
+        return fn(*(kw[p] for p in params))
+
+    _, out = hvp(f, tens[wrt], torch.tensor(v, dtype=torch.float64))
+    return out.detach().numpy().astype(np.float64)
+
+
+def _fd_hvp(gradient, inputs: dict[str, Any], wrt: str, v: np.ndarray) -> np.ndarray:
+    from .verify import FD_STEP
+    x = np.asarray(inputs[wrt], dtype=np.float64)
+    h = FD_STEP * max(1.0, float(np.max(np.abs(x))))
+    with np.errstate(all="ignore"):
+        gp = gradient.evaluate(**{**inputs, wrt: x + h * v})
+        gm = gradient.evaluate(**{**inputs, wrt: x - h * v})
+    if not (np.all(np.isfinite(gp)) and np.all(np.isfinite(gm))):
+        raise EvaluationError("the gradient is not finite near the point")
+    return (gp - gm) / (2 * h)
