@@ -66,9 +66,12 @@ class Ours:
     wrt: str
     vars: dict
     order: int = 1
+    hvp: bool = False       # the Hessian's product with a direction d<wrt> instead
 
     def __post_init__(self):
         self.d = mc.derivative(self.expr, self.wrt, vars=self.vars, order=self.order)
+        if self.hvp:
+            self.d = self.d.hvp()
 
     def methods(self, sizes: dict, arrays: dict[str, np.ndarray]) -> list[Method]:
         names = list(self.d.variables)
@@ -402,7 +405,55 @@ def matrix_factorization(cfg: Config) -> list[Section]:
     gradient_targets(sec, sw, ["hand (reassoc.)"], "torch.func.grad", "jax.grad (jit)")
     memory_target(sec, sw, lambda lab: 8 * int(lab.split(",")[0][2:]) ** 2 *
                   int(lab.split("k=")[1]), "(m, n, k)", hand="hand (reassoc.)")
-    return [sec]
+    return [sec, matrix_factorization_hvp(cfg, points)]
+
+
+def matrix_factorization_hvp(cfg: Config, points: list) -> Section:
+    """The Hessian wrt U is (m, k, m, k): offered compressed (δ form) and as a product with
+    a direction dU that never forms it."""
+    mf = Ours("norm2(R - U*V')^2", "U", {"R": "matrix(m,n)", "U": "matrix(m,k)",
+                                         "V": "matrix(n,k)"}, 2, hvp=True)
+    sec = Section("3b. Matrix factorization Hessian-vector product: `norm2(R - U*V')^2` wrt U, "
+                  "along dU", "3b MF Hessian-vector product")
+    n0, k0 = points[-1]
+    sec.add(f"The Hessian, compressed (δ form, what `derivative(..., order=2)` prints): "
+            f"`{mf.d.hessian}`; dense it would be (m, k, m, k), "
+            f"{8 * (n0 * k0) ** 2 / 1e9:.1f} GB at m = {n0}, k = {k0} (`code()` writes the "
+            f"dense form only when asked). Its product with a direction, `d.hvp()`:")
+    sec.add(mf.source({"m": n0, "n": n0, "k": k0}))
+    sec.add("torch.func: `jvp(grad(f), (U,), (dU,))` (forward-over-reverse, the standard "
+            "Hessian-vector product); JAX the same under jit; hand: `2 * dU @ (V.T @ V)`; "
+            "limit: `dU @ (V.T @ V)` (the two small gemms alone).")
+
+    def build(p):
+        n, k = p
+        rng = np.random.default_rng(4)
+        a = {"R": rng.standard_normal((n, n)), "U": rng.standard_normal((n, k)),
+             "V": rng.standard_normal((n, k)), "dU": rng.standard_normal((n, k))}
+        t = tensors(a)
+        R, V, dU = a["R"], a["V"], a["dU"]
+        ms = mf.methods({"m": n, "n": n, "k": k}, a)
+
+        def f_t(U):
+            return ((t["R"] - U @ t["V"].T) ** 2).sum()
+        ms.append(Method("torch.func hvp", lambda: torch.func.jvp(
+            torch.func.grad(f_t), (t["U"],), (t["dU"],))[1], "torch"))
+        if HAVE_JAX:
+            j = jax_arrays(a)
+
+            def hvp_j(U, dU, R, V):
+                return jax.jvp(jax.grad(lambda U: jnp.sum((R - U @ V.T) ** 2)), (U,), (dU,))[1]
+            ms.append(jax_method("jax hvp (jit)", hvp_j, j["U"], j["dU"], j["R"], j["V"]))
+        ms.append(Method("hand", lambda: 2 * dU @ (V.T @ V), "numpy"))
+        ms.append(Method("limit", lambda: dU @ (V.T @ V), "numpy", check=False))
+        return ms, nbytes(R, V, dU, dU, dU)
+
+    sw = sweep(sec, cfg, points, lambda p: f"n={p[0]}, k={p[1]}", build, "limit",
+               size=lambda p: p[0] * p[1] * p[1], grow=1)
+    gradient_targets(sec, sw, ["hand"], "torch.func hvp", "jax hvp (jit)")
+    memory_target(sec, sw, lambda lab: 8 * (int(lab.split(",")[0][2:]) *
+                                            int(lab.split("k=")[1])) ** 2, "(m, k, m, k)")
+    return sec
 
 
 # ------------------------------------------------------------------ 4. 4-index Hessians
