@@ -11,6 +11,7 @@ two free indices), NoMatrixForm is raised and the caller prints index notation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import count
 
 from . import ast
 from .ir.build import coef_and_base, is_symmetric, power_parts
@@ -74,6 +75,7 @@ class Raiser:
         self.measure = Measure()
         self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
+        self.tallies: dict[int, tuple[ast.Node, tuple[int, int]]] = {}
 
     def _register(self, n: Node) -> None:
         name, sym = n.params
@@ -99,24 +101,40 @@ class Raiser:
             a = self.lift(n)
         except NoMatrixForm:
             return 0
-        return 2 * sum(isinstance(x, ast.Transpose) for x in _subtrees(a)) - self.measure(a)[0]
+        return 2 * self._tally(a)[0] - self.measure(a)[0]
 
     def _array_work(self, a: ast.Node) -> int:
         """3 per sum and 1 per product of arrays: among equally short forms, prefer the
         one that computes less."""
-        count = 0
-        stack = [a]
+        return self._tally(a)[1]
+
+    def _tally(self, a: ast.Node) -> tuple[int, int]:
+        """(transposes, array work) of the tree, counted once per shared subtree (the
+        raiser's forms share their parts: a walk of the tree would be quadratic)."""
+        hit = self.tallies.get(id(a))
+        if hit is not None and hit[0] is a:
+            return hit[1]
+        stack = [(a, False)]
         while stack:
-            x = stack.pop()
-            check_deadline()
+            x, ready = stack.pop()
+            got = self.tallies.get(id(x))
+            if got is not None and got[0] is x:
+                continue
+            kids = ast.children(x)
+            if not ready:
+                check_deadline()
+                stack.append((x, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            t = int(isinstance(x, ast.Transpose))
+            w = 0
             if isinstance(x, ast.Binary) and self.shape(x) != SCALAR:
-                count += 3 if x.op in "+-" else (1 if x.op == "*" else 0)
-            stack.extend(ast.children(x))
-        return count
-        self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
-        self.measure = Measure()
-        self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
-        self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
+                w = 3 if x.op in "+-" else (1 if x.op == "*" else 0)
+            for k in kids:
+                kt, kw = self.tallies[id(k)][1]
+                t, w = t + kt, w + kw
+            self.tallies[id(x)] = (x, (t, w))
+        return self.tallies[id(a)][1]
 
     # ------------------------------------------------------------ shapes of ASTs
     def shape(self, a: ast.Node) -> Shape:
@@ -459,30 +477,107 @@ class Raiser:
         return best[full]
 
     def greedy(self, pieces: list[Piece], out: tuple[int, ...]) -> Piece:
-        work = list(pieces)
-        while len(work) > 1:
+        """Combine the cheapest pair first (the earliest pair among equals), pairs that
+        share a label (or hold a scalar) before the others.
+
+        A pair's ways stay valid while its kept labels do, and those change only when a
+        piece carrying one of its labels is combined; so each step looks only at the
+        pairs of the new piece and of its neighbours (a heap holds the rest), and a chain
+        of n factors takes about n log n steps, not n^3."""
+        import heapq
+        outs = set(out)
+        alive: dict[int, Piece] = dict(enumerate(pieces))
+        labels: dict[int, frozenset[int]] = {k: frozenset(p.idx) for k, p in alive.items()}
+        carriers: dict[int, set[int]] = {}
+        for k, ls in labels.items():
+            for lab in ls:
+                carriers.setdefault(lab, set()).add(k)
+        scalars = {k for k, ls in labels.items() if not ls}
+        kept: dict[tuple[int, int], frozenset[int]] = {}     # the keep of each known pair
+        heap: list[tuple] = []
+        made = count(len(pieces))
+        seq = count()
+
+        def keep_of(a: int, b: int) -> frozenset[int]:
+            la, lb = labels[a], labels[b]
+            return frozenset(lab for lab in la | lb
+                             if lab in outs or len(carriers[lab]) > (lab in la) + (lab in lb))
+
+        def push(a: int, b: int) -> None:
+            """(Re)consider the pair a < b, unless its kept labels are unchanged."""
+            keep = keep_of(a, b)
+            if kept.get((a, b)) == keep:
+                return
+            kept[(a, b)] = keep
+            for w, c in enumerate(self.combine(alive[a], alive[b], set(keep))):
+                heapq.heappush(heap, (self.measure(c.ast), a, b, w, next(seq), keep, c))
+
+        def near(k: int) -> set[int]:
+            others = set().union(*(carriers[lab] for lab in labels[k])) if labels[k] \
+                else set(alive)
+            others |= scalars
+            others.discard(k)
+            return others
+
+        for a in sorted(alive):
+            for b in sorted(near(a)):
+                if a < b:
+                    push(a, b)
+        while len(alive) > 1:
             check_deadline()
-            options = []
-            # how many pieces carry each label: a label of i or j stays (is kept) if it is
-            # an output or some other piece carries it (linear, not quadratic, per pair)
-            carriers: dict[int, int] = {}
-            for w in work:
-                for lab in set(w.idx):
-                    carriers[lab] = carriers.get(lab, 0) + 1
-            for i in range(len(work)):
-                for j in range(i + 1, len(work)):
-                    li, lj = set(work[i].idx), set(work[j].idx)
-                    keep = {lab for lab in li | lj
-                            if lab in out or carriers[lab] > (lab in li) + (lab in lj)}
-                    shared = bool(set(work[i].idx) & set(work[j].idx)) or not work[i].idx \
-                        or not work[j].idx
-                    for c in self.combine(work[i], work[j], keep):
-                        options.append((not shared, self.measure(c.ast), i, j, c))
-            if not options:
+            best = None
+            while heap:
+                a, b, keep, c = heap[0][1], heap[0][2], heap[0][5], heap[0][6]
+                if a in alive and b in alive and kept.get((a, b)) is keep:
+                    best = (a, b, c)
+                    break
+                heapq.heappop(heap)
+            if best is None:
+                best = self._far_pair(alive, outs, carriers, labels)
+            if best is None:
                 raise NoMatrixForm
-            _, _, i, j, c = min(options, key=lambda o: o[:2])
-            work = [w for k, w in enumerate(work) if k not in (i, j)] + [c]
-        return work[0]
+            a, b, c = best
+            touched = set()
+            for k in (a, b):
+                for lab in labels[k]:
+                    carriers[lab].discard(k)
+                    touched |= carriers[lab]
+                del alive[k], labels[k]
+                scalars.discard(k)
+            new = next(made)
+            alive[new], labels[new] = c, frozenset(c.idx)
+            for lab in labels[new]:
+                carriers.setdefault(lab, set()).add(new)
+            if not labels[new]:
+                scalars.add(new)
+            touched -= {a, b}
+            for k in sorted(touched):          # their kept labels may have changed
+                for j in near(k):
+                    if j != new:
+                        push(min(k, j), max(k, j))
+            for j in sorted(near(new)):
+                push(j, new)
+            heap = [e for e in heap if e[1] in alive and e[2] in alive] \
+                if len(heap) > 8 * len(alive) * len(alive) + 64 else heap
+        (last,) = alive.values()
+        return last
+
+    def _far_pair(self, alive: dict[int, Piece], outs: set[int], carriers, labels):
+        """The cheapest pair of pieces that share no label (an outer product)."""
+        best = None
+        ks = sorted(alive)
+        for x, a in enumerate(ks):
+            for b in ks[x + 1:]:
+                la, lb = labels[a], labels[b]
+                if la & lb or not la or not lb:
+                    continue
+                keep = {lab for lab in la | lb
+                        if lab in outs or len(carriers[lab]) > (lab in la) + (lab in lb)}
+                for c in self.combine(alive[a], alive[b], keep):
+                    m = self.measure(c.ast)
+                    if best is None or m < best[0]:
+                        best = (m, a, b, c)
+        return None if best is None else best[1:]
 
     def combine(self, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
         """The ways to write the product of two factors (empty if none in matrix form)."""
@@ -575,15 +670,6 @@ class Raiser:
         Pl = P.ast if P.idx[0] == lab else self.T(P.ast)
         Ql = Qp if P.idx[0] == lab else self.T(Qp)
         return [Piece(ast.Call("diag", (self.mul(Pl, self.T(Ql)),)), (lab,))]
-
-def _subtrees(a: ast.Node):
-    stack = [a]
-    while stack:
-        x = stack.pop()
-        check_deadline()
-        yield x
-        stack.extend(ast.children(x))
-
 
 def _split_number(a: ast.Node) -> tuple[float, ast.Node]:
     """2*X -> (2, X); -X -> (-1, X)."""

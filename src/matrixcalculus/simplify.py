@@ -107,23 +107,84 @@ def expand(n: Node) -> Node:
     # Jacobian of a non-scalar, diag(f(a*S)) wrt a twice) has a matrix form only once
     # distributed: it may take more terms
     through = n.rank <= 2 and any(a.op == "add" and a.rank > 2 for a in n.args)
-    expanded = _distribute(n, [0, _MAX_TERMS_THROUGH if through else _MAX_TERMS])
+    inert = _inert_sums(n) if n.rank <= 2 else frozenset()
+    if all(a in inert for a in n.args if a.op == "add"):
+        return n
+    expanded = _distribute(n, [0, _MAX_TERMS_THROUGH if through else _MAX_TERMS], inert)
     if expanded is None:
         return n
     expanded = factor(expanded)
     return expanded if price(expanded) < price(n) else n
 
 
-def _distribute(n: Node, budget: list[int]) -> Node | None:
-    """n with its products distributed over sums; budget = [terms made, most allowed]."""
+_STRUCTURAL = ("ones", "const", "delta")
+
+
+def _factors(t: Node) -> tuple[Node, ...]:
+    return t.args if t.op == "einsum" else (t,)
+
+
+def _term_bases(t: Node) -> list[Node]:
+    """The factors of a sum's term that distributing could merge or collect, as power
+    bases (`s` for `s.^-1`); ones, numbers and deltas left out."""
+    return [B.power_parts(f)[0] for f in _factors(t) if f.op not in _STRUCTURAL]
+
+
+def _inert_sums(n: Node) -> frozenset[Node]:
+    """The sums among an einsum's factors that distributing cannot shorten.
+
+    Distributing a product over sums shortens it only where the terms it makes meet:
+    powers of one base merge (`y/s*(1-s)*s`), equal products collect (`x'*(A + A')*x`), or
+    a delta or a one in a term drops out (`(eye(n) + A)*B`).  A sum whose terms share no
+    base with any other factor, any term of another sum or one another, and hold no delta
+    or bare one beside a short remaining product, only multiplies the terms: trying it
+    costs time exponential in the number of such sums (the Jacobian of a deep network
+    `sum(tanh(W4*tanh(...)))` holds one `1 - t.^2` per layer) and never wins (but a
+    product with a negative coefficient keeps one sum, to take the sign in).  A sum of
+    order > 2 in a product of order <= 2 is never inert (only distributed has it a
+    matrix form); expand() asks only for products of order <= 2, whose price is the
+    tokens of their matrix form (a tensor's, in index notation, is not)."""
+    owners: dict[Node, set[tuple[int, int]]] = {}
+    for k, a in enumerate(n.args):
+        if a.op == "add":
+            owners.setdefault(a, set()).add((k, -1))
+            for ti, t in enumerate(a.args):
+                for b in _term_bases(t):
+                    owners.setdefault(b, set()).add((k, ti))
+        elif a.op not in _STRUCTURAL:
+            owners.setdefault(B.power_parts(a)[0], set()).add((k, -1))
+    plain = sum(1 for a in n.args if a.op not in _STRUCTURAL and a.op != "add")
+    inert = []
+    for a in n.args:
+        if a.op != "add" or (n.rank <= 2 < a.rank) or len(owners[a]) > 1:
+            continue
+        bases = [_term_bases(t) for t in a.args]
+        if any(len(owners[b]) > 1 for bs in bases for b in bs):
+            continue
+        bare = sum(1 for bs in bases if not bs)
+        delta = any(f.op == "delta" for t in a.args for f in _factors(t))
+        others = plain + sum(1 for b in n.args if b.op == "add") - 1
+        if bare > 1 or (delta and others <= 4) or (bare and others <= 1) or all(
+                f.rank == 0 or f.op == "ones" for t in a.args for f in _factors(t)):
+            continue      # (a sum of spread scalars, `alpha*ones(m,n) + ones(m,n)`, too)
+        inert.append(a)
+    if inert and n.params[0] < 0:
+        # -(x - mu)*... is (mu - x)*...: one sum takes the sign in
+        inert.remove(min(inert, key=lambda a: len(a.args)))
+    return frozenset(inert)
+
+
+def _distribute(n: Node, budget: list[int], inert: frozenset[Node] = frozenset()) -> Node | None:
+    """n with its products distributed over sums (but those in `inert`); budget = [terms
+    made, most allowed]."""
     if n.op == "add":
-        parts = [_distribute(t, budget) for t in n.args]
+        parts = [_distribute(t, budget, inert) for t in n.args]
         return None if any(p is None for p in parts) else B.add(parts)  # type: ignore[arg-type]
     if n.op != "einsum":
         return n
     check_deadline()
     coef, idxs, out = n.params
-    sums = [k for k, a in enumerate(n.args) if a.op == "add"]
+    sums = [k for k, a in enumerate(n.args) if a.op == "add" and a not in inert]
     sums.sort(key=lambda k: -_reciprocals(n.args[k]))
     for k in sums:
         a = n.args[k]
@@ -136,7 +197,7 @@ def _distribute(n: Node, budget: list[int]) -> Node | None:
                 ops = list(n.args)
                 ops[k] = t
                 terms.append(B.einsum(ops, idxs, out, coef))
-            return _distribute(B.add(terms), budget)
+            return _distribute(B.add(terms), budget, inert)
     return n
 
 

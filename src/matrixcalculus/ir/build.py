@@ -11,7 +11,6 @@ canonical labelling so equal products are one node.
 from __future__ import annotations
 
 import math
-import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import count
@@ -90,6 +89,8 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
     changed = True
     while changed:
         check_deadline()
+        # flattening leaves no einsum, number or zero behind (an einsum's own operands are
+        # none of these), so only the rewrites below call for another pass
         changed = False
         # flatten nested einsums; fold constants and zeros
         i = 0
@@ -98,24 +99,22 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
             if a.op == "const":
                 coef *= a.params[0]
                 del ops[i], idxs[i]
-                changed = True
                 continue
             if a.op == "zero" or coef == 0:
                 return zero(shape)
             if a.op == "einsum":
                 c2, sub_idxs, sub_out = a.params
                 ren = dict(zip(sub_out, ix))
-                for sx in sub_idxs:
-                    for lab in sx:
+                for b, sx in zip(a.args, sub_idxs):
+                    for lab, d in zip(sx, b.shape):
                         if lab not in ren:
                             ren[lab] = next(fresh)
-                            dims[ren[lab]] = a_dims(a, sub_idxs)[lab]
+                            dims[ren[lab]] = d
                 del ops[i], idxs[i]
                 for b, sx in zip(a.args, sub_idxs):
                     ops.append(b)
                     idxs.append(tuple(ren[lab] for lab in sx))
                 coef *= c2
-                changed = True
                 continue
             i += 1
         if _eliminate_deltas(ops, idxs, out, dims):
@@ -253,45 +252,45 @@ def power_parts(a: Node) -> tuple[Node, float | None]:
 def _canonical(coef: float, ops: list[Node], idxs: list[Idx], out: Idx, shape: Shape) -> Node:
     """Relabel: out -> 0..r-1, the rest by first appearance after a label-free sort."""
     pos = {lab: p for p, lab in enumerate(out)}
-
-    def pattern(ix: Idx) -> tuple:
-        first: dict[int, int] = {}
-        return tuple((0, pos[lab]) if lab in pos else (1, first.setdefault(lab, len(first)))
-                     for lab in ix)
-
-    for k, (a, ix) in enumerate(zip(ops, idxs)):
-        if a.rank == 2 and ix[0] != ix[1] and is_symmetric(a):
+    keys = []
+    for k, a in enumerate(ops):
+        ix = idxs[k]
+        if len(ix) == 2 and ix[0] != ix[1] and is_symmetric(a):
             # a symmetric matrix: S[i,j] = S[j,i], so order its labels by output position
-            ka, kb = (pos.get(ix[0], 99), pos.get(ix[1], 99))
-            if kb < ka:
-                idxs[k] = (ix[1], ix[0])
-    order = sorted(range(len(ops)), key=lambda k: (ops[k].skey, pattern(idxs[k])))
-    ren = {lab: p for p, lab in enumerate(out)}
-    nxt = count(len(out))
+            if pos.get(ix[1], 99) < pos.get(ix[0], 99):
+                ix = idxs[k] = (ix[1], ix[0])
+        # the label-free pattern: output positions, and the summed labels by first use
+        first: dict[int, int] = {}
+        pat = tuple((0, pos[lab]) if lab in pos else (1, first.setdefault(lab, len(first)))
+                    for lab in ix)
+        keys.append((a.skey, pat, k))
+    keys.sort()
+    ren = dict(pos)
+    new_ops = []
     new_idxs = []
-    for k in order:
-        for lab in idxs[k]:
+    for _, _, k in keys:
+        ix = idxs[k]
+        for lab in ix:
             if lab not in ren:
-                ren[lab] = next(nxt)
-        new_idxs.append(tuple(ren[lab] for lab in idxs[k]))
-    new_ops = tuple(ops[k] for k in order)
-    for k, a in enumerate(new_ops):
-        if a.rank == 2 and is_symmetric(a):
-            new_idxs[k] = tuple(sorted(new_idxs[k]))
+                ren[lab] = len(ren)
+        a = ops[k]
+        new_ops.append(a)
+        jx = tuple(map(ren.__getitem__, ix))
+        if len(jx) == 2 and jx[1] < jx[0] and is_symmetric(a):
+            jx = (jx[1], jx[0])
+        new_idxs.append(jx)
     params = (coef, tuple(new_idxs), tuple(range(len(out))))
-    return Node("einsum", new_ops, params, shape)
-
-
-_SYMMETRIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    return Node("einsum", tuple(new_ops), params, shape)
 
 
 def is_symmetric(a: Node) -> bool:
     """A square matrix known to equal its transpose (S' = S lets answers drop transposes)."""
-    if a.rank != 2 or a.shape[0] != a.shape[1]:
-        return False
-    hit = _SYMMETRIC.get(a)
+    hit = a.sym
     if hit is None:
-        hit = _SYMMETRIC[a] = _symmetric(a)
+        if len(a.shape) != 2 or a.shape[0] != a.shape[1]:
+            hit = a.sym = False
+        else:
+            hit = a.sym = _symmetric(a)
     return hit
 
 
@@ -308,11 +307,11 @@ def _symmetric(a: Node) -> bool:
     if op == "add":
         return all(is_symmetric(t) for t in a.args)
     if op == "einsum":
-        _SYMMETRIC[a] = False          # provisional, while its transpose is built
+        a.sym = False                  # provisional, while its transpose is built
         try:
             return einsum([a], [(0, 1)], (1, 0)) is a
         except BaseException:          # a time limit hit meanwhile: leave nothing behind
-            _SYMMETRIC.pop(a, None)
+            a.sym = None
             raise
     return False
 
@@ -341,6 +340,8 @@ def coef_and_base(x: Node) -> tuple[float, Node]:
 def add(terms: Sequence[Node]) -> Node:
     assert terms, "add of nothing"
     shape = terms[0].shape
+    if len(terms) == 1 and terms[0].op != "const":
+        return terms[0]           # one term (a sum, a zero, a product: each canonical)
     flat: list[Node] = []
     stack = list(reversed(terms))
     while stack:

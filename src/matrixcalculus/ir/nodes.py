@@ -28,13 +28,14 @@ _TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 class Node:
-    __slots__ = ("op", "args", "params", "shape", "skey", "__weakref__")
+    __slots__ = ("op", "args", "params", "shape", "skey", "sym", "__weakref__")
 
     op: str
     args: tuple[Node, ...]
     params: tuple
     shape: Shape
     skey: str      # deterministic structural key: stable sort order across runs
+    sym: bool | None   # known to equal its transpose (ir.build.is_symmetric's memo)
 
     def __new__(cls, op: str, args: tuple[Node, ...], params: tuple, shape: Shape) -> Node:
         key = (op, tuple(id(a) for a in args), params, shape)
@@ -43,10 +44,10 @@ class Node:
             return node
         node = object.__new__(cls)
         node.op, node.args, node.params, node.shape = op, args, params, shape
+        node.sym = None
         h = hashlib.blake2b(digest_size=8)
         h.update(repr((op, params, shape)).encode())
-        for a in args:
-            h.update(a.skey.encode())
+        h.update("".join([a.skey for a in args]).encode())
         node.skey = h.hexdigest()
         _TABLE[key] = node
         return node

@@ -2,68 +2,176 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import replace
-
 from .. import ast
 from ..language.functions import ALL
-from .text import token_count
+from .text import Measure
 
 _PREFERRED = {"sigmoid": "s", "softmax": "p", "tanh": "t", "exp": "e", "log": "l",
               "inv": "Y", "softplus": "g", "sqrt": "r", "norm2": "r", "logsumexp": "z"}
 
 
-def _subtrees(a: ast.Node):
-    stack = [a]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(ast.children(n))
+class _Dag:
+    """The answer as a DAG of distinct subtrees: equal subtrees are one entry, however
+    often (and however deeply nested) they occur.  The raiser shares the forms it builds,
+    so a chain of nested calls (`inv(inv(inv(X + B1) + B2) + B3)...`) written out as a
+    tree is quadratic in its depth; here it stays linear."""
 
+    def __init__(self, root: ast.Node):
+        self.ids: dict[int, int] = {}            # id(AST node) -> entry
+        self.key_of: dict[tuple, int] = {}       # structural key -> entry
+        self.rep: list[ast.Node] = []            # a node of each entry
+        self.kids: list[tuple[int, ...]] = []    # entries of its children, in order
+        self.keep: list[ast.Node] = []           # holds the nodes whose ids are keys
+        self.root = self._intern(root)
 
-def _replace_all(a: ast.Node, names: dict[ast.Node, ast.Name]) -> ast.Node:
-    hit = names.get(a)
-    if hit is not None:
-        return hit
-    if isinstance(a, ast.Call):
-        return replace(a, args=tuple(_replace_all(x, names) for x in a.args))
-    if isinstance(a, ast.Neg | ast.Transpose):
-        return replace(a, operand=_replace_all(a.operand, names))
-    if isinstance(a, ast.Binary):
-        return replace(a, left=_replace_all(a.left, names), right=_replace_all(a.right, names))
-    return a
+    def _intern(self, root: ast.Node) -> int:
+        stack: list[tuple[ast.Node, bool]] = [(root, False)]
+        while stack:
+            n, ready = stack.pop()
+            if id(n) in self.ids:
+                continue
+            kids = ast.children(n)
+            if not ready:
+                stack.append((n, True))
+                stack.extend((k, False) for k in reversed(kids) if id(k) not in self.ids)
+                continue
+            ks = tuple(self.ids[id(k)] for k in kids)
+            if isinstance(n, ast.Num):
+                key: tuple = ("num", n.value)
+            elif isinstance(n, ast.Name):
+                key = ("name", n.name)
+            elif isinstance(n, ast.Call):
+                key = ("call", n.func, ks)
+            elif isinstance(n, ast.Binary):
+                key = ("bin", n.op, ks)
+            else:
+                key = (type(n).__name__, ks)
+            e = self.key_of.get(key)
+            if e is None:
+                e = self.key_of[key] = len(self.rep)
+                self.rep.append(n)
+                self.kids.append(ks)
+            self.ids[id(n)] = e
+            self.keep.append(n)
+        return self.ids[id(root)]
+
+    def first_seen(self) -> list[int]:
+        """Entries in the order a walk of the tree (last child first) first meets them."""
+        order: list[int] = []
+        seen: set[int] = set()
+        stack = [self.root]
+        while stack:
+            e = stack.pop()
+            if e in seen:
+                continue
+            seen.add(e)
+            order.append(e)
+            stack.extend(self.kids[e])
+        return order
 
 
 def name_shared(body: ast.Node, taken: set[str]) -> ast.Node:
     """Give repeated function applications a name where that makes the answer shorter:
-    one count of the tree, then the largest repeats first, each kept when it saves
-    tokens (`k` uses of a t-token call cost k*t inline, k + t + 3 named)."""
-    used = set(taken) | set(ALL) | {"where"}
-    counts: Counter = Counter(n for n in _subtrees(body)
-                              if isinstance(n, ast.Call) and n.func not in ("ones", "eye"))
-    cands = sorted((n for n, c in counts.items() if c >= 2), key=lambda n: -token_count(n))
-    chosen: dict[ast.Node, ast.Name] = {}
-    for cand in cands:
-        # uses left once the larger named expressions are each written once
-        uses = counts[cand]
-        for big in chosen:
-            inside = sum(1 for x in _subtrees(big) if x == cand)
-            uses -= inside * (counts[big] - 1)
-        t = token_count(cand)
-        if uses >= 2 and uses * t > uses + t + 3:
-            nm = _fresh(_PREFERRED.get(cand.func, cand.func[0]), used)
-            used.add(nm)
-            chosen[cand] = ast.Name(nm)
-    if not chosen:
+    the largest repeats first, each kept when it saves tokens (`k` uses of a t-token call
+    cost k*t inline, k + t + 3 named), where k counts the uses left once the larger names
+    are in place (a use inside a named expression counts once, in its definition); then
+    any name that no longer saves tokens, once the smaller names shorten its definition,
+    is written inline again.  Linear in the size of the answer's DAG."""
+    if isinstance(body, ast.Where):
         return body
+    dag = _Dag(body)
+    n = len(dag.rep)
+    measure = Measure()
+    tokens = [measure(r)[0] for r in dag.rep]
+    order = dag.first_seen()
+    rank = {e: k for k, e in enumerate(order)}
+    # parents before children: a parent prints with more tokens than any child
+    by_size = sorted(order, key=lambda e: (-tokens[e], rank[e]))
+
+    def candidate(e: int) -> bool:
+        r = dag.rep[e]
+        return isinstance(r, ast.Call) and r.func not in ("ones", "eye")
+
+    def uses(named: set[int]) -> list[int]:
+        """How often each entry is written: in the body, and once per definition."""
+        count = [0] * n
+        count[dag.root] = 1
+        for e in by_size:
+            out = 1 if e in named else count[e]
+            if out:
+                for k in dag.kids[e]:
+                    count[k] += out
+        return count
+
+    # occurrences in the tree, counted on the DAG (only repeats are candidates)
+    tree_count = uses(set())
+    named: set[int] = set()
+    chosen: list[int] = []
+    count = [0] * n
+    count[dag.root] = 1
+    for e in by_size:
+        if candidate(e) and tree_count[e] >= 2:
+            k, t = count[e], tokens[e]
+            if k >= 2 and k * t > k + t + 3:
+                named.add(e)
+                chosen.append(e)
+        out = 1 if e in named else count[e]
+        if out:
+            for c in dag.kids[e]:
+                count[c] += out
+    # a name whose definition shrank (smaller names inside it) may no longer pay
+    while named:
+        count = uses(named)
+        short = _written_tokens(dag, named, by_size, measure)
+        idle = [e for e in chosen if e in named
+                and not count[e] * short[e] > count[e] + short[e] + 3]
+        if not idle:
+            break
+        named.discard(min(idle, key=lambda e: (short[e], rank[e])))
+    if not named:
+        return body
+    used = set(taken) | set(ALL) | {"where"}
+    names: dict[int, ast.Name] = {}
+    for e in chosen:
+        if e in named:
+            r = dag.rep[e]
+            nm = _fresh(_PREFERRED.get(r.func, r.func[0]), used)   # type: ignore[attr-defined]
+            used.add(nm)
+            names[e] = ast.Name(nm)
+    built: dict[int, ast.Node] = {}
+    for e in reversed(by_size):           # children before parents
+        built[e] = _with_children(dag.rep[e], [names.get(k) or built[k] for k in dag.kids[e]])
     # definitions in order of size, smallest first, so each uses only earlier names
-    order = sorted(chosen, key=token_count)
-    bindings = []
-    for k, cand in enumerate(order):
-        earlier = {c: chosen[c] for c in order[:k]}
-        inner = replace(cand, args=tuple(_replace_all(x, earlier) for x in cand.args))
-        bindings.append((chosen[cand].name, inner))
-    return ast.Where(_replace_all(body, chosen), tuple(bindings))
+    defs = sorted((e for e in chosen if e in named), key=lambda e: tokens[e])
+    return ast.Where(built[dag.root], tuple((names[e].name, built[e]) for e in defs))
+
+
+def _written_tokens(dag: _Dag, named: set[int], by_size: list[int],
+                    measure: Measure) -> list[int]:
+    """Tokens of each entry as written, its named parts replaced by their names."""
+    short = [0] * len(dag.rep)
+    for e in reversed(by_size):          # children first
+        r = dag.rep[e]
+        ks = dag.kids[e]
+        if not ks:
+            short[e] = measure(r)[0]
+            continue
+        # a name replaces a call, an atom either way: the parentheses stay as they are
+        own = measure(r)[0] - sum(measure(dag.rep[k])[0] for k in ks)
+        short[e] = own + sum(1 if k in named else short[k] for k in ks)
+    return short
+
+
+def _with_children(n: ast.Node, kids: list[ast.Node]) -> ast.Node:
+    if isinstance(n, ast.Call):
+        return ast.Call(n.func, tuple(kids))
+    if isinstance(n, ast.Neg):
+        return ast.Neg(kids[0])
+    if isinstance(n, ast.Transpose):
+        return ast.Transpose(kids[0])
+    if isinstance(n, ast.Binary):
+        return ast.Binary(n.op, kids[0], kids[1])
+    return n
 
 
 def _fresh(base: str, used: set[str]) -> str:

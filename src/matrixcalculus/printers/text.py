@@ -135,6 +135,13 @@ class Measure:
             if _LEVEL[op] == PRODUCT:
                 (lt, lc), (rt, rc) = self._wrapped(n.left, PRODUCT), self._wrapped(n.right, POWER)
                 return lt + rt + 1, lc + rc + len(op)
-            return len(tokens(_text(n))), len(_text(n))   # powers: rare, print them
+            right = n.right
+            at = POWER if op == "^" else EPOWER
+            if isinstance(right, ast.Neg) and level(right.operand) >= at:
+                rt, rc = self(right)
+            else:
+                rt, rc = self._wrapped(right, at)
+            lt, lc = self._wrapped(n.left, EPOWER if op == "^" else POSTFIX)
+            return lt + rt + 1, lc + rc + len(op)
         t = to_text(n)
         return len(tokens(t)), len(t)
