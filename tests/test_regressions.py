@@ -243,3 +243,63 @@ def test_index_notation_of_a_diagonal_factor():
     text = render(d).text
     assert "<" not in text
     assert text.startswith("D[i] = X[p,p]*(") and text.count("(exp(X))[q,q]") == 1
+
+
+# ------------------------------------------------------------------ growth (issue 6)
+def _nested(template: str, inner: str, d: int) -> str:
+    for i in range(1, d + 1):
+        inner = template.format(i=i, inner=inner)
+    return inner
+
+
+def test_nested_repeats_are_each_named_once():
+    # naming counted a use inside a larger named expression once per larger name it sat
+    # in, so in `a'*inv(B4 + ... inv(B1 + X))*b` wrt X only some of the Yk were named
+    # and the answer was quadratic in the depth (inv(inv(inv(X + B1) + B2) + B3) ...)
+    d = 8
+    expr = f"a'*{_nested('inv(B{i} + {inner})', 'X', d)}*b"
+    v = {"a": "vector(n)", "b": "vector(n)", "X": "matrix(n,n)",
+         **{f"B{i}": "matrix(n,n)" for i in range(1, d + 1)}}
+    text = str(mc.derivative(expr, "X", vars=v))
+    body, _, defs = text.partition(" where ")
+    assert defs.count("inv(") == d and "inv(" not in body, text
+    assert all(f"inv({'X' if i == 1 else 'Y'}" in defs for i in range(1, d + 1)), text
+    check(f"a'*{_nested('inv(B{i} + {inner})', 'X', 3)}*b", "X", v)
+
+
+def test_names_that_no_longer_pay_are_inlined():
+    # a name chosen for its full size paid nothing once a smaller name shortened its
+    # definition: `... where e = exp(s), s = sigmoid(x)` wrote exp(s) twice as `e`
+    d = mc.derivative("-log(exp(sin(exp(sigmoid(x')))))", "x", vars={"x": "vector(n)"})
+    assert str(d) == "diag(cos(exp(s)).*(s.^2 - s).*exp(s)) where s = sigmoid(x)"
+
+
+def test_inert_sums_are_not_distributed():
+    # the Jacobian of sum(tanh(W4*tanh(...tanh(W1*x)))) holds one `1 - t.^2` per layer;
+    # distributing over all of them (2^4 terms, then factored back) made depth 4 slower
+    # than depth 8, where the term budget stopped it early
+    from matrixcalculus import simplify
+    priced = []
+    orig = simplify._Pricer.__call__
+
+    def counting(self, n):
+        priced.append(n)
+        return orig(self, n)
+    d = 5
+    v = {"x": "vector(n)", **{f"W{i}": "matrix(n,n)" for i in range(1, d + 1)}}
+    simplify._Pricer.__call__ = counting
+    try:
+        text = str(mc.derivative(f"sum({_nested('tanh(W{i}*{inner})', 'x', d)})", "x",
+                                 vars=v))
+    finally:
+        simplify._Pricer.__call__ = orig
+    assert len(priced) <= 4, len(priced)
+    assert text.count("diag(1 - t") == d - 1, text
+    # a sum that shares a base with the rest of its product is still distributed
+    assert str(mc.derivative("sigmoid(u'*v + b)", "u", vars={"u": "vector(n)",
+                             "v": "vector(n)", "b": "scalar"})) == \
+        "s*(1 - s)*v where s = sigmoid(u'*v + b)"
+    assert str(mc.derivative("0.5*(x - mu)'*inv(S)*(x - mu)", "mu",
+                             vars={"S": "matrix(n,n)", "x": "vector(n)",
+                                   "mu": "vector(n)"})) == \
+        "0.5*(inv(S) + inv(S)')*(mu - x)"
