@@ -727,6 +727,7 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
             assert again.ir is reparsed.ir, d.text(multiline=True)
         assert reparsed.shape == d.shape, f"reparsed shape {reparsed.shape} != {d.shape}"
     raw = raw_derivative(d.expression_ir, d.wrt_ir, order)
+    hvp = d.hvp() if order == 2 and d.expression_ir.rank == 0 else None
     checked = 0
     for k in range(points):
         inputs = case.inputs(case.seed + 1000 * k)
@@ -747,6 +748,14 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
         err = close(got, ref, floor)
         assert err < RTOL, (f"derivative differs from autograd: rel err {err:.3g}\n"
                             f" answer {answer}\n got {got}\n want {ref}")
+        if hvp is not None:         # the Hessian-vector product is the verified Hessian's
+            w = np.asarray(inputs[case.wrt])
+            v = np.random.default_rng(case.seed + k).standard_normal(w.shape)
+            if d.variables[case.wrt].kind == "symmetric":
+                v = (v + v.T) / 2
+            prod = hvp.evaluate(**inputs, **{hvp.direction: v})
+            err = close(prod, np.tensordot(got, v, axes=w.ndim), floor)
+            assert err < RTOL, f"the Hessian-vector product {hvp} differs: rel err {err:.3g}"
         if reparsed is not None:
             again = reparsed.evaluate(**{k: v for k, v in inputs.items()
                                          if k in reparsed.variables})
