@@ -303,3 +303,30 @@ def test_inert_sums_are_not_distributed():
                              vars={"S": "matrix(n,n)", "x": "vector(n)",
                                    "mu": "vector(n)"})) == \
         "0.5*(inv(S) + inv(S)')*(mu - x)"
+
+
+# ------------------------------------------------------------------ numbers in answers
+@pytest.mark.parametrize("expr,v,want", [
+    # a term's coefficient and the number its base raised to were printed side by side
+    ("log(0.5 + norm2(x))", {"x": "vector(n)"}, None),
+    # transposing `8*A'*A*...` pushed the 8 into the middle: `A*x*x'*A'*8*A`
+    ("sum((A*x).^2)^2", {"x": "vector(n)", "A": "matrix(m,n)"},
+     "A'*(4*A*sum((A*x).^2) + 8*A*x*x'*A'*A)"),
+    ("norm2(A*x - b)^4", {"x": "vector(n)", "A": "matrix(m,n)", "b": "vector(m)"},
+     "(4*(A*x - b)'*(A*x - b)*A' + 8*A'*(A*x - b)*(A*x - b)')*A"),
+])
+def test_numbers_of_a_product_are_folded_in_front(expr, v, want):
+    import re
+    rng = np.random.default_rng(3)
+    arrays = {"x": rng.uniform(0.5, 1.5, 3), "A": rng.standard_normal((2, 3)),
+              "b": rng.standard_normal(2)}
+    arrays = {k: a for k, a in arrays.items() if k in v}
+    d2 = _second_derivative_matches(expr, "x", v, arrays)
+    text = str(d2)
+    # no number next to another (`2*0.5*`), none in the middle of a product (`A'*8*A`)
+    assert not re.search(r"(?<![\w.])\d+(\.\d+)?\*\d", text), text
+    assert not re.search(r"[\w')]\*\d", text), text
+    if want is not None:
+        assert text == want
+    again = mc.expression(text, vars=v)
+    np.testing.assert_allclose(again.evaluate(**arrays), d2.evaluate(**arrays), rtol=1e-9)

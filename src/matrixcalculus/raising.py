@@ -234,7 +234,19 @@ class Raiser:
         return isinstance(a, ast.Name) and a.name in self.symmetric
 
     def mul(self, a: ast.Node, b: ast.Node) -> ast.Node:
-        """a*b, written as a left-to-right chain where that keeps the meaning."""
+        """a*b, written as a left-to-right chain where that keeps the meaning; numbers go
+        in front, folded into one (`A'*(8*A)` is `8*A'*A`, `2*(0.5*X)` is `X`)."""
+        ca, ra = _leading_number(a)
+        cb, rb = _leading_number(b)
+        if ra is a and rb is b:
+            return self._mul(a, b)
+        c = ca * cb
+        if ra is None and rb is None:
+            return num(c)
+        rest = rb if ra is None else (ra if rb is None else self._mul(ra, rb))
+        return rest if c == 1 else self._mul(ast.Num(c), rest)
+
+    def _mul(self, a: ast.Node, b: ast.Node) -> ast.Node:
         sa, sb = self.shape(a), self.shape(b)
         if isinstance(a, ast.Num) and a.value == 1:
             return b
@@ -334,21 +346,29 @@ class Raiser:
         return ast.Binary(".^" if rank else "^", b, ast.Num(e))
 
     def add(self, n: Node) -> ast.Node:
-        terms = [coef_and_base(t) for t in n.args]
-        mags = {abs(c) for c, _ in terms}
+        parts = [coef_and_base(t) for t in n.args]
+        spread = [_broadcast_scalar(b) for _, b in parts]
+        mixed = any(x is None for x in spread)     # `s + 1` spreads the 1; alone it cannot
+        # each term as (coefficient, base, written form); a number or a sign in front of
+        # the written form joins the coefficient (`2*(0.5*X)` is `X`, `+ -X` is `- X`)
+        terms: list[tuple[float, Node, ast.Node | None]] = []
+        for (c, base), scalar in zip(parts, spread):
+            shown = scalar if mixed and scalar is not None else base
+            if shown.op == "const":
+                terms.append((c * shown.params[0], base, None))
+            else:
+                k, body = _split_number(self.lift(shown))
+                terms.append((c * k, base, body))
+        mags = {abs(c) for c, _, _ in terms}
         common = mags.pop() if len(mags) == 1 else 1.0
         if common != 1:
-            terms = [(c / common, b) for c, b in terms]
+            terms = [(c / common, b, body) for c, b, body in terms]
         # positive terms first, larger ones first, a transpose counting against:
         # `u'*v + b`, `X*w + b - y`, `A + A'`
-        terms.sort(key=lambda cb: (cb[0] < 0, self._order_key(cb[1])))
-        spread = [_broadcast_scalar(b) for _, b in terms]
-        mixed = any(x is None for x in spread)     # `s + 1` spreads the 1; alone it cannot
+        terms.sort(key=lambda t: (t[0] < 0, self._order_key(t[1])))
         acc: ast.Node | None = None
-        for (c, base), scalar in zip(terms, spread):
-            if mixed and scalar is not None:
-                base = scalar
-            body = num(abs(c)) if base.op == "const" else self.mul(num(abs(c)), self.lift(base))
+        for c, _, shown_ast in terms:
+            body = num(abs(c)) if shown_ast is None else self.mul(num(abs(c)), shown_ast)
             if acc is None:
                 acc = ast.Neg(body) if c < 0 else body
             else:
@@ -670,6 +690,15 @@ class Raiser:
         Pl = P.ast if P.idx[0] == lab else self.T(P.ast)
         Ql = Qp if P.idx[0] == lab else self.T(Qp)
         return [Piece(ast.Call("diag", (self.mul(Pl, self.T(Ql)),)), (lab,))]
+
+def _leading_number(a: ast.Node) -> tuple[float, ast.Node | None]:
+    """2 -> (2, None); 2*X -> (2, X); anything else -> (1, itself)."""
+    if isinstance(a, ast.Num):
+        return a.value, None
+    if isinstance(a, ast.Binary) and a.op == "*" and isinstance(a.left, ast.Num):
+        return a.left.value, a.right
+    return 1.0, a
+
 
 def _split_number(a: ast.Node) -> tuple[float, ast.Node]:
     """2*X -> (2, X); -X -> (-1, X)."""
