@@ -330,3 +330,31 @@ def test_numbers_of_a_product_are_folded_in_front(expr, v, want):
         assert text == want
     again = mc.expression(text, vars=v)
     np.testing.assert_allclose(again.evaluate(**arrays), d2.evaluate(**arrays), rtol=1e-9)
+
+
+# ------------------------------------------------------------------ language/typecheck.py
+@pytest.mark.parametrize("expr,kinds", [
+    # a scalar base made a vector-spelled exponent a scalar (`sum(alpha.^x)` summed one
+    # number), while a scalar exponent left a vector-spelled base alone (`x.^alpha`)
+    ("sum(alpha.^x)", {"alpha": "scalar", "x": "vector"}),
+    ("sum((u'*v).^x)", {"u": "vector", "v": "vector", "x": "vector"}),
+    ("sum(x.^alpha)", {"x": "vector", "alpha": "scalar"}),
+    ("sum(x.^(u'*v))", {"x": "vector", "u": "vector", "v": "vector"}),
+    ("sum(x.^p)", {"x": "vector", "p": "vector"}),
+    ("x.^a", {"x": "vector", "a": "vector"}),
+    ("sum(2.^x)", {"x": "vector"}),
+    # the guess stays where it belongs: a bias or weight beside a scalar
+    ("u'*v + b", {"u": "vector", "v": "vector", "b": "scalar"}),
+    ("(u'*v).*b", {"u": "vector", "v": "vector", "b": "scalar"}),
+    ("alpha.^x + x^2", {"alpha": "scalar", "x": "scalar"}),
+])
+def test_elementwise_power_keeps_spelled_kinds(expr, kinds):
+    e = mc.expression(expr)
+    assert {k: v.kind for k, v in e.variables.items()} == kinds
+
+
+def test_scalar_base_to_a_vector_power():
+    d = check("sum(alpha.^x)", "x", {"alpha": "scalar", "x": "vector(n)"}, positive="alpha")
+    assert d.shape == ("n",)
+    d = mc.derivative("sum(alpha.^x)", "x")
+    assert d.shape == ("n",) and d.variables["x"].kind == "vector"

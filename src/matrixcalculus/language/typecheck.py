@@ -270,12 +270,23 @@ class _Checker:
                                     "powers)", node)
             return lt
         if op == ".^":
-            if sc(rt):
-                return lt
-            return self._elementwise(node, lt, rt)
+            # the shapes of `.*` (equal, or a scalar on either side spread over the other),
+            # but a name keeps the kind its spelling gives on both sides: `x.^alpha`,
+            # `alpha.^x` and `(u'*v).^x` are vectors, as `x.^2` and `2.^x` are
+            return self._elementwise(node, lt, rt, adapt=False)
         raise self._err(ParseError, f"unknown operator {op}", node)
 
-    def _elementwise(self, node: ast.Binary, lt: Type, rt: Type) -> Type:
+    def _elementwise(self, node: ast.Binary, lt: Type, rt: Type, adapt: bool = True) -> Type:
+        """Equal shapes, or a scalar on one side.
+
+        The one guess beyond LANGUAGE.md's rules (a name's kind by its spelling, its
+        dimensions by its uses): in a sum, difference or Hadamard product or quotient
+        (`+ - .* ./`, adapt=True), a scalar that is not a number, beside a lone undeclared
+        vector name, makes that name a scalar: `u'*v + b` and `s.*b` read b as a scalar
+        (a bias, a weight), not as a vector the scalar is spread over.  `.^` does not guess
+        (adapt=False): a power's base and exponent are not of equal standing, and a scalar
+        on either side is spread over the other (`x.^alpha`, `alpha.^x`), as a number is
+        for every operator here (`u'*v + 1`, `2.*b`)."""
         sc = self.out.is_scalar
         if sc(lt) and sc(rt):
             return lt
@@ -284,7 +295,7 @@ class _Checker:
             if sc(s_t):
                 # `u'*v + b` with b undeclared: b is a scalar, not a vector broadcast.
                 # Only a lone undeclared vector adapts so; `A*x + u'*v` keeps A a matrix.
-                if (not _is_literal(s_node) and self._all_free(o_t)
+                if (adapt and not _is_literal(s_node) and self._all_free(o_t)
                         and self._lone_undeclared_vector(o_node)):
                     self._make_scalar(o_t)
                     return s_t
