@@ -18,7 +18,7 @@ from .ir.build import coef_and_base, is_symmetric, power_parts
 from .ir.build import einsum as ir_einsum
 from .ir.nodes import Node, walk
 from .limits import check_deadline
-from .printers.text import Measure, to_text
+from .printers.text import Measure, Texts, to_text
 
 Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
 SCALAR: Shape = (False, False)
@@ -39,7 +39,7 @@ def dim_ast(d) -> ast.Node:
     return ast.Num(d) if isinstance(d, int) else ast.Name(d)
 
 
-def shortest(cands: list, measure) -> object:
+def shortest(cands: list, measure, text=to_text) -> object:
     """The candidate (a Piece or an AST) printing shortest: fewest tokens, then fewest
     characters, then alphabetical (`w'*x`, not `x'*w`)."""
     def key(c):
@@ -48,7 +48,7 @@ def shortest(cands: list, measure) -> object:
     tied = [c for c in cands if key(c) == best]
     if len(tied) == 1:
         return tied[0]
-    return min(tied, key=lambda c: to_text(c.ast if isinstance(c, Piece) else c))
+    return min(tied, key=lambda c: text(c.ast if isinstance(c, Piece) else c))
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class Raiser:
         self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
         self.tallies: dict[int, tuple[ast.Node, tuple[int, int]]] = {}
+        self.texts = Texts()
 
     def _register(self, n: Node) -> None:
         name, sym = n.params
@@ -491,7 +492,7 @@ class Raiser:
                     cands += self.combine(best[sub], best[other], keep)
                 sub = (sub - 1) & mask
             if cands:
-                best[mask] = shortest(cands, self.measure)
+                best[mask] = shortest(cands, self.measure, self.texts)
         if full not in best:
             raise NoMatrixForm
         return best[full]

@@ -91,6 +91,46 @@ def token_count(n: ast.Node | str) -> int:
     return len(tokens(n if isinstance(n, str) else to_text(n)))
 
 
+class Texts:
+    """Printed text of ASTs, remembered per node (as Measure): the raiser breaks ties
+    between candidate forms that share large subtrees by their text."""
+
+    def __init__(self):
+        self.memo: dict[int, tuple[ast.Node, str]] = {}
+
+    def __call__(self, n: ast.Node) -> str:
+        hit = self.memo.get(id(n))
+        if hit is not None and hit[0] is n:
+            return hit[1]
+        t = self._text(n)
+        self.memo[id(n)] = (n, t)
+        return t
+
+    def _wrap(self, n: ast.Node, at_least: int) -> str:
+        s = self(n)
+        return f"({s})" if level(n) < at_least else s
+
+    def _text(self, n: ast.Node) -> str:       # _text, its parts remembered
+        if isinstance(n, ast.Call):
+            return f"{n.func}({', '.join(self(a) for a in n.args)})"
+        if isinstance(n, ast.Transpose):
+            return self._wrap(n.operand, POSTFIX) + "'"
+        if isinstance(n, ast.Neg):
+            return "-" + self._wrap(n.operand, PRODUCT)
+        if isinstance(n, ast.Binary):
+            op = n.op
+            if op in ("+", "-"):
+                return f"{self._wrap(n.left, SUM)} {op} {self._wrap(n.right, PRODUCT)}"
+            if _LEVEL[op] == PRODUCT:
+                return f"{self._wrap(n.left, PRODUCT)}{op}{self._wrap(n.right, POWER)}"
+            at = POWER if op == "^" else EPOWER
+            right = n.right
+            r = self(right) if isinstance(right, ast.Neg) and level(right.operand) >= at \
+                else self._wrap(right, at)
+            return f"{self._wrap(n.left, EPOWER if op == '^' else POSTFIX)}{op}{r}"
+        return _text(n)
+
+
 class Measure:
     """(tokens, characters) of printed ASTs without printing them, remembered per node:
     the raiser prices many candidate forms that share large subtrees."""
