@@ -31,6 +31,9 @@ class NoMatrixForm(Exception):
     pass
 
 
+_NONE = object()      # dp_memo: a group without a matrix form
+
+
 def num(v: float) -> ast.Node:
     return ast.Neg(ast.Num(-v)) if v < 0 else ast.Num(v)
 
@@ -77,6 +80,8 @@ class Raiser:
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
         self.tallies: dict[int, tuple[ast.Node, tuple[int, int]]] = {}
         self.texts = Texts()
+        self.dp_memo: dict[tuple, Piece] = {}    # combine_all's groups (see there)
+        self.dp_alive: list[ast.Node] = []        # the ASTs whose ids key dp_memo
 
     def _register(self, n: Node) -> None:
         name, sym = n.params
@@ -479,11 +484,29 @@ class Raiser:
             return self.greedy(pieces, out)
         full = (1 << n) - 1
         best: dict[int, Piece] = {1 << k: pieces[k] for k in range(n)}
+        self.dp_alive.extend(p.ast for p in pieces)     # their ids key dp_memo
         for mask in sorted(range(1, full + 1), key=lambda m: bin(m).count("1")):
             if mask in best:
                 continue
             check_deadline()
             keep = set(out).union(*[labels[j] for j in range(n) if not mask >> j & 1])
+            # the best form of a group depends only on its factors (in their order) and
+            # on which of their labels stay: the simplifier prices many products that
+            # share most factors, so groups are remembered across products, relabelled
+            ren: dict[int, int] = {}
+            key_parts = []
+            for j in range(n):
+                if mask >> j & 1:
+                    p = pieces[j]
+                    key_parts.append((id(p.ast), tuple(ren.setdefault(lab, len(ren))
+                                                      for lab in p.idx), p.den))
+            key = (tuple(key_parts), frozenset(ren[lab] for lab in keep if lab in ren))
+            hit = self.dp_memo.get(key)
+            if hit is not None:
+                if hit is not _NONE:
+                    back = {v: k for k, v in ren.items()}
+                    best[mask] = Piece(hit.ast, tuple(back[lab] for lab in hit.idx), hit.den)
+                continue
             cands: list[Piece] = []
             sub = (mask - 1) & mask
             while sub:
@@ -492,7 +515,10 @@ class Raiser:
                     cands += self.combine(best[sub], best[other], keep)
                 sub = (sub - 1) & mask
             if cands:
-                best[mask] = shortest(cands, self.measure, self.texts)
+                got = best[mask] = shortest(cands, self.measure, self.texts)
+                self.dp_memo[key] = Piece(got.ast, tuple(ren[lab] for lab in got.idx), got.den)
+            else:
+                self.dp_memo[key] = _NONE
         if full not in best:
             raise NoMatrixForm
         return best[full]
