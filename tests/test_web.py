@@ -216,17 +216,19 @@ def test_a_stuck_job_is_killed_and_does_not_block_others():
             assert info.value.error == "timeout" and "longer than 8 s" in info.value.message
             assert time.perf_counter() - t0 < 60
             assert engine.restarts == 1
-            assert not old & set(engine.pids())          # the old workers are gone
+            now = set(engine.pids())
+            assert len(now) == 2 and len(old & now) == 1  # only the stuck worker was replaced
+            assert not any(_alive(pid) for pid in old - now)
             engine.timeout = 60
             after = await engine.run(jobs.derive, {"expr": QUAD, "wrt": "x", "order": 2})
-            return quick, quick_done_first, after, old
+            return quick, quick_done_first, after, old, now
         finally:
             engine.close()
 
-    quick, quick_done_first, after, old = asyncio.run(scenario())
+    quick, quick_done_first, after, old, now = asyncio.run(scenario())
     assert quick["status"] == 200 and quick_done_first   # answered while the other one hung
     assert after["status"] == 200 and after["body"]["kind"] == "hessian"
-    for pid in old:
+    for pid in old | now:                                # close() stopped them all
         assert not _alive(pid)
 
 
@@ -454,3 +456,25 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     assert seen["errors"] == [] and seen_shared["errors"] == []
     assert seen["failed"] == []
     page.close()
+
+
+# ---------------------------------------------------------------- added with the load test
+def test_health_reports_restarts_and_errors_share_one_format(client):
+    h = client.get("/api/health").json()
+    assert h["restarts"] == 0 and h["queue_timeout_s"] > h["timeout_s"]
+    for method, path, status in (("GET", "/api/nothing", 404), ("GET", "/api/derivative", 405)):
+        r = client.request(method, path)
+        assert r.status_code == status
+        assert r.json()["error"] and r.json()["message"], r.text
+
+
+def test_the_engine_stops_itself_within_the_request_time_limit():
+    """The server passes time_limit (a share of its hard limit): a long derivation ends in
+    a 400 "limit exceeded" in the worker instead of a killed worker."""
+    deep = "softmax(" * 8 + "W*x" + ")" * 8
+    t0 = time.perf_counter()
+    out = jobs.derive({"expr": deep, "wrt": "W", "time_limit": 0.3})
+    assert out["status"] == 400 and out["body"]["error"] == "limit exceeded"
+    assert "time limit" in out["body"]["message"]
+    assert time.perf_counter() - t0 < 3
+    assert jobs.derive({"expr": QUAD, "wrt": "x", "time_limit": 30})["status"] == 200

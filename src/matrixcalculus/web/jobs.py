@@ -14,6 +14,7 @@ from typing import Any
 
 from ..api import Derivative, VariableInfo, derivative, expression
 from ..errors import LimitError, MatrixCalculusError
+from ..limits import deadline, time_left
 
 BACKENDS = ("numpy", "torch", "jax")
 MAX_OUTPUT_CHARS = 200_000        # text + LaTeX + code of one answer
@@ -65,6 +66,10 @@ def _check(d: Derivative) -> dict[str, Any]:
     fn = getattr(d, "check", None)
     if not callable(fn):
         return {"ok": None, "max_rel_error": None, "message": "not available"}
+    left = time_left()
+    if left is not None and left <= 0:
+        return {"ok": None, "max_rel_error": None,
+                "message": "not checked: the derivation used up the time limit"}
     try:
         r = fn()
     except MatrixCalculusError as e:
@@ -92,8 +97,21 @@ def _code(d: Derivative) -> dict[str, str]:
     return out
 
 
+def _time_limit(req: Mapping[str, Any]) -> float | None:
+    """The request's own time limit (set by the server, a little below its hard limit);
+    None: LIMITS.max_seconds."""
+    t = req.get("time_limit")
+    return float(t) if isinstance(t, int | float) and t > 0 else None
+
+
 def derive(req: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /api/derivative: {expr, wrt, vars, order, check} -> the answer, or an error."""
+    """POST /api/derivative: {expr, wrt, vars, order, check} -> the answer, or an error.
+    `time_limit` (seconds), when given, bounds the engine's work (LimitError past it)."""
+    with deadline(_time_limit(req)):
+        return _derive(req)
+
+
+def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     expr = req.get("expr", "")
     try:
@@ -135,7 +153,8 @@ def variables(req: Mapping[str, Any]) -> dict[str, Any]:
     """POST /api/variables: {expr, vars} -> the variables with their (inferred) types."""
     expr = req.get("expr", "")
     try:
-        e = expression(expr, vars=req.get("vars") or {})
+        with deadline(_time_limit(req)):
+            e = expression(expr, vars=req.get("vars") or {})
         body = {"expr": expr, "variables": variables_list(e.variables),
                 "shape": list(e.shape), "shape_text": format_shape(e.shape)}
     except MatrixCalculusError as e:
