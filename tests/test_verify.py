@@ -277,3 +277,20 @@ def test_cli_check_bad_domain_exits_2(capsys, argv):
 def test_cli_domain_without_check_is_a_usage_error(capsys):
     rc, out, err = run(capsys, "x'*A*x", "--wrt", "x", "--domain", "A=spd")
     assert rc == 2 and "usage: matrixcalculus" in err
+
+
+def test_points_outside_the_expressions_domain_are_skipped_at_every_order():
+    # logdet(S) has no value where det(S) < 0, but its gradient does: such points are
+    # outside the domain for the Hessian too (torch and differences disagree there)
+    d = mc.derivative("logdet(S) + tr(inv(S)*C)", "S", order=2)
+    r = d.check()
+    assert r.ok and "outside the expression's domain" in r.message, r.message
+
+
+def test_check_is_bounded_in_time():
+    import time
+    d = mc.derivative("logdet(S) + tr(inv(S)*C)", "S", order=4)
+    t0 = time.monotonic()
+    r = d.check(max_seconds=2.0)
+    assert time.monotonic() - t0 < 30
+    assert r.ok and "torch autograd skipped" in r.message, r.message

@@ -191,12 +191,13 @@ class Derivative(_Compiled):
     def latex(self) -> str:
         return self._answer.latex
 
-    def check(self, domains=None, points: int = 5, seed: int = 0):
+    def check(self, domains=None, points: int = 5, seed: int = 0, max_seconds: float = 20.0):
         """Verify numerically against finite differences (and torch autograd when
-        installed) at random points honoring `domains` ({"S": "spd", "x": "positive"})."""
+        installed) at random points honoring `domains` ({"S": "spd", "x": "positive"}),
+        for at most about max_seconds."""
         from . import verify
-        return _guarded(lambda: verify.check(self, domains=domains, points=points, seed=seed),
-                        self.source)
+        return _guarded(lambda: verify.check(self, domains=domains, points=points, seed=seed,
+                                             max_seconds=max_seconds), self.source)
 
     def check_claim(self, claim: str, domains=None, points: int = 5, seed: int = 0):
         """Compare a hand-derived answer with this derivative (see check_claim)."""
