@@ -11,7 +11,6 @@ canonical labelling so equal products are one node.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from itertools import count
 
@@ -210,11 +209,19 @@ def _drop_ones(ops: list[Node], idxs: list[Idx], out: Idx) -> bool:
 def _merge_powers(ops: list[Node], idxs: list[Idx], out: Idx, dims: dict[int, Dim]) -> bool:
     """x^p * x^q (same indices) -> x^(p+q), for scalars and pure elementwise products,
     and wherever the exponents cancel."""
-    groups: dict[tuple[int, Idx], list[int]] = defaultdict(list)
+    groups: dict[tuple[int, Idx], list[int]] = {}
+    repeated = False
     for k, (a, ix) in enumerate(zip(ops, idxs)):
-        base, e = power_parts(a)
-        if e is not None:
-            groups[(id(base), ix)].append(k)
+        base = a.args[0] if a.op == "power" and a.args[1].op == "const" else a
+        key = (id(base), ix)
+        ks = groups.get(key)
+        if ks is None:
+            groups[key] = [k]
+        else:
+            ks.append(k)
+            repeated = True
+    if not repeated:
+        return False
     merged = False
     drop: list[int] = []
     add_ops: list[tuple[Node, Idx]] = []
@@ -260,9 +267,13 @@ def _canonical(coef: float, ops: list[Node], idxs: list[Idx], out: Idx, shape: S
             if pos.get(ix[1], 99) < pos.get(ix[0], 99):
                 ix = idxs[k] = (ix[1], ix[0])
         # the label-free pattern: output positions, and the summed labels by first use
-        first: dict[int, int] = {}
-        pat = tuple((0, pos[lab]) if lab in pos else (1, first.setdefault(lab, len(first)))
-                    for lab in ix)
+        if len(ix) == 1:
+            p = pos.get(ix[0])
+            pat: tuple = ((1, 0),) if p is None else ((0, p),)
+        else:
+            first: dict[int, int] = {}
+            pat = tuple((0, pos[lab]) if lab in pos else (1, first.setdefault(lab, len(first)))
+                        for lab in ix)
         keys.append((a.skey, pat, k))
     keys.sort()
     ren = dict(pos)
