@@ -57,7 +57,9 @@ def test_judge():
     assert lt.percentile([3, 1, 2, 4], 50) == 2 and lt.percentile([3, 1, 2, 4], 99) == 4
 
 
-# all invalid and heavy cases appear at least once; the heavy ones reach the 2 s time limit
+# all invalid and heavy cases appear at least once, under a 2 s time limit (the engine stops
+# most heavy ones itself with a 400; a 503 timeout and the worker's replacement are tested
+# deterministically in test_web.py::test_timeout_answers_503_and_the_server_recovers)
 MIX = {"valid": 0.74, "invalid": 0.20, "heavy": 0.06}
 
 
@@ -73,7 +75,7 @@ def test_load():
     assert sum(invalid.values()) == 60 and all(k.startswith("4") for k in invalid), report
     heavy = s["by_class"]["heavy"]
     assert set(heavy) <= {"200", "400", "413", "503 timeout", "503 busy"}, report
-    assert heavy.get("503 timeout", 0) >= 1, report            # the time limit was reached
+    assert heavy.get("400", 0) >= 1, report                    # an engine limit was reached
     srv, mem = s["server"], s["memory_mib"]
     assert srv["bound_to"] == ["127.0.0.1"], report            # the default address
     assert srv["alive_after"] and srv["valid_request_after"] == 200, report
