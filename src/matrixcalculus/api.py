@@ -133,7 +133,33 @@ class Expression(_Compiled):
         return tuple(self.ir.shape)
 
 
-class Derivative(_Compiled):
+class _Answer:
+    """An answer printed from self.ir: str() and text() in the input language, latex()."""
+
+    ir: Node
+
+    @cached_property
+    def _answer(self):
+        from .printers import render
+        return render(self.ir)
+
+    def __str__(self) -> str:
+        return self._answer.text
+
+    def text(self, multiline: bool = False) -> str:
+        """The answer in the input language; multiline puts each `where` on its own line
+        (it still parses back)."""
+        a = self._answer
+        if multiline and a.tree is not None:
+            from .printers.text import to_text
+            return to_text(a.tree, multiline=True)
+        return a.text
+
+    def latex(self) -> str:
+        return self._answer.latex
+
+
+class Derivative(_Answer, _Compiled):
     """A derivative: its closed form (str, latex), shape, and evaluation."""
 
     def __init__(self, source: str, wrt: str, order: int, typed: Typed, expr_ir: Node,
@@ -167,29 +193,9 @@ class Derivative(_Compiled):
             return "jacobian"
         return "derivative"
 
-    @cached_property
-    def _answer(self):
-        from .printers import render
-        return render(self.ir)
-
-    def __str__(self) -> str:
-        return self._answer.text
-
     def __repr__(self) -> str:
         return f"<Derivative d{'^' + str(self.order) if self.order > 1 else ''} of " \
                f"{self.source!r} wrt {self.wrt}: {self}>"
-
-    def text(self, multiline: bool = False) -> str:
-        """The answer in the input language; multiline puts each `where` on its own line
-        (it still parses back)."""
-        a = self._answer
-        if multiline and a.tree is not None:
-            from .printers.text import to_text
-            return to_text(a.tree, multiline=True)
-        return a.text
-
-    def latex(self) -> str:
-        return self._answer.latex
 
     def check(self, domains=None, points: int = 5, seed: int = 0, max_seconds: float = 20.0):
         """Verify numerically against finite differences (and torch autograd when

@@ -9,12 +9,11 @@ the tensor: O(m k^2) work instead of O(m^2 k^2) memory.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .api import VariableInfo, _Compiled, _guarded
+from .api import VariableInfo, _Answer, _Compiled, _guarded
 from .errors import EvaluationError, UnsupportedDerivativeError
 from .ir import build as B
 from .language.declarations import is_identifier
@@ -41,7 +40,7 @@ def direction_name(d: Derivative, name: str | None) -> str:
     return out
 
 
-class HessianVectorProduct(_Compiled):
+class HessianVectorProduct(_Answer, _Compiled):
     """H[v] for the Hessian H of a scalar expression and a direction v shaped like the
     variable: str / latex() / code() / evaluate(**arrays, <direction>=...) / check()."""
 
@@ -77,23 +76,9 @@ class HessianVectorProduct(_Compiled):
     def shape(self) -> tuple[str | int, ...]:
         return tuple(self.ir.shape)
 
-    @cached_property
-    def _answer(self):
-        from .printers import render
-        return render(self.ir)
-
-    def __str__(self) -> str:
-        return self._answer.text
-
     def __repr__(self) -> str:
         return f"<HessianVectorProduct of {self.source!r} wrt {self.wrt} along " \
                f"{self.direction}: {self}>"
-
-    def text(self) -> str:
-        return self._answer.text
-
-    def latex(self) -> str:
-        return self._answer.latex
 
     def check(self, domains=None, points: int = 5, seed: int = 0) -> CheckResult:
         """Compare with torch autograd's Hessian-vector product of the expression (or,

@@ -18,7 +18,7 @@ from .ir.build import coef_and_base, is_symmetric, power_parts
 from .ir.build import einsum as ir_einsum
 from .ir.nodes import Node, walk
 from .limits import check_deadline
-from .printers.text import Measure, Texts, to_text
+from .printers.text import ByIdentity, Measure, Texts, to_text
 
 Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
 SCALAR: Shape = (False, False)
@@ -74,7 +74,7 @@ class Raiser:
                     self._register(n)
         self.memo: dict[Node, ast.Node] = {}
         self.failed: set[Node] = set()
-        self.shapes: dict[int, tuple[ast.Node, Shape]] = {}
+        self.shape = ByIdentity(self._shape)
         self.measure = Measure()
         self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
@@ -143,14 +143,6 @@ class Raiser:
         return self.tallies[id(a)][1]
 
     # ------------------------------------------------------------ shapes of ASTs
-    def shape(self, a: ast.Node) -> Shape:
-        hit = self.shapes.get(id(a))
-        if hit is not None and hit[0] is a:
-            return hit[1]
-        s = self._shape(a)
-        self.shapes[id(a)] = (a, s)
-        return s
-
     def _shape(self, a: ast.Node) -> Shape:
         if isinstance(a, ast.Num):
             return SCALAR

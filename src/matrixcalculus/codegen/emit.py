@@ -228,15 +228,6 @@ class _Emitter:
             return E(f"-{prod.at(POW)}", NEG)
         return E(f"{_num(coef)} * {prod.at(POW)}", MUL)
 
-    @staticmethod
-    def times(coef: float, x: E) -> E:
-        """coef times one factor."""
-        if coef == 1:
-            return x
-        if coef == -1:
-            return E(f"-{x.at(POW)}", NEG)
-        return E(f"{_num(coef)} * {x.at(POW)}", MUL)
-
     # ------------------------------------------------------------ products
     def gram(self, n: Node, names: list[E]) -> E | None:
         """A[k,i] w[k] A[k,j] -> [i,j], w a product of vectors over k (Hessians of sums
@@ -307,7 +298,7 @@ class _Emitter:
                     at, best = ("step", k), size(res)
         if at[0] == "factor":
             k = at[1]
-            work[k] = (self.times(coef, work[k][0]), work[k][1])
+            work[k] = (self.scaled(coef, work[k][0]), work[k][1])
         for k, (inds, res) in enumerate(steps):
             picked = [work.pop(i) for i in inds]
             if len(picked) == 1:
@@ -315,7 +306,7 @@ class _Emitter:
             else:
                 (x, tx), (y, ty) = picked
                 e = self.binary(x, tx, y, ty, res)
-            work.append((self.times(coef, e) if at == ("step", k) else e, res))
+            work.append((self.scaled(coef, e) if at == ("step", k) else e, res))
         ((prod, term),) = work
         return self.scaled(coef if at[0] == "result" else 1, self.single(prod, term, target))
 

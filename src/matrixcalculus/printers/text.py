@@ -91,20 +91,33 @@ def token_count(n: ast.Node | str) -> int:
     return len(tokens(n if isinstance(n, str) else to_text(n)))
 
 
+class ByIdentity:
+    """fn(node), remembered per AST node object: ASTs compare by value, and equal subtrees
+    at different places may differ in what is cached about them (the node is kept so that
+    its id is not reused)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.memo: dict[int, tuple[ast.Node, object]] = {}
+
+    def __call__(self, n: ast.Node):
+        hit = self.memo.get(id(n))
+        if hit is not None and hit[0] is n:
+            return hit[1]
+        out = self.fn(n)
+        self.memo[id(n)] = (n, out)
+        return out
+
+
 class Texts:
     """Printed text of ASTs, remembered per node (as Measure): the raiser breaks ties
     between candidate forms that share large subtrees by their text."""
 
     def __init__(self):
-        self.memo: dict[int, tuple[ast.Node, str]] = {}
+        self._cached = ByIdentity(self._text)
 
     def __call__(self, n: ast.Node) -> str:
-        hit = self.memo.get(id(n))
-        if hit is not None and hit[0] is n:
-            return hit[1]
-        t = self._text(n)
-        self.memo[id(n)] = (n, t)
-        return t
+        return self._cached(n)
 
     def _wrap(self, n: ast.Node, at_least: int) -> str:
         s = self(n)
@@ -136,15 +149,10 @@ class Measure:
     the raiser prices many candidate forms that share large subtrees."""
 
     def __init__(self):
-        self.memo: dict[int, tuple[ast.Node, tuple[int, int]]] = {}
+        self._cached = ByIdentity(self._measure)
 
     def __call__(self, n: ast.Node) -> tuple[int, int]:
-        hit = self.memo.get(id(n))
-        if hit is not None and hit[0] is n:
-            return hit[1]
-        m = self._measure(n)
-        self.memo[id(n)] = (n, m)
-        return m
+        return self._cached(n)
 
     def _wrapped(self, n: ast.Node, at_least: int) -> tuple[int, int]:
         t, c = self(n)
