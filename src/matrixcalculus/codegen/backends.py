@@ -28,7 +28,9 @@ class Backend:
 
 _NUMPY_HELPERS = {
     "_sigmoid": '''def _sigmoid(x):
-    return np.exp(-np.logaddexp(0.0, -x))''',
+    # exp(-x) overflows to inf for x < -709, which gives the right limit 0: no warning
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))''',
     "_softmax": '''def _softmax(x):
     e = np.exp(x - np.max(x))
     return e / np.sum(e)''',

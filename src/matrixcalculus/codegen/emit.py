@@ -18,6 +18,7 @@ from itertools import count
 
 import opt_einsum as oe
 
+from ..ir import build as B
 from ..ir.nodes import Node, walk
 from .backends import DASK, JAX, NUMPY, TORCH, Backend
 from .optimize import distribute, factor_outer, size_of
@@ -132,7 +133,7 @@ class _Emitter:
 
     # ------------------------------------------------------------ driver
     def run(self) -> str:
-        py_of = {user: py for user, py, _ in self.params}
+        py_of = self.py_of = {user: py for user, py, _ in self.params}
         for n in walk(self.root):
             e = self.node(n, py_of)
             if self.uses[n] > 1 and n.op not in ("var", "const"):
@@ -202,7 +203,14 @@ class _Emitter:
     def add(self, n: Node, a: list[E]) -> E:
         spread = any(arg.op != "ones" for arg in n.args)
         terms: list[tuple[str, E]] = []
-        for arg, e in zip(n.args, a):
+        stacked: set[int] = set()
+        if n.rank >= 3:
+            for group in _outer_groups(n, self.uses):
+                terms.append(("+", self.stacked_outer(n, group)))
+                stacked.update(k for k, _, _ in group)
+        for k, (arg, e) in enumerate(zip(n.args, a)):
+            if k in stacked:
+                continue
             if spread and arg.op == "ones":      # 1 - s rather than ones(n) - s
                 e = E("1")
             if arg in self.signed and self.uses[arg] == 1 and self.signed[arg][0] < 0:
@@ -218,6 +226,37 @@ class _Emitter:
         for sign, e in terms[1:]:
             text += f" {sign} {e.at(MUL) if sign == '-' else e.at(ADD)}"
         return E(text, ADD)
+
+    def stacked_outer(self, n: Node, group: list[tuple[int, tuple[int, ...],
+                                                      tuple[int, ...]]]) -> E:
+        """Terms L_t[X] * R_t[Y] with the same split of the output positions into X and Y,
+        summed by one einsum over a stacked axis: it writes the n^4 result once, where a
+        sum of broadcast products makes a pass (and a temporary) per term."""
+        rank = n.rank
+        _, left, _ = group[0]
+        right = tuple(p for p in range(rank) if p not in left)
+        sides: list[list[E]] = [[], []]
+        for k, _, on_left in group:
+            t = n.args[k]
+            coef, idxs, out = t.params
+            on_right = tuple(j for j in range(len(idxs)) if j not in on_left)
+            for side, pos, c, picked in ((0, left, coef, on_left), (1, right, 1.0, on_right)):
+                node = B.einsum([t.args[j] for j in picked], [idxs[j] for j in picked],
+                                [out[p] for p in pos], c)
+                sides[side].append(self.emit_new(node))
+        letters = _LETTERS[:rank]
+        z = _LETTERS[rank]
+        spec = (f"{z}{''.join(letters[p] for p in left)},{z}{''.join(letters[p] for p in right)}"
+                f"->{letters}")
+        xs = [E(f"{self.xp}.stack([{', '.join(e.text for e in side)}])") for side in sides]
+        return self.ein(spec, *xs)
+
+    def emit_new(self, root: Node) -> E:
+        """Code for a node built here (not in the answer's DAG): its new parts inline."""
+        for m in walk(root):
+            if m not in self.done:
+                self.done[m] = self.node(m, self.py_of)
+        return self.done[root]
 
     @staticmethod
     def scaled(coef: float, prod: E) -> E:
@@ -397,6 +436,33 @@ class _Emitter:
     @staticmethod
     def _first(y: E, ty: str, s: str) -> str:
         return y.at(POW) if ty[0] == s else f"{y.at(ATOM)}.T"
+
+
+def _outer_groups(n: Node, uses: Counter) -> list[list[tuple[int, tuple[int, ...],
+                                                           tuple[int, ...]]]]:
+    """Groups (two or more) of the terms of the sum n that are outer products L[X]*R[Y]
+    (the factors of L share no label with those of R) splitting the output positions the
+    same way: [(term, X, the factors of L)]."""
+    by_split: dict[tuple[int, ...], list] = {}
+    for k, t in enumerate(n.args):
+        if t.op != "einsum" or len(t.args) < 2 or uses[t] > 1:
+            continue
+        _, idxs, out = t.params
+        # the factors connected to the one holding output position 0, through any label
+        side = {next(j for j, ix in enumerate(idxs) if out[0] in ix)}
+        labels = set(idxs[next(iter(side))])
+        grown = True
+        while grown:
+            grown = False
+            for j, ix in enumerate(idxs):
+                if j not in side and labels & set(ix):
+                    side.add(j)
+                    labels |= set(ix)
+                    grown = True
+        left = tuple(p for p, x in enumerate(out) if x in labels)
+        if len(left) < n.rank:
+            by_split.setdefault(left, []).append((k, left, tuple(sorted(side))))
+    return [g for g in by_split.values() if len(g) > 1]
 
 
 def _plan(terms: list[str], target: str, dims: dict[str, int]) -> list[tuple[tuple, str]]:
