@@ -152,6 +152,9 @@ def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
         + f"\n\n{sum(t.met is True for t in targets)} met, "
           f"{sum(t.met is False for t in targets)} missed, "
           f"{sum(t.met is None for t in targets)} not measurable.")
+    explained = HERE / "EXPLANATIONS.md"
+    if not cfg.quick and explained.exists():
+        head.append("## Missed targets: why\n\n" + explained.read_text().strip())
     bugs = [m for s in sections for m in s.mismatches]
     head.append("## Disagreements and failures\n\n"
                 + ("\n".join(f"- {m}" for m in bugs) if bugs else "None: every method agreed "
