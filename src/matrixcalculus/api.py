@@ -158,6 +158,9 @@ class _Answer:
     def latex(self) -> str:
         return self._answer.latex
 
+    def _repr_latex_(self) -> str:          # Jupyter
+        return f"$${self.latex()}$$"
+
 
 class Derivative(_Answer, _Compiled):
     """A derivative: its closed form (str, latex), shape, and evaluation."""
@@ -223,10 +226,7 @@ class Derivative(_Answer, _Compiled):
         from .steps import derivation_steps
         return _guarded(lambda: derivation_steps(self), self.source)
 
-    # Jupyter shows these (duck-typed: no IPython dependency)
-    def _repr_latex_(self) -> str:
-        return f"$${self.latex()}$$"
-
+    # Jupyter shows this and _Answer._repr_latex_ (duck-typed: no IPython dependency)
     def _repr_html_(self) -> str:
         import html
         shape = " x ".join(str(s) for s in self.shape) or "scalar"
