@@ -102,9 +102,11 @@ def test_hessian_and_declarations(client):
     body = r.json()
     assert body["kind"] == "hessian" and body["shape"] == ["n", "n"]
     assert body["text"] == str(mc.derivative(QUAD, "x", vars={"A": "symmetric(n)"}, order=2))
+    assert body["hvp"]["text"] == "2*A*dx" and "def hvp(" in body["hvp"]["code"]
     r = client.post("/api/derivative", json={
         "expr": "sum(A*X)", "wrt": "X", "vars": {"A": "matrix(m,n)", "X": "matrix(n,k)"}})
     assert r.status_code == 200 and r.json()["shape"] == ["n", "k"]
+    assert r.json()["hvp"] is None                     # a gradient: no Hessian product
 
 
 def test_reference_example(client):
@@ -438,6 +440,16 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     page.press("#expr", "Enter")
     expect(page.locator("#result-title")).to_contain_text(QUAD)
     page.select_option("tr[data-name=A] select", "symmetric")
+    expect(page.locator("#text")).to_have_text("2*A*x")
+    assert page.locator("#hvp-box").is_hidden()       # a gradient
+
+    # a Hessian: its product with a direction too, as math
+    page.select_option("#order", "2")
+    expect(page.locator("#hvp-text")).to_have_text("2*A*dx")
+    page.click("#hvp-box summary")
+    expect(page.locator("#hvp-math .katex")).to_be_visible()
+    assert page.locator("#hvp-math .katex-error").count() == 0
+    page.select_option("#order", "1")
     expect(page.locator("#text")).to_have_text("2*A*x")
     expect(page.locator("tr[data-name=A] button.reset")).to_be_visible()
     assert "var=A%3Asymmetric" in page.url

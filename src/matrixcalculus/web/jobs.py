@@ -87,6 +87,15 @@ def _check(d: Derivative) -> dict[str, Any]:
             "message": str(getattr(r, "message", "") or r)}
 
 
+def _hvp(d: Derivative) -> dict[str, Any] | None:
+    """For a Hessian: its product with a direction, which never forms the Hessian."""
+    if d.kind != "hessian":
+        return None
+    h = d.hvp()
+    return {"direction": h.direction, "text": str(h), "latex": h.latex(),
+            "shape_text": format_shape(h.shape), "code": h.code("numpy")}
+
+
 def _code(d: Derivative) -> dict[str, str]:
     out = {}
     for backend in BACKENDS:
@@ -137,7 +146,7 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
             "shape": list(d.shape), "shape_text": format_shape(d.shape),
             "expression_shape": list(d.expression_shape),
             "variables": variables_list(d.variables),
-            "steps": _steps(d), "code": code,
+            "steps": _steps(d), "code": code, "hvp": _hvp(d),
             "check": _check(d) if req.get("check", True)
             else {"ok": None, "max_rel_error": None, "message": "not asked for"},
         }

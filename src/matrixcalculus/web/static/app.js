@@ -284,6 +284,18 @@
       check.textContent = `Numerical check: ${c.message || "not available"}`;
     }
 
+    const hvp = $("#hvp-box");
+    if (d.hvp) {
+      hvp.hidden = false;
+      $("#hvp-dir").textContent = d.hvp.direction;
+      $("#hvp-shape").textContent = d.hvp.shape_text;
+      renderMath($("#hvp-math"), d.hvp.latex);
+      $("#hvp-text").textContent = d.hvp.text;
+      $("#hvp-code").textContent = d.hvp.code;
+    } else {
+      hvp.hidden = true;
+    }
+
     const steps = $("#steps-box");
     if (d.steps && (d.steps.latex || d.steps.text)) {
       steps.hidden = false;
