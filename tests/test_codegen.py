@@ -143,12 +143,8 @@ def test_four_index_hessians_are_outer_products_not_contractions():
     src = d.code("numpy", sizes={"n": 60})
     specs = re.findall(r"einsum\('([a-z,]+)->", src)
     assert all(len(op) <= 3 for spec in specs for op in spec.split(",")), src
-    rng = np.random.default_rng(2)
-    A = rng.standard_normal((4, 4))
-    S = A @ A.T + 4 * np.eye(4)
-    x, mu = rng.standard_normal(4), rng.standard_normal(4)
-    fn = _load(src, "hessian")
-    np.testing.assert_allclose(fn(S=S, x=x, mu=mu), d.evaluate(S=S, x=x, mu=mu))
+    S, x, mu, want = _gaussian_nll_hessian(np.random.default_rng(2), symmetric=True)
+    np.testing.assert_allclose(_load(src, "hessian")(S=S, x=x, mu=mu), want, atol=1e-12)
 
 
 @pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
@@ -203,14 +199,24 @@ def test_common_outer_factors_are_pulled_out_of_sums():
     # two outer products (not three), summed by one einsum over a stacked axis
     assert re.findall(r"np\.einsum\('(\w+),(\w+)->abcd'", src) == [("ead", "ebc")], src
     assert not re.findall(r"\[(?:(?::|None), ){3}(?::|None)\]", src), src
+    S, x, mu, hand = _gaussian_nll_hessian(rng)
+    np.testing.assert_allclose(_load(src, "hessian")(x=x, mu=mu, S=S), hand, atol=1e-12)
+
+
+def _gaussian_nll_hessian(rng, symmetric: bool = False):
+    """An SPD S, x, mu and the hand-written Hessian of the Gaussian NLL wrt S (for S
+    symmetric, symmetrised over each index pair)."""
     A = rng.standard_normal((4, 4))
     S = A @ A.T + 4 * np.eye(4)
     x, mu = rng.standard_normal(4), rng.standard_normal(4)
     P = np.linalg.inv(S)
     u, v = P.T @ (x - mu), P @ (x - mu)
-    hand = (-0.5 * np.einsum("jk,li->ijkl", P, P) + 0.5 * np.einsum("li,j,k->ijkl", P, v, u)
-            + 0.5 * np.einsum("jk,i,l->ijkl", P, u, v))
-    np.testing.assert_allclose(_load(src, "hessian")(x=x, mu=mu, S=S), hand, atol=1e-12)
+    H = (-0.5 * np.einsum("jk,li->ijkl", P, P) + 0.5 * np.einsum("li,j,k->ijkl", P, v, u)
+         + 0.5 * np.einsum("jk,i,l->ijkl", P, u, v))
+    if symmetric:
+        H = (H + H.transpose(1, 0, 2, 3)) / 2
+        H = (H + H.transpose(0, 1, 3, 2)) / 2
+    return S, x, mu, H
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -219,15 +225,6 @@ def test_stacked_outer_products_in_every_backend(backend, kind):
     vars = {"x": "vector(n)", "mu": "vector(n)", "S": kind}
     d = mc.derivative("0.5*logdet(S) + 0.5*(x - mu)'*inv(S)*(x - mu)", "S", vars=vars, order=2)
     assert "stack([" in d.code(backend)
-    rng = np.random.default_rng(5)
-    A = rng.standard_normal((4, 4))
-    S = A @ A.T + 4 * np.eye(4)
-    x, mu = rng.standard_normal(4), rng.standard_normal(4)
-    P = np.linalg.inv(S)
-    u, v = P.T @ (x - mu), P @ (x - mu)
-    want = (-0.5 * np.einsum("jk,li->ijkl", P, P) + 0.5 * np.einsum("li,j,k->ijkl", P, v, u)
-            + 0.5 * np.einsum("jk,i,l->ijkl", P, u, v))
-    if kind.startswith("symmetric"):
-        want = (want + want.transpose(1, 0, 2, 3)) / 2
-        want = (want + want.transpose(0, 1, 3, 2)) / 2
+    S, x, mu, want = _gaussian_nll_hessian(np.random.default_rng(5),
+                                           symmetric=kind.startswith("symmetric"))
     np.testing.assert_allclose(_runner(d, backend)(S=S, x=x, mu=mu), want, atol=1e-12)
