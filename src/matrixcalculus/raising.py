@@ -76,7 +76,7 @@ class Raiser:
         self.failed: set[Node] = set()
         self.shape = ByIdentity(self._shape)
         self.measure = Measure()
-        self.transposed: dict[int, tuple[ast.Node, ast.Node]] = {}
+        self.T = ByIdentity(self._transpose)
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
         self.tallies: dict[int, tuple[ast.Node, tuple[int, int]]] = {}
         self.texts = Texts()
@@ -181,16 +181,8 @@ class Raiser:
         raise TypeError(type(a).__name__)
 
     # ------------------------------------------------------------ building blocks
-    def T(self, a: ast.Node) -> ast.Node:
-        """The transpose of a, pushed inwards where that is shorter."""
-        hit = self.transposed.get(id(a))
-        if hit is not None and hit[0] is a:
-            return hit[1]
-        t = self._transpose(a)
-        self.transposed[id(a)] = (a, t)
-        return t
-
     def _transpose(self, a: ast.Node) -> ast.Node:
+        """The transpose of a, pushed inwards where that is shorter (self.T, memoised)."""
         s = self.shape(a)
         if s == SCALAR:
             return a
