@@ -228,3 +228,11 @@ def test_stacked_outer_products_in_every_backend(backend, kind):
     S, x, mu, want = _gaussian_nll_hessian(np.random.default_rng(5),
                                            symmetric=kind.startswith("symmetric"))
     np.testing.assert_allclose(_runner(d, backend)(S=S, x=x, mu=mu), want, atol=1e-12)
+
+
+def test_torch_code_makes_new_tensors_on_the_arguments_device():
+    d = mc.derivative("x'*x + sum(ones(n))*a", "x", vars={"x": "vector(n)", "a": "scalar"},
+                      order=2)
+    src = d.code("torch")
+    assert "_dtype, _device = x.dtype, x.device" in src
+    assert "torch.eye(n, dtype=_dtype, device=_device)" in src

@@ -89,12 +89,13 @@ TORCH = Backend(
         z = a * torch.sqrt(d)[:, None]
         return z.T @ z
     return a.T @ (a * d[:, None])'''},
-    ones="torch.ones({n}, dtype=_dtype)",
-    eye="torch.eye({n}, dtype=_dtype)",
-    zeros="torch.zeros({shape}, dtype=_dtype)",
-    asarray="torch.as_tensor({0}, dtype=_dtype)",
-    literal="torch.tensor({0}, dtype=_dtype)",
-    prologue="_dtype = {first}.dtype",
+    # new tensors on the arguments' device (a GPU) and in their precision
+    ones="torch.ones({n}, dtype=_dtype, device=_device)",
+    eye="torch.eye({n}, dtype=_dtype, device=_device)",
+    zeros="torch.zeros({shape}, dtype=_dtype, device=_device)",
+    asarray="torch.as_tensor({0}, dtype=_dtype, device=_device)",
+    literal="torch.tensor({0}, dtype=_dtype, device=_device)",
+    prologue="_dtype, _device = {first}.dtype, {first}.device",
 )
 
 JAX = Backend(

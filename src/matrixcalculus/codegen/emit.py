@@ -25,7 +25,7 @@ from .optimize import distribute, factor_outer, size_of
 
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_RESERVED = {"np", "torch", "jax", "jnp", "da", "dask", "math", "_dtype"}
+_RESERVED = {"np", "torch", "jax", "jnp", "da", "dask", "math", "_dtype", "_device"}
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # precedence of Python expressions, loosest first
@@ -151,7 +151,7 @@ class _Emitter:
             arrays = [py for _, py, shape in self.params if shape]
             first = arrays[0] if arrays else None
             body.insert(0, self.b.prologue.format(first=first) if first
-                        else "_dtype = torch.float64")
+                        else "_dtype, _device = torch.float64, None")
         out = [self.b.imports, ""]
         for h in sorted(self.helpers):
             out += ["", self.b.helpers[h], ""]
