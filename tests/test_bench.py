@@ -84,3 +84,18 @@ def test_engine_tables(quick_report):
     growth = _section(text, "Engine: growth with expression size")
     assert "sum of k quadratic forms" in growth and "nesting depth d" in growth
     assert "Growth exponent" in growth
+
+
+def test_gpu_script_smoke_run_on_cpu(tmp_path):
+    """bench/gpu.py is prepared for a session lent an accelerator; here it runs on the CPU
+    at tiny sizes: every method agrees with ours and every table is written."""
+    out = tmp_path / "GPU_RESULTS.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu",
+                           "--quick", "--out", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    text = out.read_text()
+    assert text.count("### 1b logistic Hessian") == 2 and text.count("### 4b Gaussian") == 2
+    assert "disagrees" not in text and "failed" not in text, text
+    rows = [r for r in text.splitlines() if re.match(r"\| \d+ \|", r)]
+    assert len(rows) == 8 and all(re.match(r"\| \d+ \| [\d.]+ \|", r) for r in rows), text

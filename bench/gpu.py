@@ -1,0 +1,184 @@
+"""The GPU part of the benchmarks: the torch side of problems 1 (logistic regression) and 4
+(4-index Hessians) on an accelerator, float32 and float64, written to bench/GPU_RESULTS.md.
+
+    python bench/gpu.py                          # on a machine with CUDA (the `device` tool)
+    python bench/gpu.py --device cpu --quick     # smoke run (the test suite runs this)
+
+Per problem and size: our generated PyTorch code (`d.compiled("torch")`, tensors on the
+device), torch.func.hessian, the hand-written closed form, and the limit (the one dominant
+GEMM / the write of the output alone).  Times are medians of synchronised calls after a
+warm-up; a method that fails (out of memory) or would exceed the time cap is reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import matrixcalculus as mc  # noqa: E402
+
+LOGISTIC = "sum(log(1+exp(-y.*(X*w))))"
+GAUSS = "0.5*logdet(S) + 0.5*(x - mu)'*inv(S)*(x - mu)"
+CAP_S = 20.0          # a method slower than this at one size is not run at the next
+OOM = getattr(torch.cuda, "OutOfMemoryError", MemoryError)
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: str, repeats: int) -> float:
+    fn()                                   # warm-up (and the kernels' compilation)
+    sync(device)
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out)
+
+
+def run_row(methods: dict, device: str, repeats: int, skip: set[str]) -> dict[str, str]:
+    ref = methods["ours torch"]()
+    row = {}
+    for name, fn in methods.items():
+        if name in skip:
+            row[name] = "skipped"
+            continue
+        try:
+            got = fn()
+            if name != "limit" and not torch.allclose(got.to(ref.dtype), ref, rtol=1e-3,
+                                                      atol=1e-5 * float(ref.abs().max())):
+                row[name] = "disagrees"
+                continue
+            del got
+            sec = timed(fn, device, repeats)
+            row[name] = f"{sec * 1e3:.3g}"
+            if sec > CAP_S / 4:
+                skip.add(name)
+        except (OOM, MemoryError):
+            row[name] = "out of memory"
+            skip.add(name)
+            if device.startswith("cuda"):
+                torch.cuda.empty_cache()
+        except RuntimeError as e:         # e.g. a CPU allocation too large
+            row[name] = f"failed ({str(e)[:40]})"
+            skip.add(name)
+    return row
+
+
+def logistic(device: str, dtype, sizes: list[int], repeats: int) -> list[str]:
+    d = mc.derivative(LOGISTIC, "w", order=2)
+    lines = [f"### 1b logistic Hessian, {dtype}\n", f"`{d}`\n",
+             "| n | ours torch | torch.func.hessian | hand | limit | torch.func / ours |",
+             "|---|---|---|---|---|---|"]
+    skip: set[str] = set()
+    for n in sizes:
+        lines.append(_line(n, run_row(_logistic_methods(d, n, device, dtype), device,
+                                      repeats, skip)))
+    return lines
+
+
+def _logistic_methods(d, n: int, device: str, dtype) -> dict:
+    g = torch.Generator(device="cpu").manual_seed(0)
+    X = torch.randn(2 * n, n, generator=g, dtype=dtype).to(device)
+    w = (torch.randn(n, generator=g, dtype=dtype) / n ** 0.5).to(device)
+    y = torch.sign(torch.randn(2 * n, generator=g, dtype=dtype)).to(device)
+    arrays = {"X": X, "w": w, "y": y}
+    fn = d.compiled("torch", {"m": 2 * n, "n": n})
+    p = torch.sigmoid(-y * (X @ w))
+    Z = X * torch.sqrt(p * (1 - p) * y * y)[:, None]
+
+    def f(w):
+        return torch.nn.functional.softplus(-y * (X @ w)).sum()
+    return {
+        "ours torch": lambda: fn(*[arrays[k] for k in d.variables]),
+        "torch.func.hessian": lambda: torch.func.hessian(f)(w),
+        "hand": lambda: X.T @ (X * (p * (1 - p) * y * y)[:, None]),
+        "limit": lambda: Z.T @ Z,
+    }
+
+
+def gaussian(device: str, dtype, sizes: list[int], repeats: int) -> list[str]:
+    vars = {"x": "vector(n)", "mu": "vector(n)", "S": "matrix(n,n)"}
+    d = mc.derivative(GAUSS, "S", vars=vars, order=2)
+    lines = [f"### 4b Gaussian NLL Hessian (4-index), {dtype}\n",
+             "| n | ours torch | torch.func.hessian | hand | limit | torch.func / ours |",
+             "|---|---|---|---|---|---|"]
+    skip: set[str] = set()
+    for n in sizes:
+        lines.append(_line(n, run_row(_gaussian_methods(d, n, device, dtype), device,
+                                      repeats, skip)))
+    return lines
+
+
+def _gaussian_methods(d, n: int, device: str, dtype) -> dict:
+    g = torch.Generator(device="cpu").manual_seed(1)
+    A = torch.randn(n, n, generator=g, dtype=dtype)
+    S = (A @ A.T / n + torch.eye(n, dtype=dtype)).to(device)
+    x = torch.randn(n, generator=g, dtype=dtype).to(device)
+    mu = torch.randn(n, generator=g, dtype=dtype).to(device)
+    arrays = {"S": S, "x": x, "mu": mu}
+    fn = d.compiled("torch", {"n": n})
+    P = torch.linalg.inv(S)
+    u, v = P.T @ (x - mu), P @ (x - mu)
+
+    def f(S):
+        return 0.5 * torch.logdet(S) + 0.5 * (x - mu) @ torch.linalg.solve(S, x - mu)
+    return {
+        "ours torch": lambda: fn(*[arrays[k] for k in d.variables]),
+        "torch.func.hessian": lambda: torch.func.hessian(f)(S),
+        "hand": lambda: (-0.5 * torch.einsum("jk,li->ijkl", P, P)
+                         + 0.5 * torch.einsum("li,j,k->ijkl", P, v, u)
+                         + 0.5 * torch.einsum("jk,i,l->ijkl", P, u, v)),
+        "limit": lambda: torch.einsum("ij,kl->ijkl", P, P),
+    }
+
+
+def _line(n: int, row: dict[str, str]) -> str:
+    try:
+        ratio = f"{float(row['torch.func.hessian']) / float(row['ours torch']):.3g}x"
+    except ValueError:
+        ratio = "-"
+    return (f"| {n} | {row['ours torch']} | {row['torch.func.hessian']} | {row['hand']} | "
+            f"{row['limit']} | {ratio} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
+    ap.add_argument("--out", type=Path, default=HERE / "GPU_RESULTS.md")
+    args = ap.parse_args(argv)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print("no CUDA device: run with --device cpu for a smoke run", file=sys.stderr)
+        return 2
+    name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
+    big = [64, 128] if args.quick else [1024, 2048, 4096, 8192]
+    small = [6, 10] if args.quick else [20, 40, 60, 100]
+    repeats = 3 if args.quick else 10
+    t0 = time.perf_counter()
+    out = ["# GPU benchmarks", "", f"`python bench/gpu.py` on {name} (torch {torch.__version__}"
+           f"); milliseconds, medians of {repeats} synchronised calls after a warm-up.", ""]
+    for dtype in (torch.float32, torch.float64):
+        out += logistic(args.device, dtype, big, repeats) + [""]
+        out += gaussian(args.device, dtype, small, repeats) + [""]
+    out.append(f"Total {time.perf_counter() - t0:.0f} s.")
+    args.out.write_text("\n".join(out) + "\n")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
