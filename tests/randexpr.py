@@ -660,6 +660,12 @@ def reference(case: Case, inputs: dict[str, np.ndarray], order: int) -> np.ndarr
     return res.detach().numpy().copy()
 
 
+def nudged(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inputs scaled by 1 + 1e-12 (domains kept: signs, symmetry, positivity)."""
+    return {k: v * (1 + 1e-12) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
+            for k, v in inputs.items()}
+
+
 def close(got: np.ndarray, want: np.ndarray, floor: float = 1e-7) -> float:
     """Normwise relative error max|got - want| / max(max|want|, floor), inf on a shape
     mismatch."""
@@ -745,6 +751,11 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
         err = close(ours, value, floor)
         assert err < RTOL, f"value differs: rel err {err:.3g}\n ours {ours}\n torch {value}"
         got = d.evaluate(**inputs)
+        # where the answer cancels large terms (a polynomial in tanh(u) at a saturated u),
+        # its rounding noise is larger than the value's: measured by evaluating it again at
+        # the inputs scaled by 1 + 1e-12, a change far below any derivative's own
+        noise = float(np.max(np.abs(got - d.evaluate(**nudged(inputs))), initial=0.0))
+        floor = max(floor, 100 * noise / RTOL)      # differences up to 100 x the noise
         err = close(got, ref, floor)
         assert err < RTOL, (f"derivative differs from autograd: rel err {err:.3g}\n"
                             f" answer {answer}\n got {got}\n want {ref}")

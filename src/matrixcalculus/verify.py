@@ -323,6 +323,17 @@ def _safe(fn: Callable[..., Any], arrays: Mapping[str, np.ndarray]) -> np.ndarra
         return np.asarray(fn(**{k: v.copy() for k, v in arrays.items()}), dtype=np.float64)
 
 
+def _noise(fn: Callable[..., Any], inputs: Mapping[str, Any], got: np.ndarray) -> float:
+    """How much fn's value moves when its inputs are scaled by 1 + 1e-12: its rounding
+    noise (a real derivative moves by ~1e-12 relative)."""
+    nudged = {k: v * (1 + 1e-12) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
+              for k, v in inputs.items()}
+    again = _safe(fn, nudged)
+    if again.shape != got.shape or not np.all(np.isfinite(again)):
+        return 0.0
+    return float(np.max(np.abs(again - got), initial=0.0))
+
+
 def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int = 5,
           seed: int = 0, max_seconds: float = MAX_SECONDS) -> CheckResult:
     """Compare d with finite differences (and torch autograd) at `points` random points,
@@ -417,6 +428,10 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
             return fail(f"FAILED {where}: the derivative is not finite where the expression is",
                         inputs, {FD_NAME: float("inf")})
         mag = max(1.0, float(np.max(np.abs(f0), initial=0.0)))
+        # an answer that cancels large terms (a polynomial in a saturated tanh) carries
+        # rounding noise above the references' floors: measured by evaluating it again at
+        # the inputs scaled by 1 + 1e-12, it raises the floor against autograd
+        noise = _noise(d.evaluate, inputs, got)
         errs = {FD_NAME: rel_error(got, ref_fd, FD_FLOOR * mag)}
         if torch_fn is not None:
             try:
@@ -427,7 +442,8 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
                 errors.pop(AUTOGRAD_NAME, None)
             else:
                 if np.all(np.isfinite(ref_ad)):
-                    errs[AUTOGRAD_NAME] = rel_error(got, ref_ad, AUTOGRAD_FLOOR * mag)
+                    errs[AUTOGRAD_NAME] = rel_error(            # up to 100 x the noise
+                        got, ref_ad, max(AUTOGRAD_FLOOR * mag, 100 * noise / AUTOGRAD_RTOL))
         bad = [r for r, e in errs.items()
                if e > (FD_RTOL if r == FD_NAME else AUTOGRAD_RTOL)]
         if bad:
