@@ -63,6 +63,11 @@ class _Compiled:
         dims = {d for t in self.typed.types.values() for d in self.typed.shape(t)}
         return tuple(sorted(d for d in dims if isinstance(d, str) and d not in carried))
 
+    @property
+    def argument_names(self) -> list[str]:
+        """The generated function's parameters: the variables, then the sizes of free_dims."""
+        return list(self.variables) + [d for d in self.free_dims if d not in self.variables]
+
     def code(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None) -> str:
         """Source of a standalone module computing this (NumPy, PyTorch or JAX).
 
@@ -200,10 +205,11 @@ class Derivative(_Answer, _Compiled):
         return f"<Derivative d{'^' + str(self.order) if self.order > 1 else ''} of " \
                f"{self.source!r} wrt {self.wrt}: {self}>"
 
-    def check(self, domains=None, points: int = 5, seed: int = 0, max_seconds: float = 20.0):
+    def check(self, domains=None, points: int = 5, seed: int = 0,
+              max_seconds: float | None = None):
         """Verify numerically against finite differences (and torch autograd when
         installed) at random points honoring `domains` ({"S": "spd", "x": "positive"}),
-        for at most about max_seconds."""
+        for at most about max_seconds (default verify.MAX_SECONDS)."""
         from . import verify
         return _guarded(lambda: verify.check(self, domains=domains, points=points, seed=seed,
                                              max_seconds=max_seconds), self.source)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .api import VariableInfo, _Answer, _Compiled, _guarded
+from . import verify
+from .api import VariableInfo, _Answer, _Compiled, _guarded, derivative, expression
 from .errors import EvaluationError, UnsupportedDerivativeError
 from .ir import build as B
 from .language.declarations import is_identifier
@@ -88,9 +89,6 @@ class HessianVectorProduct(_Answer, _Compiled):
 
 
 def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckResult:
-    from . import verify
-    from .api import derivative, expression
-
     d = h.hessian
     doms = verify.parse_domains(domains, d.variables)
     decls = verify.declarations(d.variables)
@@ -150,10 +148,8 @@ def _autograd_hvp(fn, value, inputs: dict[str, Any], wrt: str, v: np.ndarray,
     import torch
     from torch.autograd.functional import hvp
 
-    params = list(value.variables) + [f for f in value.free_dims if f not in value.variables]
-    tens = {k: int(a) if isinstance(a, np.integer) else torch.tensor(np.asarray(a),
-                                                                     dtype=torch.float64)
-            for k, a in inputs.items()}
+    params = value.argument_names
+    tens = verify.torch_inputs(inputs)
 
     def f(w):
         if symmetric:     # the derivative on symmetric matrices: f(sym(W))
@@ -166,9 +162,8 @@ def _autograd_hvp(fn, value, inputs: dict[str, Any], wrt: str, v: np.ndarray,
 
 
 def _fd_hvp(gradient, inputs: dict[str, Any], wrt: str, v: np.ndarray) -> np.ndarray:
-    from .verify import FD_STEP
     x = np.asarray(inputs[wrt], dtype=np.float64)
-    h = FD_STEP * max(1.0, float(np.max(np.abs(x))))
+    h = verify.FD_STEP * max(1.0, float(np.max(np.abs(x))))
     with np.errstate(all="ignore"):
         gp = gradient.evaluate(**{**inputs, wrt: x + h * v})
         gm = gradient.evaluate(**{**inputs, wrt: x - h * v})

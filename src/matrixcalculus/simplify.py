@@ -9,6 +9,8 @@ is kept when the tree gets smaller.  Pattern rules (tinygrad style) follow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .ir import build as B
 from .ir.nodes import Node, walk
 from .limits import check_deadline
@@ -35,6 +37,16 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
         return B.power(args[0], args[1])
     return {"inv": B.inv, "det": B.det, "logdet": B.logdet, "softmax": B.softmax,
             "logsumexp": B.logsumexp}[op](args[0])
+
+
+def bottom_up(root: Node, rewrite: Callable[[Node], Node]) -> Node:
+    """rewrite applied to every node, arguments first, each rebuilt over the rewritten
+    arguments (the DAG's sharing kept: each node is rewritten once)."""
+    done: dict[Node, Node] = {}
+    for n in walk(root):
+        check_deadline()
+        done[n] = rewrite(rebuild(n, tuple(done[a] for a in n.args)))
+    return done[root]
 
 
 def tree_size(n: Node, memo: dict[Node, int] | None = None) -> int:
@@ -76,16 +88,8 @@ def simplify(root: Node) -> Node:
     global _price
     outer, _price = _price, _Pricer()
     try:
-        for rules in ([sigmoid_of_exp, expand], [factor]):
-            done: dict[Node, Node] = {}
-            for n in walk(root):
-                check_deadline()
-                new = rebuild(n, tuple(done[a] for a in n.args))
-                for rule in rules:
-                    new = rule(new)
-                done[n] = new
-            root = done[root]
-        return root
+        root = bottom_up(root, lambda n: expand(sigmoid_of_exp(n)))
+        return bottom_up(root, factor)
     finally:
         _price = outer
 

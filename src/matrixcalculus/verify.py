@@ -264,6 +264,13 @@ def torch_function(source: str, func_name: str = "value") -> Callable[..., Any]:
     return ns[func_name]
 
 
+def torch_inputs(arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """float64 tensors of the arrays; a free dimension's size (an integer) stays an int."""
+    import torch  # noqa: PLC0415
+    return {k: int(v) if isinstance(v, np.integer) else
+            torch.tensor(np.asarray(v), dtype=torch.float64) for k, v in arrays.items()}
+
+
 def autograd_reference(fn: Callable[..., Any], params: list[str],
                        arrays: Mapping[str, np.ndarray], wrt: str, order: int,
                        symmetric: bool = False) -> np.ndarray:
@@ -272,8 +279,7 @@ def autograd_reference(fn: Callable[..., Any], params: list[str],
     import torch  # noqa: PLC0415
     from torch.autograd.functional import hessian, jacobian  # noqa: PLC0415
 
-    tens = {k: int(v) if isinstance(v, np.integer) else     # a free dimension's size
-            torch.tensor(np.asarray(v), dtype=torch.float64) for k, v in arrays.items()}
+    tens = torch_inputs(arrays)
 
     def f(w):
         kw = dict(tens)
@@ -323,22 +329,27 @@ def _safe(fn: Callable[..., Any], arrays: Mapping[str, np.ndarray]) -> np.ndarra
         return np.asarray(fn(**{k: v.copy() for k, v in arrays.items()}), dtype=np.float64)
 
 
+def nudged(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs scaled by 1 + 1e-12 (domains kept: signs, symmetry, positivity)."""
+    return {k: v * (1 + 1e-12) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
+            for k, v in inputs.items()}
+
+
 def _noise(fn: Callable[..., Any], inputs: Mapping[str, Any], got: np.ndarray) -> float:
     """How much fn's value moves when its inputs are scaled by 1 + 1e-12: its rounding
     noise (a real derivative moves by ~1e-12 relative)."""
-    nudged = {k: v * (1 + 1e-12) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
-              for k, v in inputs.items()}
-    again = _safe(fn, nudged)
+    again = _safe(fn, nudged(inputs))
     if again.shape != got.shape or not np.all(np.isfinite(again)):
         return 0.0
     return float(np.max(np.abs(again - got), initial=0.0))
 
 
 def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int = 5,
-          seed: int = 0, max_seconds: float = MAX_SECONDS) -> CheckResult:
+          seed: int = 0, max_seconds: float | None = None) -> CheckResult:
     """Compare d with finite differences (and torch autograd) at `points` random points,
     for at most about max_seconds (then with the points compared so far).  A point where
     the expression itself is not finite is outside its domain: another is drawn."""
+    max_seconds = MAX_SECONDS if max_seconds is None else max_seconds
     stop_at = time.monotonic() + max_seconds
     from .api import derivative, expression  # noqa: PLC0415 - api imports nothing from here
 
@@ -368,7 +379,7 @@ def check(d: Derivative, domains: Mapping[str, str] | None = None, points: int =
             torch_fn = torch_function(value.code("torch"))
         except Exception as e:  # noqa: BLE001 - autograd is an extra reference, not required
             notes.append(f"torch autograd skipped ({type(e).__name__}: {e})")
-    params = list(value.variables) + [f for f in value.free_dims if f not in value.variables]
+    params = value.argument_names
     # nested autograd takes one backward pass per entry of each lower derivative: beyond a
     # few hundred (order 4 wrt a 3 x 3 matrix: 729) it takes minutes; differences suffice
     wrt_size = int(np.prod(concrete_shape(d.variables[wrt], sizes), dtype=np.int64))

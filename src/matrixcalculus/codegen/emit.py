@@ -81,6 +81,7 @@ class _Emitter:
             py = safe_name(user, taken)
             taken.add(py)
             self.params.append((user, py, shape))
+        self.py_of = {user: py for user, py, _ in self.params}
         self.dim_names: dict[object, str] = {}
         self.dim_source: dict[object, str] = {}
         self.dims_used: list[object] = []
@@ -133,9 +134,8 @@ class _Emitter:
 
     # ------------------------------------------------------------ driver
     def run(self) -> str:
-        py_of = self.py_of = {user: py for user, py, _ in self.params}
         for n in walk(self.root):
-            e = self.node(n, py_of)
+            e = self.node(n)
             if self.uses[n] > 1 and n.op not in ("var", "const"):
                 e = self.bind(e)
             self.done[n] = e
@@ -159,11 +159,11 @@ class _Emitter:
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
 
-    def node(self, n: Node, py_of: dict[str, str]) -> E:
+    def node(self, n: Node) -> E:
         op = n.op
         a = [self.done.get(x) for x in n.args]
         if op == "var":
-            return E(py_of[n.params[0]])
+            return E(self.py_of[n.params[0]])
         if op == "const":
             v = n.params[0]
             return E(_num(v), NEG if v < 0 else ATOM)
@@ -255,7 +255,7 @@ class _Emitter:
         """Code for a node built here (not in the answer's DAG): its new parts inline."""
         for m in walk(root):
             if m not in self.done:
-                self.done[m] = self.node(m, self.py_of)
+                self.done[m] = self.node(m)
         return self.done[root]
 
     @staticmethod

@@ -109,14 +109,8 @@ def factor_outer(root: Node) -> Node:
     """Pull a factor common to several terms of a sum out of them, where it takes no part
     in any contraction: P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k].  For the
     4-index Hessians each term is a pass over n^4 numbers and the inner sum costs n^2."""
-    from ..simplify import rebuild
-    done: dict[Node, Node] = {}
-    for n in walk(root):
-        new = rebuild(n, tuple(done[a] for a in n.args))
-        if new.op == "add":
-            new = _factor_sum(new)
-        done[n] = new
-    return done[root]
+    from ..simplify import bottom_up
+    return bottom_up(root, lambda n: _factor_sum(n) if n.op == "add" else n)
 
 
 def _free_factors(t: Node) -> list[tuple[Node, tuple[int, ...], int]]:
