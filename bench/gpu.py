@@ -13,6 +13,7 @@ warm-up; a method that fails (out of memory) or would exceed the time cap is rep
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -77,19 +78,28 @@ def run_row(methods: dict, device: str, repeats: int, skip: set[str]) -> dict[st
     return row
 
 
-def logistic(device: str, dtype, sizes: list[int], repeats: int) -> list[str]:
-    d = mc.derivative(LOGISTIC, "w", order=2)
-    lines = [f"### 1b logistic Hessian, {dtype}\n", f"`{d}`\n",
-             "| n | ours torch | torch.func.hessian | hand | limit | torch.func / ours |",
-             "|---|---|---|---|---|---|"]
+@functools.cache
+def hessian_of(expr: str, wrt: str, decls: tuple = ()) -> mc.Derivative:
+    """Derived once, whatever the size and dtype."""
+    return mc.derivative(expr, wrt, vars=dict(decls), order=2)
+
+
+HEADER = ["| n | ours torch | torch.func.hessian | hand | limit | torch.func / ours |",
+          "|---|---|---|---|---|---|"]
+
+
+def table(title: str, methods_at, sizes: list[int], device: str, dtype,
+          repeats: int) -> list[str]:
+    """One problem's table: a row per size of methods_at(n, device, dtype)."""
+    lines = [f"### {title}, {dtype}\n", *HEADER]
     skip: set[str] = set()
     for n in sizes:
-        lines.append(_line(n, run_row(_logistic_methods(d, n, device, dtype), device,
-                                      repeats, skip)))
+        lines.append(_line(n, run_row(methods_at(n, device, dtype), device, repeats, skip)))
     return lines
 
 
-def _logistic_methods(d, n: int, device: str, dtype) -> dict:
+def logistic_methods(n: int, device: str, dtype) -> dict:
+    d = hessian_of(LOGISTIC, "w")
     g = torch.Generator(device="cpu").manual_seed(0)
     X = torch.randn(2 * n, n, generator=g, dtype=dtype).to(device)
     w = (torch.randn(n, generator=g, dtype=dtype) / n ** 0.5).to(device)
@@ -109,20 +119,8 @@ def _logistic_methods(d, n: int, device: str, dtype) -> dict:
     }
 
 
-def gaussian(device: str, dtype, sizes: list[int], repeats: int) -> list[str]:
-    vars = {"x": "vector(n)", "mu": "vector(n)", "S": "matrix(n,n)"}
-    d = mc.derivative(GAUSS, "S", vars=vars, order=2)
-    lines = [f"### 4b Gaussian NLL Hessian (4-index), {dtype}\n",
-             "| n | ours torch | torch.func.hessian | hand | limit | torch.func / ours |",
-             "|---|---|---|---|---|---|"]
-    skip: set[str] = set()
-    for n in sizes:
-        lines.append(_line(n, run_row(_gaussian_methods(d, n, device, dtype), device,
-                                      repeats, skip)))
-    return lines
-
-
-def _gaussian_methods(d, n: int, device: str, dtype) -> dict:
+def gaussian_methods(n: int, device: str, dtype) -> dict:
+    d = hessian_of(GAUSS, "S", (("x", "vector(n)"), ("mu", "vector(n)"), ("S", "matrix(n,n)")))
     g = torch.Generator(device="cpu").manual_seed(1)
     A = torch.randn(n, n, generator=g, dtype=dtype)
     S = (A @ A.T / n + torch.eye(n, dtype=dtype)).to(device)
@@ -171,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     out = ["# GPU benchmarks", "", f"`python bench/gpu.py` on {name} (torch {torch.__version__}"
            f"); milliseconds, medians of {repeats} synchronised calls after a warm-up.", ""]
+    out += [f"Logistic Hessian: `{hessian_of(LOGISTIC, 'w')}`", ""]
     for dtype in (torch.float32, torch.float64):
-        out += logistic(args.device, dtype, big, repeats) + [""]
-        out += gaussian(args.device, dtype, small, repeats) + [""]
+        out += table("1b logistic Hessian", logistic_methods, big, args.device, dtype,
+                     repeats) + [""]
+        out += table("4b Gaussian NLL Hessian (4-index)", gaussian_methods, small,
+                     args.device, dtype, repeats) + [""]
     out.append(f"Total {time.perf_counter() - t0:.0f} s.")
     args.out.write_text("\n".join(out) + "\n")
     print("\n".join(out))
