@@ -16,3 +16,42 @@ def load():
     import cases  # noqa: PLC0415
     import oracle  # noqa: PLC0415
     return cases, oracle
+
+
+def load_v2():
+    """The v2 cases (cases_v2.py) and the same oracle."""
+    load()
+    import cases_v2  # noqa: PLC0415
+    import oracle  # noqa: PLC0415
+    return cases_v2, oracle
+
+
+def runner(d, backend: str):
+    """d's generated code in a backend, called with NumPy inputs by name, NumPy out."""
+    import numpy as np  # noqa: PLC0415
+
+    ns: dict = {}
+    exec(compile(d.code(backend), "<generated>", "exec"), ns)  # noqa: S102 - our own code
+    fn = ns[d.kind.lower()]
+    names = list(d.variables)
+    if backend == "torch":
+        import torch  # noqa: PLC0415
+
+        def run(**inputs):
+            return fn(*[torch.tensor(inputs[n], dtype=torch.float64) for n in names]).numpy()
+    elif backend == "jax":
+        import jax  # noqa: PLC0415
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp  # noqa: PLC0415
+
+        def run(**inputs):
+            return np.asarray(fn(*[jnp.asarray(inputs[n]) for n in names]))
+    elif backend == "dask":
+        import dask.array as da  # noqa: PLC0415
+
+        def run(**inputs):
+            return np.asarray(fn(*[da.asarray(inputs[n]) for n in names]).compute())
+    else:
+        def run(**inputs):
+            return fn(*[inputs[n] for n in names])
+    return run

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from matrixcalculus import ops
+
 DIMS = ("n", "m", "k")
 Type = tuple  # (rows, cols): a dimension name or None for 1
 SCALAR: Type = (None, None)
@@ -414,15 +416,25 @@ class Generator:
         return self.call(f, self.gen(t, depth), t, _TORCH_FUNCS[f])
 
     def elementwise(self, t: Type, depth: int) -> E:
-        f = self.pick(["sin", "cos", "tanh", "sigmoid", "softplus", "abs", "relu", "exp", "log",
-                       "sqrt", "tan", "sign", "step", "exp", "log"])
-        if f in ("exp", "tan"):
+        """Any elementwise function of the language (its row in ops/ gives the domain and
+        the torch oracle), exp and log twice as likely."""
+        f = self.pick(_ELEMENTWISE + ["exp", "log"])
+        domain = ops.row(f).domain
+        if domain == "bounded":
             arg = self.bounded(t, depth - 1) if depth > 0 else self.leaf(t)
-        elif f in ("log", "sqrt"):
+        elif domain == "positive":
             arg = self.pos(t, depth)
+        elif domain == "unit":       # strictly inside (-1, 1): asin, acos
+            arg = self.prod_op(self.num(0.9), self.bounded_signed(t, depth - 1), "*")
         else:
             arg = self.gen(t, depth)
-        return self.call(f, arg, t, _TORCH_FUNCS[f])
+        # an alias now and then: arctan(x) is atan(x)
+        return self.call(self.pick(list(ops.row(f).names)), arg, t, _oracle(f))
+
+    def bounded_signed(self, t: Type, depth: int) -> E:
+        """Values in [-1, 1]."""
+        f = self.pick(["tanh", "sin", "cos"])
+        return self.call(f, self.gen(t, max(depth, 0)), t, _TORCH_FUNCS[f])
 
     def additive(self, t: Type, depth: int) -> E:
         op = self.pick(["+", "-"])
@@ -606,6 +618,13 @@ def _diag(x):
     if x.dim() == 2:
         return torch.diagonal(x)
     return torch.diag(x) if x.dim() == 1 else x
+
+
+_ELEMENTWISE = sorted(ops.ELEMENTWISE)
+
+
+def _oracle(f: str) -> Callable:
+    return lambda x: ops.row(f).oracle(torch, x)
 
 
 _TORCH_FUNCS: dict[str, Callable] = {

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 from corpus_support import load
+from corpus_support import runner as _runner
 
 import matrixcalculus as mc
 
@@ -22,27 +23,6 @@ def _load(src: str, name: str):
     ns: dict = {}
     exec(compile(src, "<generated>", "exec"), ns)  # noqa: S102 - our own generated code
     return ns[name]
-
-
-def _runner(d: mc.Derivative, backend: str):
-    fn = _load(d.code(backend), d.kind.lower())
-    names = list(d.variables)
-    if backend == "torch":
-        import torch
-
-        def run(**inputs):
-            return fn(*[torch.tensor(inputs[n], dtype=torch.float64) for n in names]).numpy()
-    elif backend == "jax":
-        import jax
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
-
-        def run(**inputs):
-            return np.asarray(fn(*[jnp.asarray(inputs[n]) for n in names]))
-    else:
-        def run(**inputs):
-            return fn(*[inputs[n] for n in names])
-    return run
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

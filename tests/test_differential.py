@@ -91,7 +91,7 @@ def test_every_production_is_reachable():
     """The generator's vocabulary covers every operator and function of the language."""
     import random
 
-    from matrixcalculus.language.functions import ARITY
+    from matrixcalculus.ops import ARITY
     texts = []
     for seed in range(400):
         texts.append(Generator(random.Random(seed).randrange, MAX_DEPTH).case().text)

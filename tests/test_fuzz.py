@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matrixcalculus as mc
-from matrixcalculus.language.functions import ALL
 from matrixcalculus.limits import deadline
+from matrixcalculus.ops import ALL
 
 cases, _ = load()
 SEEDS = sorted({c["expr"] for c in cases.public()})

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import matrixcalculus as mc
 from matrixcalculus.ast import Binary, Call, Name, Neg, Node, Num, Transpose, Where
-from matrixcalculus.language.functions import ALL, ARITY
 from matrixcalculus.language.parser import parse
+from matrixcalculus.ops import ALL, ARITY
 
 x, y, z, s, A, B, C = (Name(n) for n in ("x", "y", "z", "s", "A", "B", "C"))
 

@@ -8,7 +8,7 @@ twice, Hessians are the same code.  Only nodes that depend on x are visited.
 from __future__ import annotations
 
 from .ir.build import add, const, delta, einsum, scale, zero
-from .ir.nodes import Node, walk
+from .ir.nodes import Node, Op, walk
 from .limits import check_deadline, check_ir_size
 from .rules import vjp
 from .simplify import simplify
@@ -16,13 +16,12 @@ from .simplify import simplify
 
 def jacobian(y: Node, x: Node) -> Node:
     """d y / d x for a variable node x."""
-    assert x.op == "var"
-    extra = y.rank
-    if extra == 0:
+    assert x.op == Op.VAR
+    r = y.rank
+    if r == 0:
         seed = const(1.0)
-    else:
-        e = tuple(range(100, 100 + extra))
-        i = tuple(range(extra))
+    else:   # delta(e_k, i_k) per output axis: the output's own axes E lead the adjoint
+        e, i = tuple(range(r)), tuple(range(r, 2 * r))
         seed = einsum([delta(d) for d in y.shape], list(zip(e, i)), e + i)
     order = walk(y)                         # children before parents
     depends: set[Node] = set()
@@ -41,7 +40,7 @@ def jacobian(y: Node, x: Node) -> Node:
             return g
         for k, a in enumerate(n.args):
             if a in depends:
-                adjoint.setdefault(a, []).append(vjp(n, k, g, extra))
+                adjoint.setdefault(a, []).append(vjp(n, k, g))
     return zero(y.shape + x.shape)
 
 
@@ -58,7 +57,7 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
     d = y
     for _ in range(order):
         d = jacobian(d, x)
-        if x.params[1]:
+        if x.symmetric:
             d = symmetrize_last(d)
         check_ir_size(len(walk(d)))
         d = simplify(d)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from . import ast
 from .errors import ParseError
 from .ir import build as B
+from .ir import functions as F
 from .ir.nodes import Node
-from .language.functions import ELEMENTWISE
 from .language.typecheck import Type, Typed
+from .ops import row
 
 
 def lower(typed: Typed) -> tuple[Node, dict[str, Node]]:
@@ -52,7 +53,7 @@ class _Lowering:
         if isinstance(n, ast.Neg):
             return B.neg(self.lower(n.operand))
         if isinstance(n, ast.Transpose):
-            return B.transpose(self.lower(n.operand))
+            return F.transpose(self.lower(n.operand))
         if isinstance(n, ast.Binary):
             return self.binary(n)
         if isinstance(n, ast.Call):
@@ -67,16 +68,16 @@ class _Lowering:
             a, b = B.broadcast(a, shape), B.broadcast(b, shape)
             return B.add([a, b]) if op == "+" else B.sub(a, b)
         if op == ".*":
-            return B.hadamard(a, b)
+            return F.hadamard(a, b)
         if op == "./":
-            return B.hadamard(a, B.recip(b))
+            return F.hadamard(a, F.recip(b))
         if op == "/":
-            return B.hadamard(a, B.recip(b))
+            return F.hadamard(a, F.recip(b))
         if op in ("^", ".^"):
             return B.power(a, b)
         if op == "*":
             if a.rank == 0 or b.rank == 0:
-                return B.hadamard(a, b)
+                return F.hadamard(a, b)
             # (r1, c1) * (r2, c2) with c1 = r2: label rows 0, inner 1, cols 2
             lt, rt = self.t.type_of(n.left), self.t.type_of(n.right)
             lr, lc = self.axes(lt)
@@ -88,40 +89,8 @@ class _Lowering:
         raise ParseError(f"unknown operator {op}", self.t.source, n.pos, n.end)
 
     def call(self, n: ast.Call) -> Node:
-        f = n.func
-        if f in ("ones", "eye"):
-            shape = self.shape(self.t.type_of(n))
-            if f == "eye":
-                return B.delta(shape[0]) if shape else B.const(1.0)
-            return B.full(shape, 1.0)
-        x = self.lower(n.args[0])
-        if f == "sqrt":
-            return B.power(x, B.const(0.5))
-        if f in ELEMENTWISE:
-            return B.func(f, x)
-        if f == "sum":
-            return B.sum_all(x)
-        if f == "tr":
-            return B.einsum([x], [(0, 0)], ()) if x.rank == 2 else x
-        if f == "det":
-            return B.det(x)
-        if f == "logdet":
-            return B.logdet(x)
-        if f == "norm2":
-            r = tuple(range(x.rank))
-            return B.power(B.einsum([x, x], [r, r], ()), B.const(0.5))
-        if f == "norm1":
-            return B.sum_all(B.func("abs", x))
-        if f == "logsumexp":
-            return B.logsumexp(x)
-        if f == "inv":
-            return B.inv(x)
-        if f == "softmax":
-            return B.softmax(x)
-        if f == "diag":
-            if x.rank == 1:
-                return B.einsum([x, B.delta(x.shape[0])], [(0,), (0, 1)], (0, 1))
-            if x.rank == 2:
-                return B.einsum([x], [(0, 0)], (0,))
-            return x
-        raise ParseError(f"unknown function {f}", self.t.source, n.pos, n.end)
+        r = row(n.func)
+        shape = self.shape(self.t.type_of(n))
+        if r.typing == "dims":      # ones(m, n), eye(n): the arguments are dimensions
+            return r.lower(*n.args, shape=shape)
+        return r.lower(*(self.lower(a) for a in n.args), shape=shape)

@@ -295,8 +295,8 @@ class Raiser:
             return ast.Call(n.params[0], (self.lift(n.args[0]),))
         if op == "power":
             return self.power(n)
-        if op in ("inv", "det", "logdet", "softmax", "logsumexp"):
-            return ast.Call(op, (self.lift(n.args[0]),))
+        if op == "prim":
+            return ast.Call(n.params[0], (self.lift(n.args[0]),))
         if op == "add":
             return self.add(n)
         if op == "einsum":

@@ -1,124 +1,55 @@
-"""The derivative rule table: one entry per primitive, as IR (reverse mode).
+"""The derivative rule table (reverse mode), as IR: one entry per node kind.
 
-Each vector-Jacobian product gets the node, its adjoint `g` of shape
-E + node.shape (E: the output's own indices, for Jacobians and Hessians) and
-returns the adjoint contribution for one argument, shape E + arg.shape.
-`ein("...ij,jk->...ik", g, y)` is an einsum whose "..." stands for E.
+`VJP[op](node, k, g)` is the adjoint contribution of `node` to its argument k, given the
+adjoint `g` of the node, shaped E + node.shape: E, the output's own axes (Jacobians and
+Hessians), is whatever g has beyond the node's axes; no rule is told how many.  Elementwise
+functions take f' from their row in ops/, matrix primitives their whole VJP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from .ir.build import (
-    add,
-    broadcast,
-    const,
-    delta,
-    einsum,
-    full,
-    func,
-    hadamard,
-    inv,
-    neg,
-    ones,
-    power,
-    recip,
-    scale,
-    softmax,
-    sub,
-)
-from .ir.nodes import Node
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+from .ir.build import add, delta, einsum, full, ones
+from .ir.functions import func, hadamard, power
+from .ir.nodes import Node, Op
+from .ops import row
 
 
-def ein(spec: str, *operands: Node, extra: int, coef: float = 1.0) -> Node:
-    """einsum from a string; '...' expands to `extra` leading labels (the E indices)."""
-    lhs, rhs = spec.split("->")
-    pre = list(range(100, 100 + extra))
-    labels: dict[str, int] = {}
-
-    def lab(part: str) -> tuple[int, ...]:
-        res: list[int] = []
-        if part.startswith("..."):
-            res += pre
-            part = part[3:]
-        res += [labels.setdefault(ch, _LETTERS.index(ch)) for ch in part]
-        return tuple(res)
-
-    return einsum(operands, [lab(p) for p in lhs.split(",")], lab(rhs), coef)
-
-
-def times(g: Node, t: Node, extra: int) -> Node:
+def times(g: Node, t: Node) -> Node:
     """g[E, I] * t[I]: an elementwise factor applied to an adjoint."""
     r = tuple(range(t.rank))
-    e = tuple(range(100, 100 + extra))
+    e = tuple(range(t.rank, g.rank))
     return einsum([g, t], [e + r, r], e + r)
 
 
-def one_minus(t: Node) -> Node:
-    return sub(full(t.shape, 1.0), t)
+def _func(node: Node, k: int, g: Node) -> Node:
+    return times(g, row(node.name).d(node.args[0], node))
 
 
-# f'(x) for elementwise functions, given x and y = f(x)
-ELEMENTWISE_DERIVATIVE: dict[str, Callable[[Node, Node], Node]] = {
-    "exp":      lambda x, y: y,
-    "log":      lambda x, y: recip(x),
-    "sin":      lambda x, y: func("cos", x),
-    "cos":      lambda x, y: neg(func("sin", x)),
-    "tan":      lambda x, y: add([full(x.shape, 1.0), power(y, const(2))]),
-    "tanh":     lambda x, y: one_minus(power(y, const(2))),
-    "sigmoid":  lambda x, y: hadamard(y, one_minus(y)),
-    "softplus": lambda x, y: func("sigmoid", x),
-    "abs":      lambda x, y: func("sign", x),
-    "relu":     lambda x, y: func("step", x),
-    "sign":     lambda x, y: scale(0.0, x),
-    "step":     lambda x, y: scale(0.0, x),
-}
+def _power(node: Node, k: int, g: Node) -> Node:
+    base, e = node.args
+    if k == 0:   # d(b^e)/db = e * b^(e-1)
+        return times(g, hadamard(e, power(base, add([e, full(e.shape, -1.0)]))))
+    # d(b^e)/de = b^e log(b), summed over the broadcast if e is a scalar
+    t = times(g, hadamard(node, func("log", base)))
+    if e.rank == 0 and base.rank > 0:
+        pre = tuple(range(base.rank, g.rank))
+        t = einsum([t], [pre + tuple(range(base.rank))], pre)
+    return t
 
 
-def vjp(node: Node, k: int, g: Node, extra: int) -> Node:
-    """Adjoint contribution of `node` to its argument number k."""
-    op, x = node.op, node.args[0] if node.args else None
-    if op == "add":
-        return g
-    if op == "einsum":
-        return _einsum_vjp(node, k, g, extra)
-    if op == "func":
-        return times(g, ELEMENTWISE_DERIVATIVE[node.params[0]](x, node), extra)
-    if op == "power":
-        base, e = node.args
-        if k == 0:   # d(b^e)/db = e * b^(e-1)
-            factor = hadamard(e, power(base, add([e, full(e.shape, -1.0)])))
-            return times(g, factor, extra)
-        # d(b^e)/de = b^e log(b), summed over the broadcast if e is a scalar
-        t = times(g, hadamard(node, func("log", base)), extra)
-        if e.rank == 0 and base.rank > 0:
-            pre = tuple(range(100, 100 + extra))
-            t = einsum([t], [pre + tuple(range(base.rank))], pre)
-        return t
-    if op == "inv":      # d inv(X) = -Y dX Y
-        return ein("...kl,ki,jl->...ij", g, node, node, extra=extra, coef=-1.0)
-    if op == "det":      # d det(X) = det(X) inv(X)'
-        return ein("...,,ji->...ij", g, node, inv(x), extra=extra)
-    if op == "logdet":
-        return ein("...,ji->...ij", g, inv(x), extra=extra)
-    if op == "softmax":  # y .* (g - (g . y))
-        return sub(ein("...i,i->...i", g, node, extra=extra),
-                   ein("...j,j,i->...i", g, node, node, extra=extra))
-    if op == "logsumexp":  # the gradient is softmax over all entries
-        p = softmax(x) if x.rank == 1 else func("exp", sub(x, broadcast(node, x.shape)))
-        pre, r = tuple(range(100, 100 + extra)), tuple(range(x.rank))
-        return einsum([g, p], [pre, r], pre + r)
-    raise ValueError(f"no derivative rule for {op}")
+def _prim(node: Node, k: int, g: Node) -> Node:
+    return row(node.name).vjp(node, g)
 
 
-def _einsum_vjp(node: Node, k: int, g: Node, extra: int) -> Node:
-    coef, idxs, out = node.params
-    base = max([lab for ix in idxs for lab in ix] + [0]) + 1
-    pre = tuple(range(base, base + extra))
-    nxt = base + extra
+def _einsum(node: Node, k: int, g: Node) -> Node:
+    """The one product rule: the adjoint of operand k is g contracted with the others."""
+    idxs, out = node.indices, node.out
+    # the adjoint's extra leading axes get labels clear of every label the node uses
+    base = 1 + max([lab for ix in idxs for lab in ix] + [-1])
+    pre = tuple(range(base, base + g.rank - node.rank))
+    nxt = base + len(pre)
     ops = [g]
     ixs = [pre + tuple(out)]
     for j, (a, ix) in enumerate(zip(node.args, idxs)):
@@ -142,4 +73,21 @@ def _einsum_vjp(node: Node, k: int, g: Node, extra: int) -> Node:
             ops.append(ones(dims[lab]))
             ixs.append((lab,))
             present.add(lab)
-    return einsum(ops, ixs, pre + tuple(target), coef)
+    return einsum(ops, ixs, pre + tuple(target), node.coef)
+
+
+VJP: dict[str, Callable[[Node, int, Node], Node]] = {
+    Op.ADD: lambda node, k, g: g,
+    Op.EINSUM: _einsum,
+    Op.FUNC: _func,
+    Op.POWER: _power,
+    Op.PRIM: _prim,
+}
+
+
+def vjp(node: Node, k: int, g: Node) -> Node:
+    """Adjoint contribution of `node` to its argument number k."""
+    rule = VJP.get(node.op)
+    if rule is None:
+        raise ValueError(f"no derivative rule for {node.op}")
+    return rule(node, k, g)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .ir import build as B
+from .ir import functions as F
 from .ir.nodes import Node, walk
 from .limits import check_deadline
 
@@ -32,11 +33,10 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
     if op == "add":
         return B.add(args)
     if op == "func":
-        return B.func(n.params[0], args[0])
+        return F.func(n.params[0], args[0])
     if op == "power":
         return B.power(args[0], args[1])
-    return {"inv": B.inv, "det": B.det, "logdet": B.logdet, "softmax": B.softmax,
-            "logsumexp": B.logsumexp}[op](args[0])
+    return F.rebuild(n, args)
 
 
 def bottom_up(root: Node, rewrite: Callable[[Node], Node]) -> Node:
@@ -333,7 +333,7 @@ def sigmoid_of_exp(n: Node) -> Node:
                 continue
             for j, b in enumerate(ops):
                 if b is ex[0] and ixs[j] == ixs[k]:
-                    ops[k] = B.func("sigmoid", ex[0].args[0])
+                    ops[k] = F.func("sigmoid", ex[0].args[0])
                     del ops[j], ixs[j]
                     return B.einsum(ops, ixs, out, coef)
     return n

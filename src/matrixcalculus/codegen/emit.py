@@ -19,8 +19,8 @@ from itertools import count
 import opt_einsum as oe
 
 from ..ir import build as B
-from ..ir.nodes import Node, walk
-from .backends import DASK, JAX, NUMPY, TORCH, Backend
+from ..ir.nodes import Node, Op, walk
+from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import distribute, factor_outer, size_of
 
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
@@ -127,10 +127,20 @@ class _Emitter:
         return E(name)
 
     def call(self, template: str, *args: E) -> E:
-        for h in self.b.helpers:
-            if template.startswith(h + "("):
-                self.helpers.add(h)
+        head = template.split("(", 1)[0]
+        if head.startswith("_") and self.b.helper(head) is not None:
+            self._need_helper(head)
         return E(template.format(*(a.text for a in args), xp=self.xp))
+
+    def _need_helper(self, name: str) -> None:
+        """A helper, and the helpers its own source calls."""
+        if name in self.helpers:
+            return
+        self.helpers.add(name)
+        src = self.b.helper(name) or ""
+        for other in self.b.helper_names():
+            if other != name and other + "(" in src:
+                self._need_helper(other)
 
     # ------------------------------------------------------------ driver
     def run(self) -> str:
@@ -152,9 +162,13 @@ class _Emitter:
             first = arrays[0] if arrays else None
             body.insert(0, self.b.prologue.format(first=first) if first
                         else "_dtype, _device = torch.float64, None")
-        out = [self.b.imports, ""]
-        for h in sorted(self.helpers):
-            out += ["", self.b.helpers[h], ""]
+        helpers = [self.b.helper(h) for h in sorted(self.helpers)]
+        used = "\n".join([*helpers, *body])
+        imports = [self.b.imports] + [line for prefix, line in OPTIONAL_IMPORTS.items()
+                                      if re.search(r"(?<![\w.])" + re.escape(prefix), used)]
+        out = ["\n".join(imports), ""]
+        for src in helpers:
+            out += ["", src, ""]
         out += ["", f"def {self.func_name}({args}):"]
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
@@ -177,16 +191,16 @@ class _Emitter:
             return E(self.b.zeros.format(shape=self.shape_tuple(n.shape), xp=self.xp))
         if op == "add":
             return self.add(n, a)
-        if op in ("func", *self.b.prims) and n.args[0].op == "const":
+        if op in (Op.FUNC, Op.PRIM) and n.args[0].op == Op.CONST:
             a[0] = E(self.b.literal.format(a[0].text))   # a bare number is no tensor
-        if op == "func":
-            return self.call(self.b.funcs[n.params[0]], a[0])
+        if op in (Op.FUNC, Op.PRIM):
+            return self.call(self.b.template(n.name), a[0])
         if op == "power":
             e = n.args[1]
             if e.op == "const":
                 v = e.params[0]
                 if v == 0.5:
-                    return self.call(self.b.funcs["sqrt"], a[0])
+                    return self.call(self.b.template("sqrt"), a[0])
                 if v == -1:
                     return E(f"1.0 / {a[0].at(POW)}", MUL)
                 if v == 2:
@@ -194,8 +208,6 @@ class _Emitter:
                     return E(f"{base.text} * {base.text}", MUL)
                 return E(f"{a[0].at(ATOM)} ** {_num(v) if v >= 0 else f'({_num(v)})'}", POW)
             return E(f"{a[0].at(ATOM)} ** {a[1].at(POW)}", POW)
-        if op in self.b.prims:
-            return self.call(self.b.prims[op], a[0])
         if op == "einsum":
             return self.einsum(n, a)
         raise ValueError(f"cannot generate code for {op}")
@@ -291,7 +303,7 @@ class _Emitter:
               names[weights[0]].level)
         a = names[mats[0]]
         a = a if ia[0] == lab else E(f"{a.at(ATOM)}.T")
-        return self.call(self.b.prims["gram"], a, w)
+        return self.call(self.b.gram, a, w)
 
     def einsum(self, n: Node, names: list[E]) -> E:
         coef = n.params[0]

@@ -14,6 +14,7 @@ import opt_einsum as oe
 
 from ..ir import build as B
 from ..ir.nodes import Node, walk
+from ..ops import row
 
 GUESS = 1000   # size assumed for a dimension whose size is not given
 
@@ -55,9 +56,9 @@ def node_flops(n: Node, sizes: dict) -> int:
         return _path_cost(einsum_spec(n), shapes)
     if op == "add":
         return elements(n, sizes) * (len(n.args) - 1)
-    if op in ("inv", "det", "logdet"):
-        return size_of(n.args[0].shape[0], sizes) ** 3
-    if op in ("func", "power", "softmax", "logsumexp"):
+    if op in ("func", "prim"):
+        return row(n.params[0]).flops(tuple(size_of(d, sizes) for d in n.args[0].shape))
+    if op == "power":
         return 4 * elements(n.args[0], sizes)
     return 0
 

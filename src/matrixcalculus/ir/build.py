@@ -14,44 +14,19 @@ import math
 from collections.abc import Sequence
 from itertools import count
 
-from ..errors import LimitError
 from ..limits import check_deadline
+from .leaves import _finite, const, delta, is_const, ones, var, zero
 from .nodes import Dim, Node, Shape
+
+__all__ = ["var", "const", "zero", "ones", "delta", "is_const", "full", "einsum", "add",
+           "scale", "neg", "sub", "power", "broadcast", "is_symmetric", "coef_and_base",
+           "power_parts", "a_dims"]
 
 Idx = tuple[int, ...]
 
-
-# ------------------------------------------------------------------ leaves
-def var(name: str, shape: Shape, symmetric: bool = False) -> Node:
-    return Node("var", (), (name, symmetric), tuple(shape))
-
-
-def _finite(value: float) -> float:
-    """Numbers folded from finite ones overflow only in extreme inputs (1e308*10): say so,
-    rather than print an answer holding inf that does not parse back."""
-    if not math.isfinite(value):
-        raise LimitError(f"a number in the derivation overflows ({value}); rescale the "
-                         "constants of the expression")
-    return value
-
-
-def const(value: float) -> Node:
-    value = _finite(float(value))
-    if value == 0:
-        value = 0.0  # no -0.0
-    return Node("const", (), (value,), ())
-
-
-def zero(shape: Shape) -> Node:
-    return Node("zero", (), (), tuple(shape))
-
-
-def ones(dim: Dim) -> Node:
-    return Node("ones", (), (), (dim,))
-
-
-def delta(dim: Dim) -> Node:
-    return Node("delta", (), (), (dim, dim))
+# the matrix primitives with f(S) symmetric for a symmetric S (inv): filled from the rows
+# of ops/ when the package is imported (ops/ builds on this module, not the reverse)
+PRESERVES_SYMMETRY: set[str] = set()
 
 
 def full(shape: Shape, value: float) -> Node:
@@ -60,10 +35,6 @@ def full(shape: Shape, value: float) -> Node:
         return const(value)
     return einsum([ones(d) for d in shape], [(i,) for i in range(len(shape))],
                   tuple(range(len(shape))), value)
-
-
-def is_const(n: Node, value: float | None = None) -> bool:
-    return n.op == "const" and (value is None or n.params[0] == value)
 
 
 # ------------------------------------------------------------------ einsum
@@ -311,7 +282,7 @@ def _symmetric(a: Node) -> bool:
         return bool(a.params[1])
     if op in ("delta", "zero"):
         return True
-    if op in ("inv", "func"):
+    if op == "func" or (op == "prim" and a.params[0] in PRESERVES_SYMMETRY):
         return is_symmetric(a.args[0])
     if op == "power":
         return is_symmetric(a.args[0]) and (a.args[1].rank == 0 or is_symmetric(a.args[1]))
@@ -385,30 +356,6 @@ def sub(a: Node, b: Node) -> Node:
 
 
 # ------------------------------------------------------------------ elementwise
-_FOLD = {
-    "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tan": math.tan,
-    "tanh": math.tanh, "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
-    "softplus": lambda v: math.log1p(math.exp(v)), "abs": abs, "relu": lambda v: max(v, 0.0),
-    "sign": lambda v: float((v > 0) - (v < 0)), "step": lambda v: float(v > 0),
-}
-
-
-def func(name: str, x: Node) -> Node:
-    if x.op == "const":
-        try:
-            return const(_FOLD[name](x.params[0]))
-        except (ValueError, OverflowError):
-            pass
-    if x.op == "zero":               # f(0) everywhere: sin(0) = 0, exp(0) = 1, ...
-        try:
-            v = _FOLD[name](0.0)
-        except (ValueError, OverflowError):
-            pass
-        else:
-            return zero(x.shape) if v == 0 else full(x.shape, v)
-    return Node("func", (x,), (name,), x.shape)
-
-
 def power(base: Node, exponent: Node) -> Node:
     if base.rank == 0 and exponent.rank > 0:   # 2 .^ X: spread the base
         base = broadcast(base, exponent.shape)
@@ -442,25 +389,6 @@ def power(base: Node, exponent: Node) -> Node:
     return Node("power", (base, exponent), (), base.shape)
 
 
-def hadamard(a: Node, b: Node) -> Node:
-    """a .* b, either side may be a scalar."""
-    if a.rank == 0 or b.rank == 0:
-        r = tuple(range(max(a.rank, b.rank)))
-        return einsum([a, b], [tuple(range(a.rank)), tuple(range(b.rank))], r)
-    r = tuple(range(a.rank))
-    return einsum([a, b], [r, r], r)
-
-
-def recip(x: Node) -> Node:
-    return power(x, const(-1.0))
-
-
-def transpose(x: Node) -> Node:
-    if x.rank != 2:
-        return x
-    return einsum([x], [(0, 1)], (1, 0))
-
-
 def broadcast(x: Node, shape: Shape) -> Node:
     """A scalar spread over a shape."""
     if x.shape == tuple(shape):
@@ -468,42 +396,3 @@ def broadcast(x: Node, shape: Shape) -> Node:
     assert x.rank == 0
     r = tuple(range(len(shape)))
     return einsum([x] + [ones(d) for d in shape], [()] + [(i,) for i in r], r)
-
-
-def sum_all(x: Node) -> Node:
-    return einsum([x], [tuple(range(x.rank))], ())
-
-
-# ------------------------------------------------------------------ matrix primitives
-def inv(x: Node) -> Node:
-    if x.rank == 0:
-        return recip(x)
-    if x.op == "delta":
-        return x
-    if x.op == "inv":
-        return x.args[0]
-    return Node("inv", (x,), (), x.shape)
-
-
-def det(x: Node) -> Node:
-    if x.rank == 0:
-        return x
-    return Node("det", (x,), (), ())
-
-
-def logdet(x: Node) -> Node:
-    if x.rank == 0:
-        return func("log", x)
-    return Node("logdet", (x,), (), ())
-
-
-def softmax(x: Node) -> Node:
-    if x.rank == 0:
-        return const(1.0)
-    return Node("softmax", (x,), (), x.shape)
-
-
-def logsumexp(x: Node) -> Node:
-    if x.rank == 0:
-        return x
-    return Node("logsumexp", (x,), (), ())

@@ -27,7 +27,7 @@ def show(n: Node) -> str:
         return f"({c}{s} -> [{','.join(_lab(i) for i in out)}])"
     if op == "add":
         return "(" + " + ".join(show(a) for a in n.args) + ")"
-    if op == "func":
+    if op in ("func", "prim"):
         return f"{n.params[0]}({show(n.args[0])})"
     if op == "power":
         return f"({show(n.args[0])})^({show(n.args[1])})"

@@ -2,8 +2,9 @@
 
 A node is (op, args, params, shape).  Equal nodes are the same object, so a
 shared subexpression (`s = sigmoid(u'*v + b)`) is one node however it arose.
+Read params through the named accessors (`n.coef`, `n.indices`, `n.name`, ...).
 
-ops and their params:
+ops (`Op`) and their params:
   var       (name, symmetric)        a variable
   const     (value,)                 a scalar number
   ones      ()                       a vector of ones, shape (n,)
@@ -11,20 +12,43 @@ ops and their params:
   zero      ()                       zeros of any shape
   einsum    (coef, indices, out)     coef * sum over labels not in out of prod args[k][indices[k]]
   add       ()                       sum of same-shaped args
-  func      (name,)                  elementwise function of args[0]
+  func      (name,)                  elementwise function of args[0] (a row of ops/)
   power     ()                       args[0] .^ args[1] (exponent scalar or same shape)
-  inv det logdet softmax logsumexp   the nonlinear matrix primitives
+  prim      (name,)                  a matrix primitive (inv, det, logdet, softmax, logsumexp):
+                                     one node kind, its behaviour from its row in ops/
+
+The arithmetic operators on nodes (`x + y`, `1 - x`, `x * y`, `1 / x`, `x ** 2`) are
+elementwise (ir/build.py installs them), so derivative rows read like the mathematics.
 """
 
 from __future__ import annotations
 
 import hashlib
 import weakref
+from enum import StrEnum
 
 Dim = str | int
 Shape = tuple[Dim, ...]
 
 _TABLE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+class Op(StrEnum):
+    """The node kinds.  Values are plain strings, so `n.op == "einsum"` reads as before."""
+
+    VAR = "var"
+    CONST = "const"
+    ONES = "ones"
+    DELTA = "delta"
+    ZERO = "zero"
+    EINSUM = "einsum"
+    ADD = "add"
+    FUNC = "func"
+    POWER = "power"
+    PRIM = "prim"
+
+
+LEAVES = frozenset({Op.VAR, Op.CONST, Op.ONES, Op.DELTA, Op.ZERO})
 
 
 class Node:
@@ -46,7 +70,10 @@ class Node:
         node.op, node.args, node.params, node.shape = op, args, params, shape
         node.sym = None
         h = hashlib.blake2b(digest_size=8)
-        h.update(repr((op, params, shape)).encode())
+        # the key of a primitive is its name's, as when each primitive was an op of its own:
+        # the canonical orders that rest on keys (and the answers) stay as they were
+        kind, keyed = (params[0], ()) if op == "prim" else (str(op), params)
+        h.update(repr((kind, keyed, shape)).encode())
         h.update("".join([a.skey for a in args]).encode())
         node.skey = h.hexdigest()
         _TABLE[key] = node
@@ -62,6 +89,36 @@ class Node:
     @property
     def rank(self) -> int:
         return len(self.shape)
+
+    # --- named accessors of params
+    @property
+    def name(self) -> str:
+        """A variable's name, or the function / primitive's name (its row in ops/)."""
+        return self.params[0]
+
+    @property
+    def symmetric(self) -> bool:
+        """A variable declared symmetric."""
+        return bool(self.params[1])
+
+    @property
+    def value(self) -> float:
+        return self.params[0]
+
+    @property
+    def coef(self) -> float:
+        return self.params[0]
+
+    @property
+    def indices(self) -> tuple[tuple[int, ...], ...]:
+        return self.params[1]
+
+    @property
+    def out(self) -> tuple[int, ...]:
+        return self.params[2]
+
+    def is_prim(self, name: str | None = None) -> bool:
+        return self.op == Op.PRIM and (name is None or self.params[0] == name)
 
     def __repr__(self) -> str:
         from .debug import show
@@ -89,4 +146,4 @@ def walk(root: Node) -> list[Node]:
 
 
 def variables(root: Node) -> set[str]:
-    return {n.params[0] for n in walk(root) if n.op == "var"}
+    return {n.name for n in walk(root) if n.op == Op.VAR}

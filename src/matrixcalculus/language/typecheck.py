@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from .. import ast
 from ..errors import DeclarationError, ParseError, ShapeError, UnknownNameError
+from ..ops import ALL, ARITY, row
 from .declarations import Declaration, default_kind
 from .dims import Dim, DimTable
-from .functions import ALL, ARITY, ELEMENTWISE, REDUCTIONS
 
 Type = tuple[Dim, Dim]
 
@@ -350,39 +350,49 @@ class _Checker:
             plural = "" if ARITY[f] == (1,) else "s"
             raise self._err(ParseError, f"{f} takes {want} argument{plural}, "
                             f"got {len(node.args)}", node)
-        one = self.dims.one
-        if f in ("ones", "eye"):
+        typing = row(f).typing
+        if typing == "dims":
             ds = [self._dim_arg(a, f) for a in node.args]
             if f == "eye":
                 return (ds[0], ds[0])
-            return (ds[0], one) if len(ds) == 1 else (ds[0], ds[1])
+            return (ds[0], self.dims.one) if len(ds) == 1 else (ds[0], ds[1])
         (arg,) = node.args
-        t = self.check(arg)
-        if f in ELEMENTWISE:
+        return self._TYPING[typing](self, node, arg, self.check(arg))
+
+    # ----------------------------------------------------------- one rule per row typing
+    def _same(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        return t
+
+    def _scalar(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        return (self.dims.one, self.dims.one)
+
+    def _square_scalar(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        self._square(node, arg, t)
+        return (self.dims.one, self.dims.one)
+
+    def _square_same(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        self._square(node, arg, t)
+        return t
+
+    def _vector(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        if not self.dims.is_one(t[1]) and not self.out.is_scalar(t):
+            raise self._err(ShapeError, f"{node.func} takes a vector, but {self._text(arg)} "
+                            f"is {self.out.describe(t)}", node)
+        return t
+
+    def _diag(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        r, c = t
+        if self.out.is_scalar(t):
             return t
-        if f in REDUCTIONS:
-            if f in ("tr", "det", "logdet"):
-                self._square(node, arg, t)
-            return (one, one)
-        if f == "inv":
-            self._square(node, arg, t)
-            return t
-        if f == "softmax":
-            if not self.dims.is_one(t[1]) and not self.out.is_scalar(t):
-                raise self._err(ShapeError, f"softmax takes a vector, but {self._text(arg)} "
-                                f"is {self.out.describe(t)}", node)
-            return t
-        if f == "diag":
-            r, c = t
-            if self.out.is_scalar(t):
-                return t
-            if self.dims.is_one(c):
-                return (r, r)
-            if self.dims.is_one(r):
-                return (c, c)
-            self._square(node, arg, t)
-            return (r, one)
-        raise self._err(UnknownNameError, f"unknown function '{f}'", node)
+        if self.dims.is_one(c):
+            return (r, r)
+        if self.dims.is_one(r):
+            return (c, c)
+        self._square(node, arg, t)
+        return (r, self.dims.one)
+
+    _TYPING = {"elementwise": _same, "scalar": _scalar, "square->scalar": _square_scalar,
+               "square": _square_same, "vector": _vector, "diag": _diag}
 
     def _square(self, node: ast.Call, arg: ast.Node, t: Type) -> None:
         if not self.dims.unify(t[0], t[1]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..ir.build import coef_and_base
 from ..ir.nodes import Node
-from .latex import to_latex
+from .latex import call_tex, to_latex
 from .text import to_text
 
 _OUT = "ijklmn"
@@ -127,7 +127,7 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
         return "0", "0"
     if n.op == "func":
         t, x = _product(n.args[0], labels, raiser, fresh)
-        return f"{n.params[0]}({t})", rf"\operatorname{{{n.params[0]}}}\left({x}\right)"
+        return f"{n.params[0]}({t})", call_tex(n.params[0], [x], rf"\left({x}\right)")
     if n.op == "power":
         bt, bx = _product(n.args[0], labels, raiser, fresh)
         e = n.args[1]

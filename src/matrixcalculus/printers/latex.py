@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 from .. import ast
+from ..ops import row
 from .text import ATOM, EPOWER, POSTFIX, POWER, PRODUCT, SUM, level, number
 
-_FUNC = {
-    "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-    "tanh": r"\tanh", "sigmoid": r"\sigma", "det": r"\det", "logdet": r"\log\det",
-    "tr": r"\operatorname{tr}", "diag": r"\operatorname{diag}", "sum": r"\operatorname{sum}",
-    "softmax": r"\operatorname{softmax}", "logsumexp": r"\operatorname{logsumexp}",
-    "softplus": r"\operatorname{softplus}", "relu": r"\operatorname{relu}",
-    "sign": r"\operatorname{sign}", "step": r"\operatorname{step}",
-}
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
           "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi",
           "chi", "psi", "omega"}
@@ -33,6 +26,16 @@ def name(s: str) -> str:
     return rf"\mathit{{{s}}}"
 
 
+def call_tex(f: str, args: list[str], atom: str = "") -> str:
+    """A call from its row's LaTeX: a command (`\\arctan`) applied to the arguments, or a
+    template on {0}, {args} (all, comma-separated) and {atom} (the argument, parenthesised
+    unless atomic)."""
+    tex = row(f).latex
+    if any(field in tex for field in ("{0}", "{args}", "{atom}")):
+        return tex.format(*args, args=",".join(args), atom=atom)
+    return rf"{tex}\left({', '.join(args)}\right)"
+
+
 def to_latex(n: ast.Node) -> str:
     if isinstance(n, ast.Where):
         defs = ",\\; ".join(f"{name(v)} = {_tex(e)}" for v, e in n.bindings)
@@ -45,30 +48,24 @@ def _wrap(n: ast.Node, at_least: int) -> str:
     return rf"\left({s}\right)" if level(n) < at_least else s
 
 
+def _ends_in_superscript(n: ast.Node) -> bool:
+    return (isinstance(n, ast.Call) and n.func == "inv") or isinstance(n, ast.Transpose) or (
+        isinstance(n, ast.Binary) and n.op in ("^", ".^"))
+
+
 def _tex(n: ast.Node) -> str:
     if isinstance(n, ast.Num):
         return number(n.value)
     if isinstance(n, ast.Name):
         return name(n.name)
     if isinstance(n, ast.Call):
-        f, args = n.func, n.args
-        if f == "ones":
-            return r"\mathbf{1}_{" + ",".join(_tex(a) for a in args) + "}"
-        if f == "eye":
-            return rf"I_{{{_tex(args[0])}}}"
-        if f == "inv":
-            return rf"{_wrap(args[0], ATOM)}^{{-1}}"
-        if f == "sqrt":
-            return rf"\sqrt{{{_tex(args[0])}}}"
-        if f == "abs":
-            return rf"\left|{_tex(args[0])}\right|"
-        if f == "norm2":
-            return rf"\left\|{_tex(args[0])}\right\|_2"
-        if f == "norm1":
-            return rf"\left\|{_tex(args[0])}\right\|_1"
-        return rf"{_FUNC.get(f, f)}\left({', '.join(_tex(a) for a in args)}\right)"
+        return call_tex(n.func, [_tex(a) for a in n.args],
+                        _wrap(n.args[0], ATOM) if n.args else "")
     if isinstance(n, ast.Transpose):
-        return _wrap(n.operand, ATOM) + r"^{\top}"
+        inner = _wrap(n.operand, ATOM)
+        if _ends_in_superscript(n.operand):    # X^{-1}^{\top} is a double superscript
+            inner = "{" + inner + "}"
+        return inner + r"^{\top}"
     if isinstance(n, ast.Neg):
         return "-" + _wrap(n.operand, PRODUCT)
     if isinstance(n, ast.Binary):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from .. import ast
-from ..language.functions import ALL
+from ..ops import ALL, rows
 from .text import Measure
 
-_PREFERRED = {"sigmoid": "s", "softmax": "p", "tanh": "t", "exp": "e", "log": "l",
-              "inv": "Y", "softplus": "g", "sqrt": "r", "norm2": "r", "logsumexp": "z"}
+_PREFERRED = {r.name: r.letter for r in rows() if r.letter}
 
 
 class _Dag:

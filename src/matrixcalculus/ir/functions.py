@@ -1,0 +1,187 @@
+"""Function nodes over the einsum core: elementwise functions, the matrix primitives, and
+the elementwise arithmetic on nodes that derivative rows are written in.
+
+Which functions exist, how they fold and what they preserve is not written here: the rows
+of ops/ register those facts (`FOLDS`, `PRIM_SHAPE`) when the package is imported, so this
+module never imports ops/ (ops/ builds on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .build import add, broadcast, const, einsum, full, neg, power, scale, sub, zero
+from .nodes import Node, Op, Shape
+
+# filled from ops/ at import: name -> float function (constant folding)
+FOLDS: dict[str, Callable[[float], float]] = {}
+# filled from ops/ at import: primitive name -> result shape of its argument's shape
+PRIM_SHAPE: dict[str, Callable[[Shape], Shape]] = {}
+
+
+# ------------------------------------------------------------------ elementwise functions
+def func(name: str, x: Node) -> Node:
+    fold = FOLDS[name]
+    if x.op == Op.CONST:
+        try:
+            return const(fold(x.value))
+        except (ValueError, OverflowError, ZeroDivisionError):
+            pass
+    if x.op == Op.ZERO:              # f(0) everywhere: sin(0) = 0, exp(0) = 1, ...
+        try:
+            v = fold(0.0)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            pass
+        else:
+            return zero(x.shape) if v == 0 else full(x.shape, v)
+    return Node(Op.FUNC, (x,), (name,), x.shape)
+
+
+def call(name: str) -> Callable[[Node], Node]:
+    """`cos = call("cos")`: a function of the language as a function on nodes."""
+    return lambda x: func(name, x)
+
+
+# ------------------------------------------------------------------ matrix primitives
+def prim(name: str, x: Node) -> Node:
+    """The generic node of a matrix primitive; its row in ops/ gives everything else."""
+    return Node(Op.PRIM, (x,), (name,), tuple(PRIM_SHAPE[name](x.shape)))
+
+
+def inv(x: Node) -> Node:
+    if x.rank == 0:
+        return recip(x)
+    if x.op == Op.DELTA:
+        return x
+    if x.is_prim("inv"):
+        return x.args[0]
+    return prim("inv", x)
+
+
+def det(x: Node) -> Node:
+    return x if x.rank == 0 else prim("det", x)
+
+
+def logdet(x: Node) -> Node:
+    return func("log", x) if x.rank == 0 else prim("logdet", x)
+
+
+def softmax(x: Node) -> Node:
+    return const(1.0) if x.rank == 0 else prim("softmax", x)
+
+
+def logsumexp(x: Node) -> Node:
+    return x if x.rank == 0 else prim("logsumexp", x)
+
+
+# ------------------------------------------------------------------ shapes of products
+def hadamard(a: Node, b: Node) -> Node:
+    """a .* b, either side may be a scalar."""
+    if a.rank == 0 or b.rank == 0:
+        r = tuple(range(max(a.rank, b.rank)))
+        return einsum([a, b], [tuple(range(a.rank)), tuple(range(b.rank))], r)
+    r = tuple(range(a.rank))
+    return einsum([a, b], [r, r], r)
+
+
+def recip(x: Node) -> Node:
+    return power(x, const(-1.0))
+
+
+def transpose(x: Node) -> Node:
+    if x.rank != 2:
+        return x
+    return einsum([x], [(0, 1)], (1, 0))
+
+
+def sum_all(x: Node) -> Node:
+    return einsum([x], [tuple(range(x.rank))], ())
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def ein(spec: str, *operands: Node, coef: float = 1.0) -> Node:
+    """An einsum from a spec string.  A leading `...` stands for the same extra leading
+    axes in every term that has it (a Jacobian's output axes); how many is read from the
+    first operand that carries it, so callers never pass the count."""
+    lhs, rhs = spec.split("->")
+    terms = lhs.split(",")
+    extra = next((a.rank - (len(t) - 3) for a, t in zip(operands, terms)
+                  if t.startswith("...")), 0)
+    # the extra axes get labels after every letter's: they cannot clash with the spec's
+    pre = tuple(range(len(_LETTERS), len(_LETTERS) + extra))
+
+    def labels(part: str) -> tuple[int, ...]:
+        head = pre if part.startswith("...") else ()
+        return head + tuple(_LETTERS.index(ch) for ch in part.removeprefix("..."))
+
+    return einsum(operands, [labels(t) for t in terms], labels(rhs), coef)
+
+
+# ------------------------------------------------------------------ rebuilding
+def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
+    """The node again, over new arguments, through the canonicalising constructors."""
+    if args == n.args:
+        return n
+    op = n.op
+    if op == Op.EINSUM:
+        return einsum(args, n.indices, n.out, n.coef)
+    if op == Op.ADD:
+        return add(args)
+    if op == Op.FUNC:
+        return func(n.name, args[0])
+    if op == Op.POWER:
+        return power(args[0], args[1])
+    if op == Op.PRIM:
+        return _PRIM_BUILDERS.get(n.name, lambda x: prim(n.name, x))(args[0])
+    raise ValueError(f"cannot rebuild a {op} node")
+
+
+_PRIM_BUILDERS: dict[str, Callable[[Node], Node]] = {
+    "inv": inv, "det": det, "logdet": logdet, "softmax": softmax, "logsumexp": logsumexp}
+
+
+# ------------------------------------------------------------------ arithmetic on nodes
+def _node(v: Node | float, like: Node) -> Node:
+    """A number beside a node is spread over its shape (`1 + x`: ones + x)."""
+    return v if isinstance(v, Node) else full(like.shape, float(v))
+
+
+def _times(a: Node, b: Node | float) -> Node:
+    return scale(float(b), a) if not isinstance(b, Node) else hadamard(a, b)
+
+
+def _pow(a: Node, p: Node | float) -> Node:
+    return power(a, p if isinstance(p, Node) else const(float(p)))
+
+
+def _div(a: Node | float, b: Node) -> Node:
+    return hadamard(_node(a, b) if not isinstance(a, Node) else a, recip(b))
+
+
+def _sum(a: Node, b: Node | float) -> Node:
+    b = _node(b, a)
+    shape = a.shape if a.rank >= b.rank else b.shape
+    return add([broadcast(a, shape), broadcast(b, shape)])
+
+
+def _install(ops: Sequence[tuple[str, Callable]]) -> None:
+    for name, fn in ops:
+        setattr(Node, name, fn)
+
+
+# x + y, 1 - x, x * y (elementwise), x / y, 1 / x, x ** 2, -x: derivative rows read like
+# the mathematics.  Installed here, not in nodes.py, which stays below the constructors.
+_install([
+    ("__add__", _sum),
+    ("__radd__", lambda a, b: _sum(_node(b, a), a)),
+    ("__sub__", lambda a, b: _sum(a, neg(_node(b, a)))),
+    ("__rsub__", lambda a, b: sub(_node(b, a), a)),
+    ("__mul__", _times),
+    ("__rmul__", _times),
+    ("__truediv__", lambda a, b: _times(a, 1.0 / b) if not isinstance(b, Node) else _div(a, b)),
+    ("__rtruediv__", lambda a, b: _div(b, a)),
+    ("__pow__", _pow),
+    ("__neg__", neg),
+])

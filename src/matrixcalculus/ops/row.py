@@ -1,0 +1,137 @@
+"""A row: every fact about one function of the language, in one place.
+
+The parser's function list, the typechecker, lowering, constant folding, the derivative
+rules, the LaTeX printer, the code generators and the random-expression generators all
+read rows; none keeps a table of names of its own.  `check_rows` runs at import and says
+which fact a row lacks (never a KeyError in the middle of a derivation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..ir.functions import func
+from ..ir.nodes import Node, Shape
+
+BACKENDS = ("numpy", "torch", "jax", "dask")
+
+# How a call's type follows from its arguments' (the typechecker has one rule per entry):
+TYPINGS = {
+    "elementwise": "the argument's shape",
+    "elementwise2": "two arguments of one shape (or a scalar beside anything)",
+    "scalar": "a scalar (a reduction over all entries)",
+    "square->scalar": "a square matrix in, a scalar out",
+    "square": "a square matrix in, the same shape out",
+    "vector": "a vector in, the same shape out",
+    "diag": "a vector to a diagonal matrix, or a matrix to its diagonal",
+    "dims": "dimension arguments (names or integers), a constant out",
+}
+
+# the domain the random generators and check() draw an argument from
+DOMAINS = ("any", "positive", "unit", "bounded")
+
+Code = dict[str, str]   # backend -> template on {0}, {1} ({xp}: the array module)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    kind: str                       # "elementwise" | "primitive" | "reduction" | "structure"
+    arity: tuple[int, ...]
+    typing: str                     # a key of TYPINGS
+    lower: Callable[..., Node]      # IR of the call: lower(*argument nodes, shape=result)
+    latex: str                      # a command (\arctan) or a template on {0}, {atom}
+    aliases: tuple[str, ...] = ()
+    # elementwise rows
+    fold: Callable[[float], float] | None = None       # value at a number
+    d: Callable[[Node, Node], Node] | None = None      # f'(x) from x and y = f(x)
+    domain: str = "any"             # where the function is defined and well behaved
+    # the tests' oracle, written apart from `code`: oracle(torch, x) -> f(x) under autograd
+    oracle: Callable | None = None
+    # matrix primitives (one node kind each, Op.PRIM)
+    vjp: Callable[[Node, Node], Node] | None = None    # adjoint of the argument, from (node, g)
+    shape: Callable[[Shape], Shape] | None = None      # result shape from the argument's
+    # both
+    code: Code = field(default_factory=dict)           # backend -> template
+    helpers: dict[str, dict[str, str]] = field(default_factory=dict)   # backend -> {name: src}
+    # flops from the argument's sizes (elementwise: a few per entry)
+    flops: Callable[[tuple[int, ...]], int] = lambda sizes: 4 * math.prod(sizes)
+    symmetric: bool = True          # f(S) is symmetric for a symmetric S
+    letter: str = ""                # preferred name of a shared subexpression (s, t, Y)
+
+    def __repr__(self) -> str:
+        return f"Row({self.name})"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def _code(code: str | Code) -> Code:
+    """One template for every backend (`{xp}.arctan({0})`), or a dict with "*" as default."""
+    if isinstance(code, str):
+        return {b: code for b in BACKENDS}
+    default = code.get("*")
+    return {b: code.get(b, default) for b in BACKENDS if code.get(b, default) is not None}
+
+
+def elementwise(name: str, *, fold: Callable[[float], float],
+                d: Callable[[Node, Node], Node], code: str | Code, latex: str,
+                oracle: Callable, aliases: tuple[str, ...] = (), domain: str = "any",
+                helpers: dict[str, dict[str, str]] | None = None, letter: str = "",
+                lower: Callable[..., Node] | None = None) -> Row:
+    return Row(name=name, kind="elementwise", arity=(1,), typing="elementwise",
+               lower=lower or (lambda x, shape: func(name, x)), latex=latex,
+               aliases=aliases, fold=fold, d=d, domain=domain, oracle=oracle,
+               code=_code(code), helpers=helpers or {}, letter=letter)
+
+
+def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node],
+              shape: Callable[[Shape], Shape], code: str | Code, latex: str,
+              lower: Callable[..., Node], flops: Callable[[tuple[int, ...]], int],
+              helpers: dict[str, dict[str, str]] | None = None, symmetric: bool = False,
+              letter: str = "") -> Row:
+    return Row(name=name, kind="primitive", arity=(1,), typing=typing, lower=lower,
+               latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
+               flops=flops, symmetric=symmetric, letter=letter)
+
+
+def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,
+             arity: tuple[int, ...] = (1,), letter: str = "") -> Row:
+    """A function lowered to other IR (sum, tr, norm2, diag, ones): no code or rule of its
+    own, since the nodes it lowers to have theirs."""
+    return Row(name=name, kind=kind, arity=arity, typing=typing, lower=lower, latex=latex,
+               letter=letter)
+
+
+def check_rows(rows: list[Row]) -> None:
+    """Every row holds every fact its kind needs; raised at import, naming row and fact."""
+    seen: set[str] = set()
+    for r in rows:
+        missing = []
+        for n in r.names:
+            if n in seen:
+                missing.append(f"a unique name ({n} is taken)")
+            seen.add(n)
+        if r.typing not in TYPINGS:
+            missing.append(f"a known typing (not {r.typing!r})")
+        if not r.latex:
+            missing.append("latex")
+        if r.kind == "elementwise":
+            if r.fold is None or r.d is None:
+                missing.append("fold and d")
+            if r.oracle is None:
+                missing.append("a torch oracle")
+            if r.domain not in DOMAINS:
+                missing.append(f"a known domain (not {r.domain!r})")
+        if r.kind in ("elementwise", "primitive"):
+            missing += [f"code for {b}" for b in BACKENDS if not r.code.get(b)]
+            for b, hs in r.helpers.items():
+                missing += [f"{b} helper {h} used by its code" for h in hs
+                            if h + "(" not in r.code.get(b, "")]
+        if r.kind == "primitive" and (r.vjp is None or r.shape is None):
+            missing.append("vjp and shape")
+        if missing:
+            raise RuntimeError(f"ops/ row {r.name!r} lacks: {', '.join(missing)}")
