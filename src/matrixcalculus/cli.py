@@ -27,7 +27,9 @@ from .claims import ClaimResult, compare, parse_claim
 from .errors import DeclarationError, MatrixCalculusError
 from .hvp import HessianVectorProduct
 from .language.declarations import Declaration, parse_var_option
-from .verify import CheckResult, check, parse_domain_option, parse_domains
+from .points import parse_domain_option, parse_domains
+from .variables import shape_text
+from .verify import CheckResult, check
 
 EPILOG = """\
 examples:
@@ -47,11 +49,6 @@ alpha (a Greek letter's name) a scalar; dimensions are inferred.
 """
 
 
-def format_shape(shape: Sequence[str | int]) -> str:
-    """`()` -> 'scalar', `('n',)` -> 'n', `('m', 'n')` -> 'm x n'."""
-    return " x ".join(str(d) for d in shape) if shape else "scalar"
-
-
 def heading(d: Derivative) -> str:
     """'derivative of EXPR with respect to x   (shape: n)'."""
     if d.kind == "hessian":
@@ -61,7 +58,7 @@ def heading(d: Derivative) -> str:
     else:
         what = "derivative"
     expr = " ".join(d.source.split())
-    return f"{what} of {expr} with respect to {d.wrt}   (shape: {format_shape(d.shape)})"
+    return f"{what} of {expr} with respect to {d.wrt}   (shape: {shape_text(d.shape)})"
 
 
 def format_text(d: Derivative, bold: bool = False) -> str:
@@ -259,7 +256,7 @@ def check_hvp(h: HessianVectorProduct | None, domains: dict[str, str],
 
 
 def format_hvp(h: HessianVectorProduct) -> str:
-    return (f"Hessian-vector product along {h.direction} (shape: {format_shape(h.shape)}; "
+    return (f"Hessian-vector product along {h.direction} (shape: {shape_text(h.shape)}; "
             f"never forms the Hessian)\n" + textwrap.indent(str(h), "  "))
 
 
