@@ -1,4 +1,4 @@
-"""The Python surface: derivative(expr, wrt, vars=, order=) -> Derivative.
+"""The Python surface, a facade over the engine: derivative(), expression(), check_claim().
 
 Only a facade: the engine (derivation.py, verify.py, claims.py, hvp.py, steps.py) does the
 work and never imports this module; the CLI, the web page and Jupyter sit on top of it.
