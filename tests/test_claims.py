@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import matrixcalculus as mc
-from matrixcalculus.claims import KINDS, ClaimResult, check_claim, compare
+from matrixcalculus.api import check_claim
+from matrixcalculus.claims import KINDS, ClaimResult, compare
 from matrixcalculus.cli import main
 
 SIG = "sigmoid(u'*v + c)"

@@ -10,7 +10,7 @@ import pytest
 
 import matrixcalculus as mc
 from matrixcalculus.cli import main
-from matrixcalculus.verify import declarations
+from matrixcalculus.variables import declarations
 
 SPD = {"S": "spd", "X": "spd"}
 

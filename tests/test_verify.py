@@ -10,8 +10,9 @@ import pytest
 from corpus_support import load
 
 import matrixcalculus as mc
-from matrixcalculus import verify
+from matrixcalculus import points, verify
 from matrixcalculus.cli import main
+from matrixcalculus.variables import declarations
 from matrixcalculus.verify import check
 
 BOTH = "central finite differences and torch autograd"
@@ -202,16 +203,16 @@ def test_symmetric_finite_differences_give_sym_gradient():
 
 
 def test_parse_domain_option():
-    assert verify.parse_domain_option("S=spd") == ("S", "spd")
-    assert verify.parse_domain_option(" x : positive ") == ("x", "positive")
+    assert points.parse_domain_option("S=spd") == ("S", "spd")
+    assert points.parse_domain_option(" x : positive ") == ("x", "positive")
     for bad in ("S", "S=", "S=pd"):
         with pytest.raises(mc.MatrixCalculusError):
-            verify.parse_domain_option(bad)
+            points.parse_domain_option(bad)
 
 
 def test_declarations_round_trip():
     d = mc.derivative("x'*S*A*y + c", "x", vars={"S": "symmetric(n)", "A": "matrix(n,3)"})
-    decls = verify.declarations(d.variables)
+    decls = declarations(d.variables)
     assert decls["S"] == "symmetric(n)" and decls["A"] == "matrix(n,3)"
     assert decls["x"] == "vector(n)" and decls["y"] == "vector(3)" and decls["c"] == "scalar"
     again = mc.derivative(d.source, "x", vars=decls)

@@ -5,8 +5,8 @@
     str(d), d.latex(), d.shape, d.evaluate(A=..., x=...)
 """
 
-from .api import Derivative, Expression, VariableInfo, derivative, expression
-from .claims import ClaimResult, check_claim
+from .api import Derivative, Expression, VariableInfo, check_claim, derivative, expression
+from .claims import ClaimResult
 from .errors import (
     DeclarationError,
     EvaluationError,

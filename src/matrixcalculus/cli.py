@@ -1,4 +1,4 @@
-"""The command line.
+"""The `matrixcalculus` command line: derive, check a claim, serve the web page.
 
     matrixcalculus "EXPR" --wrt x [--var "A: matrix(m,n)"] [--order 2] [--check [--domain S=spd]]
     matrixcalculus check "EXPR" --wrt x --claim "CLAIM" [--var ...] [--order k] [--domain ...]
@@ -15,9 +15,9 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,7 +27,11 @@ from .claims import ClaimResult, compare, parse_claim
 from .errors import DeclarationError, MatrixCalculusError
 from .hvp import HessianVectorProduct
 from .language.declarations import Declaration, parse_var_option
-from .verify import CheckResult, check, parse_domain_option, parse_domains
+from .points import parse_domain_option, parse_domains
+from .variables import shape_text
+from .verify import CheckResult, check
+
+T = TypeVar("T")
 
 EPILOG = """\
 examples:
@@ -47,11 +51,6 @@ alpha (a Greek letter's name) a scalar; dimensions are inferred.
 """
 
 
-def format_shape(shape: Sequence[str | int]) -> str:
-    """`()` -> 'scalar', `('n',)` -> 'n', `('m', 'n')` -> 'm x n'."""
-    return " x ".join(str(d) for d in shape) if shape else "scalar"
-
-
 def heading(d: Derivative) -> str:
     """'derivative of EXPR with respect to x   (shape: n)'."""
     if d.kind == "hessian":
@@ -61,7 +60,7 @@ def heading(d: Derivative) -> str:
     else:
         what = "derivative"
     expr = " ".join(d.source.split())
-    return f"{what} of {expr} with respect to {d.wrt}   (shape: {format_shape(d.shape)})"
+    return f"{what} of {expr} with respect to {d.wrt}   (shape: {shape_text(d.shape)})"
 
 
 def format_text(d: Derivative, bold: bool = False) -> str:
@@ -259,7 +258,7 @@ def check_hvp(h: HessianVectorProduct | None, domains: dict[str, str],
 
 
 def format_hvp(h: HessianVectorProduct) -> str:
-    return (f"Hessian-vector product along {h.direction} (shape: {format_shape(h.shape)}; "
+    return (f"Hessian-vector product along {h.direction} (shape: {shape_text(h.shape)}; "
             f"never forms the Hessian)\n" + textwrap.indent(str(h), "  "))
 
 
@@ -307,33 +306,45 @@ def _parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
-def _run_check(argv: Sequence[str]) -> int:
+def _reported(fn: Callable[[], T], internal_status: int) -> T | int:
+    """fn(), or the exit status after one error line: 2 for bad input, internal_status for
+    a bug (reported in one line, never a traceback)."""
     try:
-        args = _parse_check_args(argv)
-    except SystemExit as e:          # --help, usage errors
-        return e.code if isinstance(e.code, int) else 2
-    try:
-        source = sys.stdin.read().strip() if args.expr == "-" else args.expr
-        decls = _declarations(args.var or [])
-        domains = _domains(args.domain or [])
-        d = derivative(source, args.wrt, vars=decls, order=args.order)
-        parse_domains(domains, d.variables)
-        try:
-            parse_claim(d, args.claim)
-        except MatrixCalculusError as e:
-            text = str(e)
-            raise MatrixCalculusError(text if text.startswith("the claim")
-                                      else f"in the claim: {text}") from None
-        r = compare(d, args.claim, domains=domains, points=args.points)
+        return fn()
     except MatrixCalculusError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # noqa: BLE001 - a bug, reported in one line, never a traceback
         print(f"error: internal error ({type(e).__name__}: {e}); please report this expression",
               file=sys.stderr)
-        return 2
+        return internal_status
+
+
+def _run_check(argv: Sequence[str]) -> int:
+    try:
+        args = _parse_check_args(argv)
+    except SystemExit as e:          # --help, usage errors
+        return e.code if isinstance(e.code, int) else 2
+    r = _reported(lambda: _claim_result(args), 2)
+    if isinstance(r, int):
+        return r
     print(json.dumps(claim_json(r)) if args.format == "json" else format_claim(r))
     return 0 if r.correct else 1
+
+
+def _claim_result(args: argparse.Namespace) -> ClaimResult:
+    source = sys.stdin.read().strip() if args.expr == "-" else args.expr
+    decls = _declarations(args.var or [])
+    domains = _domains(args.domain or [])
+    d = derivative(source, args.wrt, vars=decls, order=args.order)
+    parse_domains(domains, d.variables)
+    try:
+        parse_claim(d, args.claim)
+    except MatrixCalculusError as e:
+        text = str(e)
+        raise MatrixCalculusError(text if text.startswith("the claim")
+                                  else f"in the claim: {text}") from None
+    return compare(d, args.claim, domains=domains, points=args.points)
 
 
 def _run_serve(argv: Sequence[str]) -> int:
@@ -369,15 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parse_args(argv)
     except SystemExit as e:          # --help, --version, usage errors
         return e.code if isinstance(e.code, int) else 2
-    try:
-        out, ok = _render(args)
-    except MatrixCalculusError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # noqa: BLE001 - a bug, reported in one line, never a traceback
-        print(f"error: internal error ({type(e).__name__}: {e}); please report this expression",
-              file=sys.stderr)
-        return 1
+    rendered = _reported(lambda: _render(args), 1)
+    if isinstance(rendered, int):
+        return rendered
+    out, ok = rendered
     try:
         print(out)
     except BrokenPipeError:          # `matrixcalculus ... | head`: the reader has gone

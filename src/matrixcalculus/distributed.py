@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import EvaluationError
+from .variables import VariableInfo, check_arrays
 
 
 def _dask_array():
@@ -35,8 +36,6 @@ def dask_inputs(d, arrays: Mapping[str, Any], client=None) -> tuple[list, dict[s
     pass over a dask array declared symmetric, to check it is); NumPy arrays and scalars
     are checked as evaluate() checks them, then chunked like the dask arrays that share
     their dimensions (a label vector y of the n data rows gets the row chunks of X)."""
-    from .api import VariableInfo, check_arrays
-
     da = _dask_array()
     lazy = {name: a for name, a in arrays.items() if isinstance(a, da.Array)}
     for name, a in lazy.items():

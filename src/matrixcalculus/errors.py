@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class MatrixCalculusError(Exception):
     """Base class: a message, and optionally the source text and a span to point at."""
@@ -101,3 +107,23 @@ class LimitError(MatrixCalculusError):
     """The input or the derivation exceeds a configured limit."""
 
     kind = "limit exceeded"
+
+
+def guarded(fn: Callable[[], T], source: str) -> T:
+    """Run fn(); the only exception that leaves is MatrixCalculusError (with the source)."""
+    old_limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(old_limit, 20_000))
+        return fn()
+    except MatrixCalculusError as e:
+        raise e.with_source(source) from None
+    except RecursionError:
+        raise LimitError("the expression is too deeply nested to differentiate",
+                         source) from None
+    except MemoryError:
+        raise LimitError("the derivation ran out of memory", source) from None
+    except Exception as e:  # noqa: BLE001 - the contract: only MatrixCalculusError escapes
+        raise MatrixCalculusError(f"internal error ({type(e).__name__}: {e}); please report "
+                                  "this expression", source) from e
+    finally:
+        sys.setrecursionlimit(old_limit)

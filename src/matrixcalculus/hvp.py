@@ -9,23 +9,24 @@ the tensor: O(m k^2) work instead of O(m^2 k^2) memory.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import verify
-from .api import VariableInfo, _Answer, _Compiled, _guarded, derivative, expression
-from .errors import EvaluationError, UnsupportedDerivativeError
+from .compiled import Compiled
+from .derivation import Derivation, Printed
+from .errors import EvaluationError, UnsupportedDerivativeError, guarded
 from .ir import build as B
 from .language.declarations import is_identifier
+from .points import dimension_sizes, draw_inputs, parse_domains
+from .references import FD_STEP, central_difference, rel_error, torch_available, torch_inputs
 from .simplify import simplify
-
-if TYPE_CHECKING:
-    from .api import Derivative
-    from .verify import CheckResult
+from .variables import VariableInfo, shape_text
+from .verify import CheckResult
 
 
-def direction_name(d: Derivative, name: str | None) -> str:
+def direction_name(d: Derivation, name: str | None) -> str:
     """The direction's variable name: `name`, or d<wrt> (dU), made unique."""
     if name is not None:
         if not isinstance(name, str) or not is_identifier(name):
@@ -41,16 +42,17 @@ def direction_name(d: Derivative, name: str | None) -> str:
     return out
 
 
-class HessianVectorProduct(_Answer, _Compiled):
+class HessianVectorProduct(Printed, Compiled):
     """H[v] for the Hessian H of a scalar expression and a direction v shaped like the
     variable: str / latex() / code() / evaluate(**arrays, <direction>=...) / check()."""
 
-    def __init__(self, hessian: Derivative, direction: str | None = None):
+    def __init__(self, hessian: Derivation, direction: str | None = None):
         if hessian.order != 2 or hessian.expression_ir.rank != 0:
+            shape = hessian.expression_shape
             raise UnsupportedDerivativeError(
                 "a Hessian-vector product needs the Hessian (order 2) of a scalar "
                 f"expression; this is the order-{hessian.order} {hessian.kind} of "
-                f"{' x '.join(map(str, hessian.expression_shape)) or 'a scalar'}")
+                f"{shape_text(shape) if shape else 'a scalar'}")
         self.hessian = hessian
         self.source = hessian.source
         self.typed = hessian.typed
@@ -58,16 +60,12 @@ class HessianVectorProduct(_Answer, _Compiled):
         self.direction = direction_name(hessian, direction)
         x = hessian.wrt_ir
         info = hessian.variables[self.wrt]
-        self.variables = {**hessian.variables,
-                          self.direction: VariableInfo(self.direction, info.kind, info.shape)}
         r = x.rank
         v = B.var(self.direction, x.shape, info.kind == "symmetric")
-        self.ir = simplify(B.einsum([hessian.ir, v], [tuple(range(2 * r)),
-                                                      tuple(range(r, 2 * r))], tuple(range(r))))
-
-    @property
-    def func_name(self) -> str:
-        return "hvp"
+        ir = simplify(B.einsum([hessian.ir, v], [tuple(range(2 * r)), tuple(range(r, 2 * r))],
+                               tuple(range(r))))
+        super().__init__(ir, {**hessian.variables, self.direction: VariableInfo(
+            self.direction, info.kind, info.shape)}, hessian.free_dims, "hvp")
 
     @property
     def kind(self) -> str:
@@ -85,21 +83,18 @@ class HessianVectorProduct(_Answer, _Compiled):
         """Compare with torch autograd's Hessian-vector product of the expression (or,
         without torch, with central differences of the gradient along the direction) and
         with the dense Hessian contracted with the direction, at random points."""
-        return _guarded(lambda: _check(self, domains, points, seed), self.source)
+        return guarded(lambda: _check(self, domains, points, seed), self.source)
 
 
 def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckResult:
     d = h.hessian
-    doms = verify.parse_domains(domains, d.variables)
-    decls = verify.declarations(d.variables)
-    sizes = verify.dimension_sizes(d.variables, d.free_dims)
+    doms = parse_domains(domains, d.variables)
+    sizes = dimension_sizes(d.variables, d.free_dims)
     r = d.wrt_ir.rank
     symmetric = d.variables[d.wrt].kind == "symmetric"
-    value = expression(d.source, vars=decls)
-    gradient = derivative(d.source, d.wrt, vars=decls)
-    torch_fn = None
-    if verify.torch_available():
-        torch_fn = verify.torch_function(value.code("torch"))
+    value = d.value                       # from the Hessian's IR, not parsed again
+    gradient = d.lower_order()
+    torch_fn = value.compiled("torch") if torch_available() else None
     method = "torch autograd (hvp)" if torch_fn is not None else \
         "central differences of the gradient"
     rng = np.random.default_rng(seed)
@@ -107,7 +102,7 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
     for _ in range(points * verify.MAX_DRAWS):
         if used == points:
             break
-        inputs = verify.draw_inputs(d.variables, sizes, doms, rng, d.free_dims)
+        inputs = draw_inputs(d.variables, sizes, doms, rng, d.free_dims)
         v = rng.standard_normal(np.shape(inputs[d.wrt]))
         if symmetric:
             v = (v + v.T) / 2
@@ -119,15 +114,15 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
         with np.errstate(all="ignore"):
             dense = np.tensordot(d.evaluate(**inputs), v, axes=r)
         if torch_fn is not None:
-            ref = _autograd_hvp(torch_fn, value, inputs, d.wrt, v, symmetric)
+            ref = _autograd_hvp(torch_fn, value.argument_names, inputs, d.wrt, v, symmetric)
         else:
             ref = _fd_hvp(gradient, inputs, d.wrt, v)
         mag = max(1.0, float(np.max(np.abs(f0), initial=0.0)))
-        errs = [verify.rel_error(got, ref, verify.AUTOGRAD_FLOOR * mag),
-                verify.rel_error(got, dense, verify.AUTOGRAD_FLOOR * mag)]
+        errs = [rel_error(got, ref, verify.AUTOGRAD_FLOOR * mag),
+                rel_error(got, dense, verify.AUTOGRAD_FLOOR * mag)]
         tol = verify.AUTOGRAD_RTOL if torch_fn is not None else verify.FD_RTOL
         if errs[0] > tol or errs[1] > verify.AUTOGRAD_RTOL:
-            return verify.CheckResult(
+            return CheckResult(
                 False, max(errs), method,
                 f"FAILED at random point {used + 1}: the Hessian-vector product differs from "
                 f"{method} (rel. error {verify._fmt(errs[0])}) or from the dense Hessian "
@@ -135,21 +130,20 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
         worst = max(worst, *errs)
         used += 1
     if used == 0:
-        return verify.CheckResult(False, float("nan"), method,
+        return CheckResult(False, float("nan"), method,
                                   "not verified: the expression is not finite at any random "
                                   "point; give domains", 0)
-    return verify.CheckResult(True, worst, method,
+    return CheckResult(True, worst, method,
                               f"verified at {used} random points against {method} and the "
                               f"dense Hessian: max rel. error {verify._fmt(worst)}", used)
 
 
-def _autograd_hvp(fn, value, inputs: dict[str, Any], wrt: str, v: np.ndarray,
+def _autograd_hvp(fn, params: list[str], inputs: dict[str, Any], wrt: str, v: np.ndarray,
                   symmetric: bool) -> np.ndarray:
     import torch
     from torch.autograd.functional import hvp
 
-    params = value.argument_names
-    tens = verify.torch_inputs(inputs)
+    tens = torch_inputs(inputs)
 
     def f(w):
         if symmetric:     # the derivative on symmetric matrices: f(sym(W))
@@ -161,12 +155,11 @@ def _autograd_hvp(fn, value, inputs: dict[str, Any], wrt: str, v: np.ndarray,
     return out.detach().numpy().astype(np.float64)
 
 
-def _fd_hvp(gradient, inputs: dict[str, Any], wrt: str, v: np.ndarray) -> np.ndarray:
+def _fd_hvp(gradient: Compiled, inputs: dict[str, Any], wrt: str, v: np.ndarray) -> np.ndarray:
     x = np.asarray(inputs[wrt], dtype=np.float64)
-    h = verify.FD_STEP * max(1.0, float(np.max(np.abs(x))))
+    h = FD_STEP * max(1.0, float(np.max(np.abs(x))))
     with np.errstate(all="ignore"):
-        gp = gradient.evaluate(**{**inputs, wrt: x + h * v})
-        gm = gradient.evaluate(**{**inputs, wrt: x - h * v})
-    if not (np.all(np.isfinite(gp)) and np.all(np.isfinite(gm))):
+        out = central_difference(gradient.evaluate, inputs, wrt, h * v, h)
+    if not np.all(np.isfinite(out)):
         raise EvaluationError("the gradient is not finite near the point")
-    return (gp - gm) / (2 * h)
+    return out

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .nodes import Node
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:      # nodes.py imports this module to print a node: no cycle at run time
+    from .nodes import Node
 
 _LETTERS = "ijklabcdefghmnopqrstuvwxyz"
 

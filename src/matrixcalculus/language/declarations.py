@@ -23,9 +23,13 @@ class Declaration:
     dims: tuple[str | int, ...]      # symbols or positive ints; () for scalars
 
     def __str__(self) -> str:
-        if self.kind == "scalar":
-            return "scalar"
-        return f"{self.kind}({', '.join(str(d) for d in self.dims)})"
+        return declaration_text(self.kind, self.dims)
+
+
+def declaration_text(kind: str, dims: tuple[str | int, ...], sep: str = ", ") -> str:
+    """The text that declares it: 'scalar', 'vector(n)', 'matrix(m, n)', 'symmetric(n)'
+    (dims as declared: one for symmetric)."""
+    return "scalar" if kind == "scalar" else f"{kind}({sep.join(str(d) for d in dims)})"
 
 
 def is_identifier(name: str) -> bool:

@@ -15,21 +15,10 @@ from typing import Any
 from ..api import Derivative, VariableInfo, derivative, expression
 from ..errors import LimitError, MatrixCalculusError
 from ..limits import deadline, time_left
+from ..variables import declaration, shape_text
 
 BACKENDS = ("numpy", "torch", "jax")
 MAX_OUTPUT_CHARS = 200_000        # text + LaTeX + code of one answer
-
-
-def format_shape(shape) -> str:
-    return " x ".join(str(d) for d in shape) if shape else "scalar"
-
-
-def declaration(info: VariableInfo) -> str:
-    """The declaration that gives `info` back: scalar, vector(n), matrix(m,n), symmetric(n)."""
-    if info.kind == "scalar":
-        return "scalar"
-    dims = info.shape[:1] if info.kind == "symmetric" else info.shape
-    return f"{info.kind}({','.join(str(d) for d in dims)})"
 
 
 def variables_list(variables: Mapping[str, VariableInfo]) -> list[dict[str, Any]]:
@@ -93,7 +82,7 @@ def _hvp(d: Derivative) -> dict[str, Any] | None:
         return None
     h = d.hvp()
     return {"direction": h.direction, "text": str(h), "latex": h.latex(),
-            "shape_text": format_shape(h.shape), "code": h.code("numpy")}
+            "shape_text": shape_text(h.shape), "code": h.code("numpy")}
 
 
 def _code(d: Derivative) -> dict[str, str]:
@@ -143,7 +132,7 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
         body = {
             "expr": expr, "wrt": d.wrt, "order": d.order, "kind": d.kind,
             "text": text, "text_multiline": multiline, "latex": latex,
-            "shape": list(d.shape), "shape_text": format_shape(d.shape),
+            "shape": list(d.shape), "shape_text": shape_text(d.shape),
             "expression_shape": list(d.expression_shape),
             "variables": variables_list(d.variables),
             "steps": _steps(d), "code": code, "hvp": _hvp(d),
@@ -165,7 +154,7 @@ def variables(req: Mapping[str, Any]) -> dict[str, Any]:
         with deadline(_time_limit(req)):
             e = expression(expr, vars=req.get("vars") or {})
         body = {"expr": expr, "variables": variables_list(e.variables),
-                "shape": list(e.shape), "shape_text": format_shape(e.shape)}
+                "shape": list(e.shape), "shape_text": shape_text(e.shape)}
     except MatrixCalculusError as e:
         return {"status": 400, "body": error_body(e, expr)}
     except Exception as e:  # noqa: BLE001

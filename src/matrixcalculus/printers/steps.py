@@ -1,0 +1,120 @@
+"""The chain-rule steps as data (Step, Steps) and as text and LaTeX (steps.py makes them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .latex import name as latex_name
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the derivation: df/d(expr) = value, by rule (applied to G)."""
+
+    expr_text: str            # the intermediate e, in the input language
+    expr_latex: str
+    shape_text: str           # e's shape: 'scalar', 'n', '1 x n', 'm x k'
+    rule_text: str            # chain: the local rule applied to G; sum: the terms summed
+    rule_latex: str
+    value_text: str           # df/de, simplified, in matrix (or index) notation
+    value_latex: str
+    value_shape_text: str = ""     # df/de's shape (e's shape for a scalar f)
+    through_text: str = ""         # chain: the enclosing expression G belongs to
+    through_latex: str = ""
+    kind: str = "chain"            # chain | sum | symmetric | result | again
+    occurrence: int | None = None  # the variable's occurrence number when it has several
+
+
+@dataclass(frozen=True)
+class Steps(Sequence[Step]):
+    """The derivation: a sequence of Step, with text() and latex() to show it."""
+
+    expr_text: str
+    expr_latex: str
+    expr_shape_text: str
+    wrt: str
+    wrt_shape_text: str
+    order: int
+    occurrences: int
+    steps: tuple[Step, ...] = field(default=())
+    placeholder: str = "G"         # the name G of the rules (another where G is taken)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.steps[i]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def _lhs(self, s: Step) -> str:
+        if s.kind == "again":
+            k = self.order
+            return f"d^{k}f/d{self.wrt}^{k}"
+        return f"df/d{_paren_text(s.expr_text)}"
+
+    def text(self) -> str:
+        lines = [f"f = {self.expr_text}   ({self.expr_shape_text})",
+                 f"derivative with respect to {self.wrt} ({self.wrt_shape_text}) by the "
+                 "chain rule, from the outside in",
+                 f"({self.placeholder}: the derivative of f with respect to the expression "
+                 "a rule goes through)"]
+        for k, s in enumerate(self.steps, 1):
+            shape = s.value_shape_text
+            if s.shape_text != shape and s.kind == "chain":
+                shape += f"; {s.expr_text} is {s.shape_text}"
+            head = f"{k}. {self._lhs(s)} = {s.value_text}   ({shape})"
+            lines += [head, "     " + self._note_text(s)]
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        rows = [rf"f &= {self.expr_latex} && {_shape_latex(self.expr_shape_text)}"]
+        for s in self.steps:
+            if s.kind == "again":
+                k = self.order
+                wrt = latex_name(self.wrt)
+                lhs = rf"\frac{{\partial^{{{k}}} f}}{{\partial {wrt}^{{{k}}}}}"
+            else:
+                e = s.expr_latex if s.expr_text.isidentifier() else rf"\left({s.expr_latex}\right)"
+                lhs = rf"\frac{{\partial f}}{{\partial {e}}}"
+            rows.append(rf"{lhs} &= {s.value_latex} && {_shape_latex(s.value_shape_text)}"
+                        rf" && {self._note_latex(s)}")
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """The steps as plain dicts (for JSON)."""
+        return [asdict(s) for s in self.steps]
+
+
+    def _note_text(self, s: Step) -> str:
+        if s.kind == "chain":
+            which = f" (occurrence {s.occurrence} of {self.wrt})" if s.occurrence else ""
+            return f"through {s.through_text}: {self.placeholder} -> {s.rule_text}{which}"
+        if s.kind == "sum":
+            what = f"sum of the contributions of the {self.occurrences} occurrences"
+            return what if s.rule_text == s.value_text else f"{what}: {s.rule_text}"
+        return s.rule_text
+
+    def _note_latex(self, s: Step) -> str:
+        if s.kind == "chain":
+            which = rf"\ \text{{(occurrence {s.occurrence})}}" if s.occurrence else ""
+            g = latex_name(self.placeholder)
+            return rf"\text{{through }} {s.through_latex}:\ {g} \mapsto {s.rule_latex}{which}"
+        if s.kind == "sum":
+            what = rf"\text{{sum of the {self.occurrences} contributions}}"
+            return what if s.rule_latex == s.value_latex else rf"{what}:\ {s.rule_latex}"
+        return s.rule_latex
+
+
+def _paren_text(t: str) -> str:
+    return t if t.isidentifier() else f"({t})"
+
+
+def _shape_latex(shape: str) -> str:
+    return r"\text{scalar}" if shape == "scalar" else shape.replace(" x ", r" \times ")
