@@ -352,6 +352,16 @@ class Generator:
         sp = self.pick(["", "", " "])
         return E(f"{f}({sp}{a.text}{sp})", ATOM, lambda env: fn(a.fn(env)), t, a.size + 1)
 
+    def call2(self, f: str, a: E, b: E, t: Type) -> E:
+        """f(a, b) of a function of two (max, min); a scalar side is spread over the other."""
+        oracle = ops.row(f).oracle
+
+        def fn(env):
+            x, y = a.fn(env), b.fn(env)
+            x, y = torch.broadcast_tensors(x, y)
+            return oracle(torch, x, y)
+        return E(f"{f}({a.text}, {b.text})", ATOM, fn, t, a.size + b.size + 1)
+
     # ------------------------------------------------------------ reuse and where
     def remember(self, e: E) -> E:
         if e.size > 1:
@@ -419,6 +429,11 @@ class Generator:
         """Any elementwise function of the language (its row in ops/ gives the domain and
         the torch oracle), exp and log twice as likely."""
         f = self.pick(_ELEMENTWISE + ["exp", "log"])
+        if ops.row(f).arity == (2,):
+            sides = [self.gen(t, depth), self.gen(t, depth)]
+            if t != SCALAR and self.coin(1, 4):     # a scalar beside a vector or matrix
+                sides[self.pick([0, 1])] = self.gen(SCALAR, depth)
+            return self.call2(f, sides[0], sides[1], t)
         domain = ops.row(f).domain
         if domain == "bounded":
             arg = self.bounded(t, depth - 1) if depth > 0 else self.leaf(t)

@@ -292,7 +292,7 @@ class Raiser:
         if n.rank > 2:
             raise NoMatrixForm
         if op == "func":
-            return ast.Call(n.params[0], (self.lift(n.args[0]),))
+            return ast.Call(n.params[0], tuple(self.lift(a) for a in n.args))
         if op == "power":
             return self.power(n)
         if op == "prim":

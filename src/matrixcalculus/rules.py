@@ -24,7 +24,10 @@ def times(g: Node, t: Node) -> Node:
 
 
 def _func(node: Node, k: int, g: Node) -> Node:
-    return times(g, row(node.name).d(node.args[0], node))
+    r = row(node.name)
+    if len(node.args) == 1:
+        return times(g, r.d(node.args[0], node))
+    return times(g, r.d(*node.args, node)[k])     # a function of two: its partials
 
 
 def _power(node: Node, k: int, g: Node) -> Node:

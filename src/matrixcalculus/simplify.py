@@ -33,7 +33,7 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
     if op == "add":
         return B.add(args)
     if op == "func":
-        return F.func(n.params[0], args[0])
+        return F.func(n.params[0], *args)
     if op == "power":
         return B.power(args[0], args[1])
     return F.rebuild(n, args)

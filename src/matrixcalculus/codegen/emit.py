@@ -191,10 +191,10 @@ class _Emitter:
             return E(self.b.zeros.format(shape=self.shape_tuple(n.shape), xp=self.xp))
         if op == "add":
             return self.add(n, a)
-        if op in (Op.FUNC, Op.PRIM) and n.args[0].op == Op.CONST:
-            a[0] = E(self.b.literal.format(a[0].text))   # a bare number is no tensor
         if op in (Op.FUNC, Op.PRIM):
-            return self.call(self.b.template(n.name), a[0])
+            a = [E(self.b.literal.format(e.text)) if x.op == Op.CONST else e   # a bare number
+                 for x, e in zip(n.args, a)]                                  # is no tensor
+            return self.call(self.b.template(n.name), *a)
         if op == "power":
             e = n.args[1]
             if e.op == "const":

@@ -283,7 +283,7 @@ def _symmetric(a: Node) -> bool:
     if op in ("delta", "zero"):
         return True
     if op == "func" or (op == "prim" and a.params[0] in PRESERVES_SYMMETRY):
-        return is_symmetric(a.args[0])
+        return all(is_symmetric(x) for x in a.args)
     if op == "power":
         return is_symmetric(a.args[0]) and (a.args[1].rank == 0 or is_symmetric(a.args[1]))
     if op == "add":

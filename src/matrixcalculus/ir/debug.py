@@ -31,7 +31,7 @@ def show(n: Node) -> str:
     if op == "add":
         return "(" + " + ".join(show(a) for a in n.args) + ")"
     if op in ("func", "prim"):
-        return f"{n.params[0]}({show(n.args[0])})"
+        return f"{n.params[0]}({', '.join(show(a) for a in n.args)})"
     if op == "power":
         return f"({show(n.args[0])})^({show(n.args[1])})"
     return f"{op}({', '.join(show(a) for a in n.args)})"

@@ -13,28 +13,29 @@ from collections.abc import Callable, Sequence
 from .build import add, broadcast, const, einsum, full, neg, power, scale, sub, zero
 from .nodes import Node, Op, Shape
 
-# filled from ops/ at import: name -> float function (constant folding)
-FOLDS: dict[str, Callable[[float], float]] = {}
+# filled from ops/ at import: name -> float function of one or two numbers (folding)
+FOLDS: dict[str, Callable[..., float]] = {}
 # filled from ops/ at import: primitive name -> result shape of its argument's shape
 PRIM_SHAPE: dict[str, Callable[[Shape], Shape]] = {}
 
 
 # ------------------------------------------------------------------ elementwise functions
-def func(name: str, x: Node) -> Node:
+def func(name: str, *xs: Node) -> Node:
+    """f(x), or f(a, b) for a function of two (max, min): arguments of one shape."""
     fold = FOLDS[name]
-    if x.op == Op.CONST:
+    if all(x.op == Op.CONST for x in xs):
         try:
-            return const(fold(x.value))
+            return const(fold(*(x.value for x in xs)))
         except (ValueError, OverflowError, ZeroDivisionError):
             pass
-    if x.op == Op.ZERO:              # f(0) everywhere: sin(0) = 0, exp(0) = 1, ...
+    if all(x.op == Op.ZERO for x in xs):   # f(0) everywhere: sin(0) = 0, exp(0) = 1, ...
         try:
-            v = fold(0.0)
+            v = fold(*(0.0 for _ in xs))
         except (ValueError, OverflowError, ZeroDivisionError):
             pass
         else:
-            return zero(x.shape) if v == 0 else full(x.shape, v)
-    return Node(Op.FUNC, (x,), (name,), x.shape)
+            return zero(xs[0].shape) if v == 0 else full(xs[0].shape, v)
+    return Node(Op.FUNC, tuple(xs), (name,), xs[0].shape)
 
 
 def call(name: str) -> Callable[[Node], Node]:
@@ -130,7 +131,7 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
     if op == Op.ADD:
         return add(args)
     if op == Op.FUNC:
-        return func(n.name, args[0])
+        return func(n.name, *args)
     if op == Op.POWER:
         return power(args[0], args[1])
     if op == Op.PRIM:

@@ -276,7 +276,8 @@ class _Checker:
             return self._elementwise(node, lt, rt, adapt=False)
         raise self._err(ParseError, f"unknown operator {op}", node)
 
-    def _elementwise(self, node: ast.Binary, lt: Type, rt: Type, adapt: bool = True) -> Type:
+    def _elementwise(self, node: ast.Binary | ast.Call, lt: Type, rt: Type, adapt: bool = True,
+                     sides: tuple[ast.Node, ast.Node] | None = None) -> Type:
         """Equal shapes, or a scalar on one side.
 
         The one guess beyond LANGUAGE.md's rules (a name's kind by its spelling, its
@@ -287,11 +288,12 @@ class _Checker:
         (adapt=False): a power's base and exponent are not of equal standing, and a scalar
         on either side is spread over the other (`x.^alpha`, `alpha.^x`), as a number is
         for every operator here (`u'*v + 1`, `2.*b`)."""
+        left, right = sides or (node.left, node.right)
+        what = f"'{node.op}'" if isinstance(node, ast.Binary) else f"{node.func}(a, b)"
         sc = self.out.is_scalar
         if sc(lt) and sc(rt):
             return lt
-        for s_node, s_t, o_node, o_t in ((node.left, lt, node.right, rt),
-                                         (node.right, rt, node.left, lt)):
+        for s_node, s_t, o_node, o_t in ((left, lt, right, rt), (right, rt, left, lt)):
             if sc(s_t):
                 # `u'*v + b` with b undeclared: b is a scalar, not a vector broadcast.
                 # Only a lone undeclared vector adapts so; `A*x + u'*v` keeps A a matrix.
@@ -303,8 +305,8 @@ class _Checker:
         if self.dims.unify(lt[0], rt[0]) and self.dims.unify(lt[1], rt[1]):
             return lt
         raise self._err(ShapeError, f"shape mismatch in {self._text(node)}: "
-                        f"{self._text(node.left)} is {self.out.describe(lt)} but "
-                        f"{self._text(node.right)} is {self.out.describe(rt)}; '{node.op}' "
+                        f"{self._text(left)} is {self.out.describe(lt)} but "
+                        f"{self._text(right)} is {self.out.describe(rt)}; {what} "
                         "needs equal shapes or a scalar on one side", node)
 
     def _lone_undeclared_vector(self, node: ast.Node) -> bool:
@@ -356,6 +358,10 @@ class _Checker:
             if f == "eye":
                 return (ds[0], ds[0])
             return (ds[0], self.dims.one) if len(ds) == 1 else (ds[0], ds[1])
+        if typing == "elementwise2":
+            a, b = node.args
+            return self._elementwise(node, self.check(a), self.check(b), adapt=False,
+                                     sides=(a, b))
         (arg,) = node.args
         return self._TYPING[typing](self, node, arg, self.check(arg))
 

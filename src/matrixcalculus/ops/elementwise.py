@@ -9,7 +9,7 @@ import math
 
 from ..ir.build import power
 from ..ir.functions import call, const
-from .row import Row, elementwise
+from .row import Row, elementwise, elementwise2
 
 exp, sin, cos, sigmoid, sign, step, normcdf, normpdf = (call(f) for f in (
     "exp", "sin", "cos", "sigmoid", "sign", "step", "normcdf", "normpdf"))
@@ -103,6 +103,14 @@ ROWS: list[Row] = [
     elementwise("expm1", fold=math.expm1, d=lambda x, y: exp(x), code="{xp}.expm1({0})",
                 latex=r"\operatorname{expm1}", oracle=lambda t, x: t.expm1(x),
                 domain="bounded"),
+    # max and min: the derivative where defined, as for relu; a tie goes to b, so the
+    # partials always sum to 1 (max(a, a) = a has derivative 1)
+    elementwise2("max", fold=max, d=lambda a, b, y: (step(a - b), 1 - step(a - b)),
+                 code="{xp}.maximum({0}, {1})", latex=r"\max",
+                 oracle=lambda t, a, b: t.maximum(a, b)),
+    elementwise2("min", fold=min, d=lambda a, b, y: (step(b - a), 1 - step(b - a)),
+                 code="{xp}.minimum({0}, {1})", latex=r"\min",
+                 oracle=lambda t, a, b: t.minimum(a, b)),
     elementwise("erf", fold=math.erf, d=lambda x, y: 2 / math.sqrt(math.pi) * exp(-x ** 2),
                 code={"*": "scipy.special.erf({0})", "torch": "torch.special.erf({0})",
                       "jax": "jax.scipy.special.erf({0})"},

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..ir.build import broadcast
 from ..ir.functions import func
 from ..ir.nodes import Node, Shape
 
@@ -86,6 +87,18 @@ def elementwise(name: str, *, fold: Callable[[float], float],
                lower=lower or (lambda x, shape: func(name, x)), latex=latex,
                aliases=aliases, fold=fold, d=d, domain=domain, oracle=oracle,
                code=_code(code), helpers=helpers or {}, letter=letter)
+
+
+def elementwise2(name: str, *, fold: Callable[[float, float], float],
+                 d: Callable[[Node, Node, Node], tuple[Node, Node]], code: str | Code,
+                 latex: str, oracle: Callable) -> Row:
+    """A function of two arguments of one shape (a scalar is spread over the other's);
+    d(a, b, y) gives both partial derivatives."""
+    def lower(a: Node, b: Node, shape: Shape) -> Node:
+        return func(name, broadcast(a, shape), broadcast(b, shape))
+
+    return Row(name=name, kind="elementwise", arity=(2,), typing="elementwise2", lower=lower,
+               latex=latex, fold=fold, d=d, oracle=oracle, code=_code(code))
 
 
 def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node],
