@@ -15,8 +15,10 @@ from .nodes import Node, Op, Shape
 
 # filled from ops/ at import: name -> float function of one or two numbers (folding)
 FOLDS: dict[str, Callable[..., float]] = {}
-# filled from ops/ at import: primitive name -> result shape of its argument's shape
+# filled from ops/ at import: primitive name -> result shape of its argument's shape, and
+# the primitive's normalising constructor (its row's lowering: inv(inv(X)) = X, ...)
 PRIM_SHAPE: dict[str, Callable[[Shape], Shape]] = {}
+PRIM_BUILD: dict[str, Callable[[Node], Node]] = {}
 
 
 # ------------------------------------------------------------------ elementwise functions
@@ -135,12 +137,8 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
     if op == Op.POWER:
         return power(args[0], args[1])
     if op == Op.PRIM:
-        return _PRIM_BUILDERS.get(n.name, lambda x: prim(n.name, x))(args[0])
+        return PRIM_BUILD[n.name](*args)
     raise ValueError(f"cannot rebuild a {op} node")
-
-
-_PRIM_BUILDERS: dict[str, Callable[[Node], Node]] = {
-    "inv": inv, "det": det, "logdet": logdet, "softmax": softmax, "logsumexp": logsumexp}
 
 
 # ------------------------------------------------------------------ arithmetic on nodes

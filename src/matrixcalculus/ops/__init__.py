@@ -36,6 +36,8 @@ def rows() -> list[Row]:
 
 functions.FOLDS.update({r.name: r.fold for r in _ALL_ROWS if r.fold is not None})
 functions.PRIM_SHAPE.update({r.name: r.shape for r in _ALL_ROWS if r.shape is not None})
+functions.PRIM_BUILD.update({r.name: (lambda *xs, r=r: r.lower(*xs, shape=None))
+                             for r in _ALL_ROWS if r.kind == "primitive"})
 build.PRESERVES_SYMMETRY.update(r.name for r in _ALL_ROWS
                                 if r.kind == "primitive" and r.symmetric)
 
