@@ -4,49 +4,20 @@ The constructors in ir/build.py already normalise locally.  Here, bottom up over
 the DAG, each einsum may be expanded over the sums among its factors (so that
 `y/s*(1-s)*s - (1-y)/(1-s)*(1-s)*s` collapses to `s - y`), and each sum may be
 factored by a factor its terms share (`A'*x + A*x` -> `(A + A')*x`).  A rewrite
-is kept when the tree gets smaller.  Pattern rules (tinygrad style) follow.
+is kept when the printed answer gets shorter: two passes of named rows on the
+driver of ir/rewrite.py, priced by a Pricer made for the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .ir import build as B
 from .ir import functions as F
 from .ir.nodes import Node, walk
-from .limits import check_deadline
+from .ir.rewrite import Factoring, Keep, Row, distribute, factor, run
 
 _MAX_TERMS = 48
 _MAX_TERMS_THROUGH = 256     # ... for a product through a sum of order > 2 (see expand)
 _NO_MATRIX_FORM = 10_000     # price added to a rank <= 2 candidate without a matrix form
-_MAX_OPTIONS = 6
-
-
-def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
-    """The node again, over new arguments, through the canonicalising constructors."""
-    if args == n.args:
-        return n
-    op = n.op
-    if op == "einsum":
-        coef, idxs, out = n.params
-        return B.einsum(args, idxs, out, coef)
-    if op == "add":
-        return B.add(args)
-    if op == "func":
-        return F.func(n.params[0], *args)
-    if op == "power":
-        return B.power(args[0], args[1])
-    return F.rebuild(n, args)
-
-
-def bottom_up(root: Node, rewrite: Callable[[Node], Node]) -> Node:
-    """rewrite applied to every node, arguments first, each rebuilt over the rewritten
-    arguments (the DAG's sharing kept: each node is rewritten once)."""
-    done: dict[Node, Node] = {}
-    for n in walk(root):
-        check_deadline()
-        done[n] = rewrite(rebuild(n, tuple(done[a] for a in n.args)))
-    return done[root]
 
 
 def tree_size(n: Node, memo: dict[Node, int] | None = None) -> int:
@@ -58,7 +29,7 @@ def tree_size(n: Node, memo: dict[Node, int] | None = None) -> int:
     return memo[n]
 
 
-class _Pricer:
+class Pricer:
     """What a candidate costs: the tokens of its printed matrix form where it has one
     (what a reader sees), else a tree-size estimate."""
 
@@ -76,49 +47,60 @@ class _Pricer:
         return 3 * tree_size(n, self.sizes) + (_NO_MATRIX_FORM if n.rank <= 2 else 0)
 
 
-_price: _Pricer | None = None
+def shorter(price: Pricer) -> Keep:
+    """keep(new, old): new prices lower (each node priced once per run)."""
+    memo: dict[Node, int] = {}
+
+    def cost(n: Node) -> int:
+        c = memo.get(n)
+        if c is None:
+            c = memo[n] = price(n)
+        return c
+    return lambda new, old: cost(new) < cost(old)
 
 
-def price(n: Node) -> int:
-    return _price(n) if _price is not None else tree_size(n)
+def expand_rows(keep: Keep) -> list[Row]:
+    factoring = Factoring(keep)
+    return [
+        Row("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
+        Row("distribute a product over its sums, then factor", {"einsum"},
+            lambda n: expand(n, factoring), keep),
+    ]
 
 
-def simplify(root: Node) -> Node:
+def factor_rows(keep: Keep) -> list[Row]:
+    factoring = Factoring(keep)
+    # factor() answers only a sum that prices lower
+    return [Row("pull a factor shared by terms out of a sum", {"add"},
+                lambda n: factor(n, factoring))]
+
+
+def simplify(root: Node, price: Pricer | None = None) -> Node:
     """Pattern rules and expansion bottom up, then factoring bottom up."""
-    global _price
-    outer, _price = _price, _Pricer()
-    try:
-        root = bottom_up(root, lambda n: expand(sigmoid_of_exp(n)))
-        return bottom_up(root, factor)
-    finally:
-        _price = outer
+    keep = shorter(Pricer() if price is None else price)
+    return run(run(root, expand_rows(keep)), factor_rows(keep))
 
 
 # ------------------------------------------------------------------ rules
-def as_einsum(t: Node) -> tuple[float, list[Node], list[tuple], tuple]:
-    if t.op == "einsum":
-        coef, idxs, out = t.params
-        return coef, list(t.args), list(idxs), out
-    r = tuple(range(t.rank))
-    return 1.0, [t], [r], r
-
-
-def expand(n: Node) -> Node:
-    """Distribute an einsum over the sums among its factors, if that is smaller."""
-    if n.op != "einsum" or not any(a.op == "add" for a in n.args):
-        return n
+def expand(n: Node, factoring: Factoring) -> Node | None:
+    """The einsum distributed over the sums among its factors (but the inert ones), then
+    factored: the row's keep decides whether that is shorter."""
+    if not any(a.op == "add" for a in n.args):
+        return None
     # a vector or matrix that is a product through a sum of order > 2 (the adjoint in a
     # Jacobian of a non-scalar, diag(f(a*S)) wrt a twice) has a matrix form only once
     # distributed: it may take more terms
     through = n.rank <= 2 and any(a.op == "add" and a.rank > 2 for a in n.args)
     inert = _inert_sums(n) if n.rank <= 2 else frozenset()
     if all(a in inert for a in n.args if a.op == "add"):
-        return n
-    expanded = _distribute(n, [0, _MAX_TERMS_THROUGH if through else _MAX_TERMS], inert)
-    if expanded is None:
-        return n
-    expanded = factor(expanded)
-    return expanded if price(expanded) < price(n) else n
+        return None
+
+    def over(m: Node) -> list[int]:
+        # one sum at a time, the one with most reciprocals (which distributing may cancel)
+        sums = [k for k, a in enumerate(m.args) if a.op == "add" and a not in inert]
+        return sorted(sums, key=lambda k: -_reciprocals(m.args[k]))[:1]
+    expanded = distribute(n, over, most_terms=_MAX_TERMS_THROUGH if through else _MAX_TERMS)
+    return None if expanded is None else factor(expanded, factoring)
 
 
 _STRUCTURAL = ("ones", "const", "delta")
@@ -178,33 +160,6 @@ def _inert_sums(n: Node) -> frozenset[Node]:
     return frozenset(inert)
 
 
-def _distribute(n: Node, budget: list[int], inert: frozenset[Node] = frozenset()) -> Node | None:
-    """n with its products distributed over sums (but those in `inert`); budget = [terms
-    made, most allowed]."""
-    if n.op == "add":
-        parts = [_distribute(t, budget, inert) for t in n.args]
-        return None if any(p is None for p in parts) else B.add(parts)  # type: ignore[arg-type]
-    if n.op != "einsum":
-        return n
-    check_deadline()
-    coef, idxs, out = n.params
-    sums = [k for k, a in enumerate(n.args) if a.op == "add" and a not in inert]
-    sums.sort(key=lambda k: -_reciprocals(n.args[k]))
-    for k in sums:
-        a = n.args[k]
-        if True:
-            budget[0] += len(a.args)
-            if budget[0] > budget[1]:
-                return None
-            terms = []
-            for t in a.args:
-                ops = list(n.args)
-                ops[k] = t
-                terms.append(B.einsum(ops, idxs, out, coef))
-            return _distribute(B.add(terms), budget, inert)
-    return n
-
-
 def _reciprocals(a: Node) -> int:
     """How many terms of a sum carry a negative power (which distributing may cancel)."""
     count = 0
@@ -215,111 +170,8 @@ def _reciprocals(a: Node) -> int:
     return count
 
 
-def factor(n: Node) -> Node:
-    """Pull a factor shared by several terms of a sum out of them, while that is smaller."""
-    if n.op != "add":
-        return n
-    best = current = n
-    while current.op == "add":   # each pull removes a term, so this ends
-        check_deadline()
-        cand = _factor_once(current)
-        if cand is None or price(cand) > price(current):
-            break
-        current = cand
-        if price(current) < price(best):
-            best = current
-    return best
-
-
-def _signature(ix: tuple, out: tuple) -> tuple:
-    pos = {lab: p for p, lab in enumerate(out)}
-    first: dict[int, int] = {}
-    return tuple(("o", pos[lab]) if lab in pos else ("s", first.setdefault(lab, len(first)))
-                 for lab in ix)
-
-
-def _factor_once(n: Node) -> Node | None:
-    terms = [as_einsum(t) for t in n.args]
-    groups: dict[tuple, list[tuple[int, int]]] = {}
-    for ti, (_, ops, idxs, out) in enumerate(terms):
-        seen = set()
-        for j, (a, ix) in enumerate(zip(ops, idxs)):
-            if a.op in ("ones", "const"):
-                continue
-            key = (a, _signature(ix, out))
-            if key not in seen:
-                seen.add(key)
-                groups.setdefault(key, []).append((ti, j))
-    options = [(k, v) for k, v in groups.items() if len(v) >= 2]
-    if not options:
-        return None
-    # the factors shared by most terms first; each candidate pulled shallowly, and
-    # only the chosen one's inner sum factored in turn (keeps this polynomial)
-    options.sort(key=lambda kv: -len(kv[1]))
-    best: tuple | None = None
-    for (f, sig), members in options[:_MAX_OPTIONS]:
-        check_deadline()
-        cand = _pull(n, terms, f, sig, members, deep=False)
-        if cand is not None and (best is None or price(cand) < best[0]):
-            best = (price(cand), f, sig, members)
-    if best is None:
-        return None
-    return _pull(n, terms, *best[1:], deep=True)
-
-
-def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]],
-          deep: bool) -> Node | None:
-    r = n.rank
-    n_summed = len({s for kind, s in sig if kind == "s"})
-    std_f = tuple(p if kind == "o" else r + p for kind, p in sig)
-    parts = []
-    for ti, j in members:
-        coef, ops, idxs, out = terms[ti]
-        ix = idxs[j]
-        # map the term's labels: out -> 0..r-1, F's summed labels -> r..
-        ren = {lab: p for p, lab in enumerate(out)}
-        for lab, (kind, p) in zip(ix, sig):
-            if kind == "s":
-                ren[lab] = r + p
-        nxt = r + n_summed + 1000
-        new_ops, new_idxs = [], []
-        dims = {}
-        for k, (a, jx) in enumerate(zip(ops, idxs)):
-            for lab, d in zip(jx, a.shape):
-                if lab not in ren:
-                    ren[lab] = nxt
-                    nxt += 1
-                dims[ren[lab]] = d
-            if k != j:
-                new_ops.append(a)
-                new_idxs.append(tuple(ren[lab] for lab in jx))
-        parts.append((coef, new_ops, new_idxs, dims))
-    # the remainder keeps the labels that some remainder still carries
-    wanted = range(r + n_summed)
-    carried = {lab for _, _, ixs, _ in parts for jx in ixs for lab in jx}
-    rest_out = tuple(lab for lab in wanted if lab in carried)
-    if len(rest_out) > 2 + r:
-        return None
-    rests = []
-    for coef, new_ops, new_idxs, dims in parts:
-        present = {lab for jx in new_idxs for lab in jx}
-        for lab in rest_out:
-            if lab not in present:
-                new_ops.append(B.ones(dims[lab]))
-                new_idxs.append((lab,))
-        rests.append(B.einsum(new_ops, new_idxs, rest_out, coef))
-    inner = B.add(rests)
-    if deep:
-        inner = factor(inner)
-    pulled = B.einsum([f, inner], [std_f, rest_out], tuple(range(r)))
-    others = [t for ti, t in enumerate(n.args) if ti not in {m[0] for m in members}]
-    return B.add([pulled] + others) if others else pulled
-
-
-def sigmoid_of_exp(n: Node) -> Node:
+def sigmoid_of_exp(n: Node) -> Node | None:
     """exp(z) ./ (1 + exp(z)) -> sigmoid(z)."""
-    if n.op != "einsum":
-        return n
     coef, idxs, out = n.params
     ops, ixs = list(n.args), list(idxs)
     for k, a in enumerate(ops):
@@ -336,5 +188,4 @@ def sigmoid_of_exp(n: Node) -> Node:
                     ops[k] = F.func("sigmoid", ex[0].args[0])
                     del ops[j], ixs[j]
                     return B.einsum(ops, ixs, out, coef)
-    return n
-
+    return None

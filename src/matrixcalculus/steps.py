@@ -24,6 +24,7 @@ from . import ast, differentiate
 from .derivation import Derivation
 from .ir import build as B
 from .ir.nodes import Node, walk
+from .ir.rewrite import rebuild
 from .language.typecheck import Type, Typed, Variable
 from .lower import lower
 from .printers import render
@@ -34,7 +35,7 @@ from .printers.naming import name_shared
 from .printers.steps import Step, Steps
 from .printers.text import to_text
 from .raising import NoMatrixForm, Raiser
-from .simplify import rebuild, simplify
+from .simplify import simplify
 from .variables import shape_text
 
 __all__ = ["Step", "Steps", "derivation_steps"]

@@ -21,7 +21,7 @@ import opt_einsum as oe
 from ..ir import build as B
 from ..ir.nodes import Node, Op, walk
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
-from .optimize import distribute, factor_outer, size_of
+from .optimize import optimize, size_of
 
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -515,5 +515,5 @@ def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy"
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
-    root = factor_outer(distribute(root, sizes))
+    root = optimize(root, sizes)
     return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims).run()

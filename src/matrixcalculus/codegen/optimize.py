@@ -14,6 +14,7 @@ import opt_einsum as oe
 
 from ..ir import build as B
 from ..ir.nodes import Node, walk
+from ..ir.rewrite import Factoring, Keep, Row, distribute, factor, run
 from ..ops import row
 
 GUESS = 1000   # size assumed for a dimension whose size is not given
@@ -67,91 +68,56 @@ def total_flops(root: Node, sizes: dict) -> int:
     return sum(node_flops(n, sizes) for n in walk(root))
 
 
-def distribute(root: Node, sizes: dict) -> Node:
-    """Distribute products over sums wherever that lowers the total flop count."""
-    from ..simplify import rebuild
+def fewer_flops(sizes: dict, uses: dict[Node, int]) -> Keep:
+    """keep(new, old): new costs fewer flops at `sizes`.  A sum of old's that new no longer
+    holds but that is used elsewhere too is still computed there: its cost stays."""
+    def keep(new: Node, old: Node) -> bool:
+        shared = {a for a in old.args if a.op == "add" and uses.get(a, 0) > 1}
+        if shared:
+            shared -= set(walk(new))
+        kept = sum(total_flops(a, sizes) for a in shared)
+        return total_flops(new, sizes) + kept < total_flops(old, sizes)
+    return keep
+
+
+def _small_sums(n: Node) -> list[int]:
+    return [k for k, a in enumerate(n.args) if a.op == "add" and len(a.args) <= 8]
+
+
+def _free(ops: list[Node], idxs: list[tuple], out: tuple, j: int) -> bool:
+    """Is factor j of a product free: its labels all kept in the output, none repeated and
+    none shared with another factor (so pulling it out saves a pass over the output)?"""
+    ix = idxs[j]
+    others = {x for k, iy in enumerate(idxs) if k != j for x in iy}
+    return len(ops) > 1 and bool(ix) and len(set(ix)) == len(ix) and set(ix) <= set(out) \
+        and not set(ix) & others
+
+
+def rows(sizes: dict, uses: dict[Node, int]) -> list[Row]:
+    """The size-aware pass: distribute where that saves flops, then pull out free factors
+    (P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k]: for the 4-index Hessians each
+    term is a pass over n^4 numbers and the inner sum costs n^2)."""
+    keep = fewer_flops(sizes, uses)
+    outer = Factoring(keep, pullable=_free, options=1, deep=False)
+    return [
+        Row("distribute a product over a sum of <= 8 terms, 5 sums deep", {"einsum"},
+            lambda n: distribute(n, _small_sums, keep, depth=5) if len(n.args) > 1 else None,
+            keep),
+        # (the sum rebuilt first: a sum may hold a sum, `scale(1, X + Y)`, and flattened
+        # its equal terms collect; factor() answers only what costs fewer flops than that)
+        Row("pull a free factor shared by terms out of a sum", {"add"},
+            lambda n: factor(B.add(n.args), outer)),
+    ]
+
+
+def optimize(root: Node, sizes: dict) -> Node:
+    """The size-aware rewrites applied bottom up: first distributing, then factoring."""
     uses: dict[Node, int] = {}
     for n in walk(root):
         for a in n.args:
             uses[a] = uses.get(a, 0) + 1
-    done: dict[Node, Node] = {}
-    for n in walk(root):
-        new = rebuild(n, tuple(done[a] for a in n.args))
-        uses[new] = max(uses.get(new, 0), uses.get(n, 0))
-        if new.op == "einsum" and len(new.args) > 1:
-            new = _try_distribute(new, sizes, uses)
-        done[n] = new
-    return done[root]
 
-
-def _try_distribute(n: Node, sizes: dict, uses: dict, depth: int = 0) -> Node:
-    coef, idxs, out = n.params
-    before = total_flops(n, sizes)
-    for k, a in enumerate(n.args):
-        if a.op != "add" or len(a.args) > 8:
-            continue
-        terms = []
-        for t in a.args:
-            ops = list(n.args)
-            ops[k] = t
-            term = B.einsum(ops, idxs, out, coef)
-            if term.op == "einsum" and depth < 4:    # it may hold another sum
-                term = _try_distribute(term, sizes, uses, depth + 1)
-            terms.append(term)
-        cand = B.add(terms)
-        # a sum used elsewhere too is still computed there: its cost stays
-        kept = total_flops(a, sizes) if uses.get(a, 0) > 1 else 0
-        if total_flops(cand, sizes) + kept < before:
-            return cand
-    return n
-
-
-def factor_outer(root: Node) -> Node:
-    """Pull a factor common to several terms of a sum out of them, where it takes no part
-    in any contraction: P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k].  For the
-    4-index Hessians each term is a pass over n^4 numbers and the inner sum costs n^2."""
-    from ..simplify import bottom_up
-    return bottom_up(root, lambda n: _factor_sum(n) if n.op == "add" else n)
-
-
-def _free_factors(t: Node) -> list[tuple[Node, tuple[int, ...], int]]:
-    """(factor, positions of its labels in the output, k) for each factor of the einsum t
-    whose labels are all kept in the output and shared with no other factor."""
-    _, idxs, out = t.params
-    found = []
-    for k, (a, ix) in enumerate(zip(t.args, idxs)):
-        others = {x for j, iy in enumerate(idxs) if j != k for x in iy}
-        if ix and len(set(ix)) == len(ix) and set(ix) <= set(out) and not set(ix) & others:
-            found.append((a, tuple(out.index(x) for x in ix), k))
-    return found
-
-
-def _factor_sum(s: Node) -> Node:
-    terms = list(s.args)
-    for _ in range(len(terms)):
-        where: dict[tuple[Node, tuple[int, ...]], list[tuple[int, int]]] = {}
-        for j, t in enumerate(terms):
-            if t.op == "einsum" and len(t.args) > 1:
-                for a, pos, k in _free_factors(t):
-                    where.setdefault((a, pos), []).append((j, k))
-        best = max(where.items(), key=lambda kv: len({j for j, _ in kv[1]}), default=None)
-        if best is None or len({j for j, _ in best[1]}) < 2:
-            break
-        (a, pos), hits = best
-        seen: dict[int, int] = {}
-        for j, k in hits:
-            seen.setdefault(j, k)
-        rank = len(s.shape)
-        rest_pos = [p for p in range(rank) if p not in pos]
-        rests = []
-        for j, k in seen.items():
-            t = terms[j]
-            coef, idxs, out = t.params
-            args = [x for i, x in enumerate(t.args) if i != k]
-            ixs = [x for i, x in enumerate(idxs) if i != k]
-            rests.append(B.einsum(args, ixs, [out[p] for p in rest_pos], coef))
-        merged = B.einsum([a, B.add(rests)], [list(pos), rest_pos], range(rank))
-        terms = [t for j, t in enumerate(terms) if j not in seen] + [merged]
-        if len(terms) == 1:
-            break
-    return B.add(terms) if len(terms) > 1 else terms[0]
+    def rebuilt(old: Node, new: Node) -> None:
+        uses[new] = max(uses.get(new, 0), uses.get(old, 0))
+    distribute_row, factor_row = rows(sizes, uses)
+    return run(run(root, [distribute_row], rebuilt), [factor_row])

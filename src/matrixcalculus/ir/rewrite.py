@@ -1,0 +1,231 @@
+"""One rewrite driver over the hash-consed IR, and the rewrites its passes share.
+
+A pass is a list of named rows (tinygrad's PatternMatcher, SymPy's `matmul.py` rules,
+egg's named rewrites): each row names the ops it applies to, a rewrite returning a new
+node or None, and a `keep` test deciding whether the new node replaces the old one.
+`run` applies the rows bottom up over the DAG, each node once, its arguments first.
+
+`distribute` and `factor` are shared by the simplifier (keep what prints shorter) and the
+code generator (keep what costs fewer flops at the given sizes): only `keep` differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from ..limits import check_deadline
+from . import build as B
+from .functions import rebuild
+from .nodes import Node, walk
+
+__all__ = ["Factoring", "Keep", "Row", "always", "distribute", "factor", "rebuild", "run"]
+
+Keep = Callable[[Node, Node], bool]    # keep(new, old): does new replace old?
+Rewrite = Callable[[Node], "Node | None"]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One named rewrite: where it applies, what it makes, when that is kept
+    (keep None: always; the rewrite has already chosen)."""
+
+    name: str
+    ops: Collection[str]
+    rewrite: Rewrite
+    keep: Keep | None = None
+
+
+def run(root: Node, rows: Sequence[Row],
+        rebuilt: Callable[[Node, Node], None] | None = None) -> Node:
+    """Every row applied, in order, to every node, bottom up: each node is rebuilt over
+    its rewritten arguments, then each row whose ops hold its op may replace it (the DAG's
+    sharing kept: each node is rewritten once).  rebuilt(old, new), if given, hears of
+    each node rebuilt, before the rows see it."""
+    done: dict[Node, Node] = {}
+    for old in walk(root):
+        check_deadline()
+        n = rebuild(old, tuple(done[a] for a in old.args))
+        if rebuilt is not None:
+            rebuilt(old, n)
+        for row in rows:
+            if n.op in row.ops:
+                new = row.rewrite(n)
+                if new is not None and new is not n and (row.keep is None or row.keep(new, n)):
+                    n = new
+        done[old] = n
+    return done[root]
+
+
+def always(new: Node, old: Node) -> bool:
+    return True
+
+
+# ------------------------------------------------------------------ distribute
+def distribute(n: Node, over: Callable[[Node], Iterable[int]], keep: Keep = always,
+               depth: int | None = None, most_terms: int | None = None) -> Node | None:
+    """n with its products distributed over sums: for each position k that over(m) offers
+    in a product m (a sum among its factors), m is written as one product per term of
+    that sum, each distributed in turn; the first such candidate that keep(candidate, m)
+    accepts replaces m.  depth: how many sums deep (None: all); most_terms: how many terms
+    all distributing may make (None: no limit; past it the answer is None)."""
+    return _distribute(n, over, keep, depth, [0, most_terms])
+
+
+def _distribute(n: Node, over, keep: Keep, depth: int | None, budget: list) -> Node | None:
+    if n.op == "add":
+        parts = [_distribute(t, over, keep, depth, budget) for t in n.args]
+        return None if any(p is None for p in parts) else B.add(parts)  # type: ignore[arg-type]
+    if n.op != "einsum" or depth == 0:
+        return n
+    check_deadline()
+    coef, idxs, out = n.params
+    for k in over(n):
+        a = n.args[k]
+        budget[0] += len(a.args)
+        if budget[1] is not None and budget[0] > budget[1]:
+            return None
+        terms = [B.einsum(n.args[:k] + (t,) + n.args[k + 1:], idxs, out, coef) for t in a.args]
+        cand = _distribute(B.add(terms), over, keep, None if depth is None else depth - 1,
+                           budget)
+        if cand is None:
+            return None
+        if keep(cand, n):
+            return cand
+    return n
+
+
+# ------------------------------------------------------------------ factor
+Pullable = Callable[[list[Node], list[tuple], tuple, int], bool]
+
+
+def any_factor(ops: list[Node], idxs: list[tuple], out: tuple, j: int) -> bool:
+    """Every factor may be pulled out of a sum but numbers and ones."""
+    return ops[j].op not in ("ones", "const")
+
+
+def as_einsum(t: Node) -> tuple[float, list[Node], list[tuple], tuple]:
+    if t.op == "einsum":
+        coef, idxs, out = t.params
+        return coef, list(t.args), list(idxs), out
+    r = tuple(range(t.rank))
+    return 1.0, [t], [r], r
+
+
+@dataclass(frozen=True)
+class Factoring:
+    """How `factor` chooses: which factors of a term it may pull (pullable), how many of
+    the most shared it tries (options), whether it factors the sum left inside (deep),
+    and keep(new, old): is new better than old."""
+
+    keep: Keep
+    pullable: Pullable = any_factor
+    options: int = 6
+    deep: bool = True
+
+
+def factor(n: Node, how: Factoring) -> Node:
+    """Pull a factor shared by several terms of a sum out of them, again while that is
+    no worse, and answer the best sum seen (n itself if none is better)."""
+    if n.op != "add":
+        return n
+    best = current = n
+    while current.op == "add":   # each pull removes a term, so this ends
+        check_deadline()
+        cand = _factor_once(current, how)
+        if cand is None or how.keep(current, cand):
+            break
+        current = cand
+        if how.keep(current, best):
+            best = current
+    return best
+
+
+def _signature(ix: tuple, out: tuple) -> tuple:
+    pos = {lab: p for p, lab in enumerate(out)}
+    first: dict[int, int] = {}
+    return tuple(("o", pos[lab]) if lab in pos else ("s", first.setdefault(lab, len(first)))
+                 for lab in ix)
+
+
+def _factor_once(n: Node, how: Factoring) -> Node | None:
+    terms = [as_einsum(t) for t in n.args]
+    groups: dict[tuple, list[tuple[int, int]]] = {}
+    for ti, (_, ops, idxs, out) in enumerate(terms):
+        seen = set()
+        for j, (a, ix) in enumerate(zip(ops, idxs)):
+            if not how.pullable(ops, idxs, out, j):
+                continue
+            key = (a, _signature(ix, out))
+            if key not in seen:
+                seen.add(key)
+                groups.setdefault(key, []).append((ti, j))
+    options = [(k, v) for k, v in groups.items() if len(v) >= 2]
+    if not options:
+        return None
+    # the factors shared by most terms first; each candidate pulled shallowly, and
+    # only the chosen one's inner sum factored in turn (keeps this polynomial)
+    options.sort(key=lambda kv: -len(kv[1]))
+    if how.options == 1:
+        (f, sig), members = options[0]
+        return _pull(n, terms, f, sig, members, how)
+    best: tuple | None = None
+    for (f, sig), members in options[:how.options]:
+        check_deadline()
+        cand = _pull(n, terms, f, sig, members, None)
+        if cand is not None and (best is None or how.keep(cand, best[0])):
+            best = (cand, f, sig, members)
+    if best is None:
+        return None
+    return _pull(n, terms, *best[1:], how)
+
+
+def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]],
+          deep: Factoring | None) -> Node | None:
+    """n with f pulled out of the terms `members`: f * (sum of what remains of them) +
+    the other terms; the inner sum factored in turn (by `deep`) if deep.deep."""
+    r = n.rank
+    n_summed = len({s for kind, s in sig if kind == "s"})
+    std_f = tuple(p if kind == "o" else r + p for kind, p in sig)
+    parts = []
+    for ti, j in members:
+        coef, ops, idxs, out = terms[ti]
+        ix = idxs[j]
+        # map the term's labels: out -> 0..r-1, F's summed labels -> r..
+        ren = {lab: p for p, lab in enumerate(out)}
+        for lab, (kind, p) in zip(ix, sig):
+            if kind == "s":
+                ren[lab] = r + p
+        nxt = r + n_summed + 1000
+        new_ops, new_idxs = [], []
+        dims = {}
+        for k, (a, jx) in enumerate(zip(ops, idxs)):
+            for lab, d in zip(jx, a.shape):
+                if lab not in ren:
+                    ren[lab] = nxt
+                    nxt += 1
+                dims[ren[lab]] = d
+            if k != j:
+                new_ops.append(a)
+                new_idxs.append(tuple(ren[lab] for lab in jx))
+        parts.append((coef, new_ops, new_idxs, dims))
+    # the remainder keeps the labels that some remainder still carries
+    wanted = range(r + n_summed)
+    carried = {lab for _, _, ixs, _ in parts for jx in ixs for lab in jx}
+    rest_out = tuple(lab for lab in wanted if lab in carried)
+    if len(rest_out) > 2 + r:
+        return None
+    rests = []
+    for coef, new_ops, new_idxs, dims in parts:
+        present = {lab for jx in new_idxs for lab in jx}
+        for lab in rest_out:
+            if lab not in present:
+                new_ops.append(B.ones(dims[lab]))
+                new_idxs.append((lab,))
+        rests.append(B.einsum(new_ops, new_idxs, rest_out, coef))
+    inner = B.add(rests)
+    if deep is not None and deep.deep:
+        inner = factor(inner, deep)
+    pulled = B.einsum([f, inner], [std_f, rest_out], tuple(range(r)))
+    others = [t for ti, t in enumerate(n.args) if ti not in {m[0] for m in members}]
+    return B.add([pulled] + others) if others else pulled
