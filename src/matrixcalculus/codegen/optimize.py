@@ -3,7 +3,9 @@ dimensions, which the symbolic answer does not know.
 
 `distribute` writes c*(A - B)*V as c*A*V - c*B*V when that costs fewer flops
 at the given sizes: for the matrix-factorisation gradient 2*(U*V' - R)*V it
-finds 2*U*(V'*V) - 2*R*V, whose products never form an m x n matrix.
+finds 2*U*(V'*V) - 2*R*V, whose products never form an m x n matrix.  Then `factor`
+pulls a free factor out of a sum.  Both are rows on the driver of ir/rewrite.py, the
+same rewrites the simplifier uses; here a rewrite is kept when it costs fewer flops.
 """
 
 from __future__ import annotations
@@ -71,12 +73,19 @@ def total_flops(root: Node, sizes: dict) -> int:
 def fewer_flops(sizes: dict, uses: dict[Node, int]) -> Keep:
     """keep(new, old): new costs fewer flops at `sizes`.  A sum of old's that new no longer
     holds but that is used elsewhere too is still computed there: its cost stays."""
+    memo: dict[Node, int] = {}     # (the driver asks again what distribute just asked)
+
+    def flops(n: Node) -> int:
+        c = memo.get(n)
+        if c is None:
+            c = memo[n] = total_flops(n, sizes)
+        return c
+
     def keep(new: Node, old: Node) -> bool:
         shared = {a for a in old.args if a.op == "add" and uses.get(a, 0) > 1}
         if shared:
             shared -= set(walk(new))
-        kept = sum(total_flops(a, sizes) for a in shared)
-        return total_flops(new, sizes) + kept < total_flops(old, sizes)
+        return flops(new) + sum(flops(a) for a in shared) < flops(old)
     return keep
 
 
