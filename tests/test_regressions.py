@@ -359,3 +359,8 @@ def test_scalar_base_to_a_vector_power():
     assert d.shape == ("n",)
     d = mc.derivative("sum(alpha.^x)", "x")
     assert d.shape == ("n",) and d.variables["x"].kind == "vector"
+
+
+def test_a_transposed_sum_is_the_sum_of_transposes():
+    """(A + A')' was kept whole, so x'*(A + A')*x had the gradient (A' + A + A + A')*x."""
+    assert str(mc.derivative("x'*(A+A')*x", "x")) == "2*(A + A')*x"

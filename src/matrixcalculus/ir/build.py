@@ -105,6 +105,10 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
             return a
         if a.op == "add":  # c*(x + y) -> c*x + c*y: one canonical form for scaled sums
             return add([scale(coef, t) for t in a.args])
+    if len(ops) == 1 and ops[0].op == "add" and sorted(idxs[0]) == sorted(out):
+        # (X + Y)' -> X' + Y': a permuted sum is the sum of the permuted terms, so like
+        # terms meet (x'*(A + A')*x has the gradient 2*(A + A')*x, not (A' + A + A + A')*x)
+        return add([einsum([t], idxs, out, coef) for t in ops[0].args])
     return _canonical(coef, ops, idxs, out, shape)
 
 
