@@ -17,6 +17,9 @@ def pytest_addoption(parser):
     parser.addoption("--long", action="store_true", default=False,
                      help="long mode: >= 20,000 random expressions in the differential test, "
                           "long fuzzing runs")
+    parser.addoption("--long-examples", type=int, default=None,
+                     help="with --long: this many random expressions in the differential "
+                          "test instead of 20,000")
 
 
 def pytest_configure(config):
@@ -32,6 +35,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "long_only" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def long_examples(request) -> int | None:
+    """--long-examples N, if given."""
+    return request.config.getoption("--long-examples")
 
 
 @pytest.fixture

@@ -47,14 +47,14 @@ def _settings(long_mode: bool, normal: int, long: int):
 
 
 @pytest.mark.long
-def test_derivatives_match_autograd(long_mode):
+def test_derivatives_match_autograd(long_mode, long_examples):
     stats: collections.Counter = collections.Counter()
     # the normal suite bounds each derivation tightly (a slow one is rejected, not failed);
     # long mode uses the default limit and counts the derivations that hit it
     seconds = None if long_mode else 2.0
     started = time.monotonic()
 
-    @_settings(long_mode, NORMAL_EXAMPLES, LONG_EXAMPLES)
+    @_settings(long_mode, NORMAL_EXAMPLES, long_examples or LONG_EXAMPLES)
     @given(random_cases(), st.integers(0, 9))
     def run(case, k):
         if k == 0 and case.size <= TINY and case.type == SCALAR:
@@ -83,7 +83,7 @@ def test_derivatives_match_autograd(long_mode):
         print(f"\ndifferential test: {total} random expressions checked against autograd "
               f"in {time.monotonic() - started:.0f} s; " +
               ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
-    assert total >= (LONG_EXAMPLES if long_mode else NORMAL_EXAMPLES) * 0.9
+    assert total >= ((long_examples or LONG_EXAMPLES) if long_mode else NORMAL_EXAMPLES) * 0.9
 
 
 @pytest.mark.long
