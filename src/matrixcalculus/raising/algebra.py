@@ -1,0 +1,319 @@
+"""AST algebra in matrix notation: each simplification of a product or a transpose is one
+named row, applied by one small driver (SymPy's matmul.py: `rules = (...)`).
+
+A product row is `rewrite(alg, a, b, shape of a, shape of b)`, returning the product or
+None where it does not apply; a transpose row is `rewrite(alg, a, shape of a)`.  The first
+row that applies wins, so a row may assume the ones above it did not.  A row names the AST
+types it can apply to (None: any); the driver tries only those rows (a product of two names
+tries none: the raiser builds many)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from .. import ast
+from ..ir.nodes import Node
+from ..printers.text import ByIdentity, Measure
+from .pieces import COLUMN, MATRIX, SCALAR, Shape, is_ones, num
+
+
+class Row(NamedTuple):
+    name: str
+    rewrite: Callable[..., ast.Node | None]
+    left: tuple[type, ...] | None = None       # the types of a (of the transposed AST)
+    right: tuple[type, ...] | None = None      # the types of b (products)
+    shapes: bool = True                        # reads the shapes (else given None)
+
+
+class Rows:
+    """A table of rows, and which of them can apply to ASTs of given types (in order, as
+    (rewrite, reads shapes); found once per pair of types)."""
+
+    def __init__(self, *rows: Row):
+        self.rows = rows
+        self.by_types: dict[tuple, tuple] = {}
+
+    def for_types(self, key: tuple[type, type | None]) -> tuple:
+        got = self.by_types.get(key)
+        if got is None:
+            ta, tb = key
+            got = self.by_types[key] = tuple(
+                (r.rewrite, r.shapes) for r in self.rows
+                if (r.left is None or ta in r.left) and (r.right is None or tb in r.right))
+        return got
+
+
+_NUMBERED = (ast.Num, ast.Binary)        # what may hold a leading number
+
+
+def leading_number(a: ast.Node) -> tuple[float, ast.Node | None]:
+    """2 -> (2, None); 2*X -> (2, X); anything else -> (1, itself)."""
+    if isinstance(a, ast.Num):
+        return a.value, None
+    if isinstance(a, ast.Binary) and a.op == "*" and isinstance(a.left, ast.Num):
+        return a.left.value, a.right
+    return 1.0, a
+
+
+def split_number(a: ast.Node) -> tuple[float, ast.Node]:
+    """2*X -> (2, X); -X -> (-1, X)."""
+    c = 1.0
+    while True:
+        if isinstance(a, ast.Neg):
+            c, a = -c, a.operand
+        elif isinstance(a, ast.Binary) and a.op == "*" and isinstance(a.left, ast.Num):
+            c, a = c * a.left.value, a.right
+        else:
+            return c, a
+
+
+# ------------------------------------------------------------------ products
+def _fold_numbers(alg: Algebra, a: ast.Node, b: ast.Node, sa: Shape, sb: Shape):
+    # numbers go in front, folded into one: `A'*(8*A)` is `8*A'*A`, `2*(0.5*X)` is `X`
+    ca, ra = leading_number(a)
+    cb, rb = leading_number(b)
+    if ra is a and rb is b:
+        return None
+    c = ca * cb
+    if ra is None and rb is None:
+        return num(c)
+    rest = rb if ra is None else (ra if rb is None else alg.product(ra, rb))
+    return rest if c == 1 else alg.product(ast.Num(c), rest)
+
+
+def _one_left(alg, a, b, sa, sb):
+    return b if isinstance(a, ast.Num) and a.value == 1 else None
+
+
+def _one_right(alg, a, b, sa, sb):
+    return a if isinstance(b, ast.Num) and b.value == 1 else None
+
+
+def _eye_left(alg, a, b, sa, sb):
+    return b if isinstance(a, ast.Call) and a.func == "eye" and sb != SCALAR else None
+
+
+def _eye_right(alg, a, b, sa, sb):
+    return a if isinstance(b, ast.Call) and b.func == "eye" and sa != SCALAR else None
+
+
+def _sum_left(alg, a, b, sa, sb):
+    if isinstance(a, ast.Transpose) and alg.shape(a.operand) == COLUMN and is_ones(b):
+        return ast.Call("sum", (a.operand,))
+    return None
+
+
+def _sum_right(alg, a, b, sa, sb):
+    if isinstance(a, ast.Transpose) and is_ones(a.operand) and sb == COLUMN:
+        return ast.Call("sum", (b,))
+    return None
+
+
+def _scalars_together(alg, a, b, sa, sb):
+    if sb != SCALAR and sa == SCALAR and isinstance(b, ast.Binary) and b.op == "*" \
+            and alg.shape(b.left) == SCALAR:
+        return ast.Binary("*", alg.mul(a, b.left), b.right)
+    return None
+
+
+def _left_chain(alg, a, b, sa, sb):
+    # the chain is read left to right; regrouped only where the shapes keep the meaning
+    if isinstance(b, ast.Binary) and b.op == "*":
+        s1 = alg.shape(b.left)
+        if sa == SCALAR or s1 == SCALAR or sa[1] == s1[0]:
+            return ast.Binary("*", alg.mul(a, b.left), b.right)
+    return None
+
+
+PRODUCT_ROWS = Rows(
+    Row("1*b -> b", _one_left, left=(ast.Num,)),
+    Row("a*1 -> a", _one_right, right=(ast.Num,)),
+    Row("eye*B -> B", _eye_left, left=(ast.Call,)),
+    Row("A*eye -> A", _eye_right, right=(ast.Call,)),
+    Row("v'*ones -> sum(v)", _sum_left, left=(ast.Transpose,), right=(ast.Call,)),
+    Row("ones'*v -> sum(v)", _sum_right, left=(ast.Transpose,)),
+    Row("s*(t*X) -> s*t*X", _scalars_together, right=(ast.Binary,)),
+    Row("a*(b*c) -> a*b*c", _left_chain, right=(ast.Binary,)),
+)
+MUL_ROWS = Rows(          # a number on either side: both sides folded at once
+    Row("2*X*(3*Y) -> 6*X*Y", _fold_numbers, left=_NUMBERED, shapes=False),
+    Row("X*(3*Y) -> 3*X*Y", _fold_numbers, right=_NUMBERED, shapes=False),
+    *PRODUCT_ROWS.rows,
+)
+
+
+# ------------------------------------------------------------------ transposes
+def _scalar(alg: Algebra, a: ast.Node, s: Shape):
+    return a if s == SCALAR else None
+
+
+def _double(alg, a, s):
+    return a.operand if isinstance(a, ast.Transpose) else None
+
+
+def _symmetric(alg, a, s):
+    sym = isinstance(a, ast.Name) and a.name in alg.symmetric or id(a) in alg.sym_ids
+    return a if sym else None
+
+
+def _eye_or_diag(alg, a, s):
+    if isinstance(a, ast.Call) and (a.func == "eye" or a.func == "diag" and s == MATRIX):
+        return a
+    return None
+
+
+def _ones(alg, a, s):
+    if isinstance(a, ast.Call) and a.func == "ones" and len(a.args) == 2:
+        return ast.Call("ones", (a.args[1], a.args[0]))
+    return None
+
+
+def _inv_symmetric(alg, a, s):
+    if isinstance(a, ast.Call) and a.func == "inv" and alg.is_symmetric(a.args[0]):
+        return a
+    return None
+
+
+def _neg(alg, a, s):
+    return ast.Neg(alg.T(a.operand)) if isinstance(a, ast.Neg) else None
+
+
+def _product(alg, a, s):
+    if not (isinstance(a, ast.Binary) and a.op == "*"):
+        return None
+    ls, rs = alg.shape(a.left), alg.shape(a.right)
+    if ls == SCALAR:
+        return alg.mul(a.left, alg.T(a.right))
+    if rs == SCALAR:
+        return alg.mul(alg.T(a.left), a.right)
+    return alg.mul(alg.T(a.right), alg.T(a.left))
+
+
+def _elementwise(alg, a, s):
+    if isinstance(a, ast.Binary) and a.op in ("+", "-", ".*", "./"):
+        return ast.Binary(a.op, alg.T(a.left), alg.T(a.right))
+    return None
+
+
+def _by_scalar(alg, a, s):
+    if isinstance(a, ast.Binary) and (a.op == "/" or a.op == ".^"
+                                      and alg.shape(a.right) == SCALAR):
+        return ast.Binary(a.op, alg.T(a.left), a.right)
+    return None
+
+
+def _power(alg, a, s):
+    if isinstance(a, ast.Binary) and a.op == ".^":
+        return ast.Binary(a.op, alg.T(a.left), alg.T(a.right))
+    return None
+
+
+TRANSPOSE_ROWS = Rows(       # the transpose is exactly this
+    Row("s' -> s", _scalar),
+    Row("(A')' -> A", _double, left=(ast.Transpose,)),
+    Row("S' -> S", _symmetric),
+    Row("eye' -> eye, diag(v)' -> diag(v)", _eye_or_diag, left=(ast.Call,)),
+    Row("ones(m,n)' -> ones(n,m)", _ones, left=(ast.Call,)),
+    Row("inv(S)' -> inv(S)", _inv_symmetric, left=(ast.Call,)),
+)
+PUSH_ROWS = Rows(            # taken where shorter than (...)'
+    Row("(-A)' -> -A'", _neg, left=(ast.Neg,)),
+    Row("(A*B)' -> B'*A'", _product, left=(ast.Binary,)),
+    Row("(A + B)' -> A' + B'", _elementwise, left=(ast.Binary,)),
+    Row("(A/s)' -> A'/s, (A.^s)' -> A'.^s", _by_scalar, left=(ast.Binary,)),
+    Row("(X.^Y)' -> X'.^Y'", _power, left=(ast.Binary,)),
+)
+
+
+class Algebra:
+    """Shapes, products and transposes of ASTs, remembered per AST node (one instance per
+    raiser: its ASTs share their parts)."""
+
+    def __init__(self):
+        self.var_shape: dict[str, Shape] = {}
+        self.symmetric: set[str] = set()
+        self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
+        self.shape = ByIdentity(self._shape)
+        self.T = ByIdentity(self._transpose)
+        self.measure = Measure()
+
+    def register(self, n: Node) -> None:
+        """A variable's shape and symmetry."""
+        name, sym = n.params
+        self.var_shape[name] = [SCALAR, COLUMN, MATRIX][n.rank]
+        if sym:
+            self.symmetric.add(name)
+
+    def is_symmetric(self, a: ast.Node) -> bool:
+        return isinstance(a, ast.Name) and a.name in self.symmetric
+
+    def mul(self, a: ast.Node, b: ast.Node) -> ast.Node:
+        """a*b, written as a left-to-right chain where that keeps the meaning."""
+        return self._apply(MUL_ROWS, a, b)
+
+    def product(self, a: ast.Node, b: ast.Node) -> ast.Node:
+        """a*b by the rows after number folding."""
+        return self._apply(PRODUCT_ROWS, a, b)
+
+    def _apply(self, rows: Rows, a: ast.Node, b: ast.Node) -> ast.Node:
+        sa = sb = None
+        for rewrite, shapes in rows.for_types((type(a), type(b))):
+            if shapes and sa is None:
+                sa, sb = self.shape(a), self.shape(b)
+            got = rewrite(self, a, b, sa, sb)
+            if got is not None:
+                return got
+        return ast.Binary("*", a, b)
+
+    def _transpose(self, a: ast.Node) -> ast.Node:
+        """The transpose of a, pushed inwards where that is shorter (self.T, memoised)."""
+        s = self.shape(a)
+        key = (type(a), None)
+        for rewrite, _ in TRANSPOSE_ROWS.for_types(key):
+            got = rewrite(self, a, s)
+            if got is not None:
+                return got
+        plain = ast.Transpose(a)
+        for rewrite, _ in PUSH_ROWS.for_types(key):
+            alt = rewrite(self, a, s)
+            if alt is not None:
+                return alt if self.measure(alt) < self.measure(plain) else plain
+        return plain
+
+    def _shape(self, a: ast.Node) -> Shape:
+        if isinstance(a, ast.Num):
+            return SCALAR
+        if isinstance(a, ast.Name):
+            return self.var_shape.get(a.name, SCALAR)
+        if isinstance(a, ast.Neg):
+            return self.shape(a.operand)
+        if isinstance(a, ast.Transpose):
+            r, c = self.shape(a.operand)
+            return (c, r)
+        if isinstance(a, ast.Binary):
+            ls, rs = self.shape(a.left), self.shape(a.right)
+            if a.op == "*":
+                if ls == SCALAR:
+                    return rs
+                if rs == SCALAR:
+                    return ls
+                return (ls[0], rs[1])
+            if a.op in ("^",):
+                return SCALAR
+            if a.op == "/":
+                return ls
+            return ls if ls != SCALAR else rs     # .^ too: 2.^x has the shape of x
+        if isinstance(a, ast.Call):
+            f = a.func
+            if f == "ones":
+                return COLUMN if len(a.args) == 1 else MATRIX
+            if f == "eye":
+                return MATRIX
+            if f in ("sum", "tr", "det", "logdet", "norm2", "norm1", "logsumexp"):
+                return SCALAR
+            s = self.shape(a.args[0])
+            if f == "diag":
+                return MATRIX if s in (COLUMN, (False, True)) else (COLUMN if s == MATRIX else s)
+            return s
+        raise TypeError(type(a).__name__)

@@ -1,0 +1,128 @@
+"""Two factors of a product in matrix notation: the index pattern of the pair (the table in
+ir/patterns.py, which the code generator reads too) and, for each pattern, its ways to be
+written.  The grouping search (search.py) picks among the ways."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import ast
+from ..ir.patterns import Pair, pair
+from .algebra import Algebra
+from .pieces import Piece, is_ones, is_ones_matrix
+
+Ways = Callable[[Algebra, Piece, Piece, set[int]], list[Piece]]
+
+
+def materialize(p: Piece) -> Piece:
+    """A denominator as a factor: 1 ./ d."""
+    return Piece(ast.Binary("./", ast.Num(1.0), p.ast), p.idx)
+
+
+def combine(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    """The ways to write the product of two factors keeping the labels `keep` (empty if
+    none in matrix form)."""
+    kind = pair(P.idx, Q.idx, keep)
+    if P.den or Q.den:
+        if kind is Pair.HADAMARD:          # the same labels: a quotient, or a denominator
+            if P.den and Q.den:
+                q = Q.ast if Q.idx == P.idx else alg.T(Q.ast)
+                return [Piece(ast.Binary(".*", P.ast, q), P.idx, den=True)]
+            numer, den = (Q, P) if P.den else (P, Q)
+            d = den.ast if den.idx == numer.idx else alg.T(den.ast)
+            return [Piece(ast.Binary("./", numer.ast, d), numer.idx)]
+        if P.den:
+            P = materialize(P)
+        if Q.den:
+            Q = materialize(Q)
+    return WAYS[kind](alg, P, Q, keep)
+
+
+def _scalar(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    idx = P.idx or Q.idx
+    return [Piece(alg.mul(P.ast, Q.ast), idx), Piece(alg.mul(Q.ast, P.ast), idx)]
+
+
+def _outer(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    if len(P.idx) != 1 or len(Q.idx) != 1:
+        return []                          # a matrix times a vector: order 3
+    if is_ones(P.ast) and is_ones(Q.ast):
+        return [Piece(ast.Call("ones", (P.ast.args[0], Q.ast.args[0])), P.idx + Q.idx)]
+    return [Piece(alg.mul(P.ast, alg.T(Q.ast)), P.idx + Q.idx),
+            Piece(alg.mul(Q.ast, alg.T(P.ast)), Q.idx + P.idx)]
+
+
+def _vector_first(P: Piece, Q: Piece) -> tuple[Piece, Piece]:
+    return (Q, P) if len(P.idx) == 2 else (P, Q)
+
+
+def _matmul(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    rp, rq = len(P.idx), len(Q.idx)
+    if rp == 1 and rq == 1:                # a'*b
+        return [Piece(alg.mul(alg.T(P.ast), Q.ast), ()),
+                Piece(alg.mul(alg.T(Q.ast), P.ast), ())]
+    if rp + rq == 3:                       # A'*x
+        P, Q = _vector_first(P, Q)
+        (i,) = P.idx
+        Mi = Q.ast if Q.idx[0] == i else alg.T(Q.ast)
+        j = Q.idx[1] if Q.idx[0] == i else Q.idx[0]
+        return [Piece(alg.mul(alg.T(Mi), P.ast), (j,))]
+    (s,) = set(P.idx) & set(Q.idx)         # A*B
+    Pp = P.ast if P.idx[1] == s else alg.T(P.ast)
+    a = P.idx[0] if P.idx[1] == s else P.idx[1]
+    Qq = Q.ast if Q.idx[0] == s else alg.T(Q.ast)
+    b = Q.idx[1] if Q.idx[0] == s else Q.idx[0]
+    return [Piece(alg.mul(Pp, Qq), (a, b)), Piece(alg.mul(alg.T(Qq), alg.T(Pp)), (b, a))]
+
+
+def _diag(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    P, Q = _vector_first(P, Q)             # diag(v)*M
+    (i,) = P.idx
+    Mi = Q.ast if Q.idx[0] == i else alg.T(Q.ast)
+    j = Q.idx[1] if Q.idx[0] == i else Q.idx[0]
+    if is_ones(P.ast):
+        return [Piece(Mi, (i, j))]
+    return [Piece(alg.mul(ast.Call("diag", (P.ast,)), Mi), (i, j)),
+            Piece(alg.mul(alg.T(Mi), ast.Call("diag", (P.ast,))), (j, i))]
+
+
+def _hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    if len(P.idx) == 1:
+        if is_ones(P.ast):
+            return [Q]
+        if is_ones(Q.ast):
+            return [P]
+        return [Piece(ast.Binary(".*", P.ast, Q.ast), P.idx)]
+    Qp = Q.ast if Q.idx == P.idx else alg.T(Q.ast)
+    if is_ones_matrix(P.ast):
+        return [Piece(Qp, P.idx)]
+    if is_ones_matrix(Qp):
+        return [P]
+    return [Piece(ast.Binary(".*", P.ast, Qp), P.idx)]
+
+
+def _summed_hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    Qp = Q.ast if Q.idx == P.idx else alg.T(Q.ast)
+    kept = [lab for lab in P.idx if lab in keep]
+    if not kept:                           # sum(A.*B) = tr(A'*B)
+        return [Piece(ast.Call("sum", (ast.Binary(".*", P.ast, Qp),)), ()),
+                Piece(ast.Call("tr", (alg.mul(alg.T(P.ast), Qp),)), ())]
+    (lab,) = kept                          # diag(A*B')
+    Pl = P.ast if P.idx[0] == lab else alg.T(P.ast)
+    Ql = Qp if P.idx[0] == lab else alg.T(Qp)
+    return [Piece(ast.Call("diag", (alg.mul(Pl, alg.T(Ql)),)), (lab,))]
+
+
+def _none(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+    return []
+
+
+WAYS: dict[Pair, Ways] = {
+    Pair.SCALAR: _scalar,
+    Pair.MATMUL: _matmul,
+    Pair.HADAMARD: _hadamard,
+    Pair.SUMMED_HADAMARD: _summed_hadamard,
+    Pair.OUTER: _outer,
+    Pair.DIAG: _diag,
+    Pair.EINSUM: _none,
+}

@@ -1,0 +1,193 @@
+"""The lift: IR nodes to ASTs in matrix notation, each node's form remembered (leaves,
+functions, powers and sums here; products in products.py)."""
+
+from __future__ import annotations
+
+from .. import ast
+from ..ir.build import coef_and_base, const, is_symmetric, power_parts
+from ..ir.build import einsum as ir_einsum
+from ..ir.nodes import Node, walk
+from ..limits import check_deadline
+from .algebra import Algebra, split_number
+from .combine import materialize
+from .pieces import NoMatrixForm, dim_ast, num
+from .price import Tally
+from .products import lift_einsum
+from .search import Grouping
+
+
+class Raiser:
+    """Raises IR nodes, remembering each node's matrix form (one instance per answer,
+    or per simplification run, where it prices the candidates)."""
+
+    materialize = staticmethod(materialize)
+
+    def __init__(self, root: Node | None = None):
+        self.alg = alg = Algebra()
+        if root is not None:
+            for n in walk(root):
+                if n.op == "var":
+                    alg.register(n)
+        self.memo: dict[Node, ast.Node] = {}
+        self.failed: set[Node] = set()
+        # the algebra's and the search's entry points, bound once (the hot path)
+        self.shape, self.T, self.mul, self.measure = alg.shape, alg.T, alg.mul, alg.measure
+        self.tally = Tally(alg.shape)
+        self.combine_all = Grouping(alg).combine_all
+
+    def cost(self, n: Node) -> int | None:
+        """Tokens of the node's matrix form plus a little for the array operations in
+        it (prefer `(s - 1)*v` to `s*v - v`: as short to read, and less to compute), or
+        None where it has no matrix form."""
+        if n in self.failed:
+            return None
+        try:
+            a = self.lift(n)
+        except NoMatrixForm:
+            self.failed.add(n)
+            return None
+        return self.measure(a)[0] + self.tally(a)[1]
+
+    def _order_key(self, n: Node) -> int:
+        try:
+            a = self.lift(n)
+        except NoMatrixForm:
+            return 0
+        return 2 * self.tally(a)[0] - self.measure(a)[0]
+
+    def lift(self, n: Node) -> ast.Node:
+        hit = self.memo.get(n)
+        if hit is None:
+            hit = self.memo[n] = self._lift(n)
+            if n.rank == 2 and is_symmetric(n):
+                self.alg.sym_ids.add(id(hit))
+        return hit
+
+    def _lift(self, n: Node) -> ast.Node:
+        check_deadline()
+        op = n.op
+        if op == "var":
+            self.alg.register(n)
+            return ast.Name(n.params[0])
+        if op == "const":
+            return num(n.params[0])
+        if op == "ones":
+            return ast.Call("ones", (dim_ast(n.shape[0]),))
+        if op == "delta":
+            return ast.Call("eye", (dim_ast(n.shape[0]),))
+        if op == "zero":
+            if n.rank == 0:
+                return ast.Num(0.0)
+            if n.rank > 2:
+                raise NoMatrixForm
+            return ast.Binary("*", ast.Num(0.0),
+                              ast.Call("ones", tuple(dim_ast(d) for d in n.shape)))
+        if n.rank > 2:
+            raise NoMatrixForm
+        if op == "func":
+            return ast.Call(n.params[0], tuple(self.lift(a) for a in n.args))
+        if op == "power":
+            return self.power(n)
+        if op == "prim":
+            return ast.Call(n.params[0], (self.lift(n.args[0]),))
+        if op == "add":
+            return self.add(n)
+        if op == "einsum":
+            return lift_einsum(self, n)
+        raise NoMatrixForm
+
+    def power(self, n: Node) -> ast.Node:
+        base, e = power_parts(n)
+        v = _sum_of_squares(base)
+        if v is not None and e is not None and e != 1:
+            # (x'*x)^p is norm2(x)^(2p)
+            norm = ast.Call("norm2", (self.lift(v),))
+            if e < 0:
+                return ast.Binary("/", ast.Num(1.0), self.positive_power(norm, -2 * e, 0))
+            return self.positive_power(norm, 2 * e, 0)
+        if e is not None and e < 0:
+            den = self.positive_power(self.lift(base), -e, n.rank)
+            return ast.Binary("./" if n.rank else "/", ast.Num(1.0), den)
+        if e is None or n.args[1].op != "const":
+            b, x = n.args
+            scalar = _broadcast_scalar(b) if x.rank else None
+            if scalar is not None:               # 2.^x rather than (2*ones(n)).^x
+                return ast.Binary(".^", self.lift(scalar), self.lift(x))
+            return ast.Binary(".^" if n.rank else "^", self.lift(b), self.lift(x))
+        return self.positive_power(self.lift(base), e, n.rank)
+
+    def positive_power(self, b: ast.Node, e: float, rank: int,
+                       node: Node | None = None) -> ast.Node:
+        if node is not None:
+            v = _sum_of_squares(node)
+            if v is not None:
+                return self.positive_power(ast.Call("norm2", (self.lift(v),)), 2 * e, 0)
+        if e == 1:
+            return b
+        if e == 0.5:
+            return ast.Call("sqrt", (b,))
+        return ast.Binary(".^" if rank else "^", b, ast.Num(e))
+
+    def add(self, n: Node) -> ast.Node:
+        parts = [coef_and_base(t) for t in n.args]
+        spread = [_broadcast_scalar(b) for _, b in parts]
+        mixed = any(x is None for x in spread)     # `s + 1` spreads the 1; alone it cannot
+        # each term as (coefficient, base, written form); a number or a sign in front of
+        # the written form joins the coefficient (`2*(0.5*X)` is `X`, `+ -X` is `- X`)
+        terms: list[tuple[float, Node, ast.Node | None]] = []
+        for (c, base), scalar in zip(parts, spread):
+            shown = scalar if mixed and scalar is not None else base
+            if shown.op == "const":
+                terms.append((c * shown.params[0], base, None))
+            else:
+                k, body = split_number(self.lift(shown))
+                terms.append((c * k, base, body))
+        mags = {abs(c) for c, _, _ in terms}
+        common = mags.pop() if len(mags) == 1 else 1.0
+        if common != 1:
+            terms = [(c / common, b, body) for c, b, body in terms]
+        # positive terms first, larger ones first, a transpose counting against:
+        # `u'*v + b`, `X*w + b - y`, `A + A'`
+        terms.sort(key=lambda t: (t[0] < 0, self._order_key(t[1])))
+        acc: ast.Node | None = None
+        for c, _, shown_ast in terms:
+            body = num(abs(c)) if shown_ast is None else self.mul(num(abs(c)), shown_ast)
+            if acc is None:
+                acc = ast.Neg(body) if c < 0 else body
+            else:
+                acc = ast.Binary("-" if c < 0 else "+", acc, body)
+        assert acc is not None
+        if common != 1:
+            acc = self.mul(ast.Num(common), acc)
+        return acc
+
+
+def _sum_of_squares(n: Node) -> Node | None:
+    """x for an einsum x[I]*x[I] -> [] (so its square root prints as norm2(x))."""
+    if n.op != "einsum" or len(n.args) != 2 or n.args[0] is not n.args[1]:
+        return None
+    coef, idxs, out = n.params
+    if coef != 1 or out or idxs[0] != idxs[1] or len(set(idxs[0])) != len(idxs[0]):
+        return None
+    return n.args[0]
+
+
+def _broadcast_scalar(n: Node) -> Node | None:
+    """For a scalar spread over a shape (ones(n), b*ones(m,k)): the scalar."""
+    if n.op == "ones":
+        return const(1.0)
+    if n.op != "einsum" or n.rank == 0:
+        return None
+    coef, idxs, out = n.params
+    if any(a.rank and a.op != "ones" for a in n.args):
+        return None
+    # the scalar factors, and the ones summed over (each counts its dimension: sum(ones(k)))
+    parts = [(a, ix) for a, ix in zip(n.args, idxs) if not ix or not set(ix) <= set(out)]
+    if not parts:
+        return const(coef)
+    return ir_einsum([a for a, _ in parts], [ix for _, ix in parts], (), coef)
+
+
+def to_matrix_form(root: Node) -> ast.Node:
+    """The IR as a surface AST in matrix notation, or NoMatrixForm."""
+    return Raiser(root).lift(root)
