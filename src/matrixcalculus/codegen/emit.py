@@ -19,6 +19,7 @@ from itertools import count
 import opt_einsum as oe
 
 from ..ir import build as B
+from ..ir import patterns as P
 from ..ir.nodes import Node, Op, walk
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize, size_of
@@ -387,12 +388,14 @@ class _Emitter:
         return out
 
     def single(self, x: E, term: str, target: str) -> E:
-        """One operand: a permutation, trace, diagonal or sum."""
-        if term == target:
+        """One operand: a permutation, trace, diagonal or sum (the pattern from the table
+        the raiser reads too; a trace or diagonal is an einsum)."""
+        kind = P.single(term, target)
+        if kind is P.Single.SAME:
             return x
-        if len(term) == 2 and term == target[::-1]:
+        if kind is P.Single.TRANSPOSE:
             return E(f"{x.at(ATOM)}.T")
-        if target == "" and len(set(term)) == len(term):
+        if kind is P.Single.SUM:
             return E(f"{self.xp}.sum({x.text})")
         return self.ein(f"{term}->{target}", x)
 
@@ -400,12 +403,12 @@ class _Emitter:
         return E(f"{self.xp}.einsum('{spec}', {', '.join(x.text for x in xs)})")
 
     def binary(self, x: E, tx: str, y: E, ty: str, res: str) -> E:
-        repeated = len(set(tx)) < len(tx) or len(set(ty)) < len(ty)
-        shared = set(tx) & set(ty)
-        if not repeated and len(shared) == 1 and len(tx) <= 2 and len(ty) <= 2 \
-                and not (shared & set(res)):
+        """Two operands, by their pattern in the table the raiser reads too: `@`, a product
+        with a broadcast, or a two-operand einsum."""
+        kind = P.pair(tx, ty, res)
+        if kind is P.Pair.MATMUL:
             # a matrix (or matrix-vector, or inner) product over the shared label s
-            (s,) = shared
+            (s,) = set(tx) & set(ty)
             fx, fy = tx.replace(s, ""), ty.replace(s, "")
             options = []
             if res == fx + fy:
@@ -414,22 +417,21 @@ class _Emitter:
                 options.append(f"{self._last(y, ty, s)} @ {self._first(x, tx, s)}")
             if options:   # A @ x rather than x @ A.T
                 return E(min(options, key=lambda o: o.count(".T")), MUL)
-        if not tx or not ty:                          # a scalar times anything
-            full = tx or ty
-            return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), full, res)
-        if tx == ty and not repeated:                 # elementwise
+        if kind is P.Pair.SCALAR:                     # a scalar times anything
+            return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), tx or ty, res)
+        if kind in (P.Pair.HADAMARD, P.Pair.SUMMED_HADAMARD) and tx == ty:
+            # elementwise (then summed where labels go)
             return self.single(E(f"{x.at(MUL)} * {y.at(POW)}", MUL), tx, res)
-        if not repeated and not shared and len(tx) <= 2 and len(ty) <= 2 \
-                and set(res) == set(tx + ty):
+        if kind is P.Pair.OUTER:
             # an outer product (the 4-index Hessians): broadcasting writes the result in
             # order, where einsum with a permuted output is ~1.5x slower
             return E(f"{self._spread(x, tx, res)} * {self._spread(y, ty, res)}", MUL)
-        if not repeated and len(tx) == 1 and len(ty) == 2 and tx in ty and set(res) == set(ty):
+        if kind is P.Pair.DIAG:                       # a vector along an axis of a matrix
+            if len(tx) == 2:
+                return self.binary(y, ty, x, tx, res)
             v = f"{x.at(ATOM)}[:, None]" if ty[0] == tx else f"{x.at(ATOM)}[None, :]"
             prod = E(f"{v} * {y.at(POW)}", MUL)
             return prod if res == ty else E(f"{prod.at(ATOM)}.T")
-        if not repeated and len(ty) == 1 and len(tx) == 2 and ty in tx and set(res) == set(tx):
-            return self.binary(y, ty, x, tx, res)
         return self.ein(f"{tx},{ty}->{res}", x, y)
 
     @staticmethod
