@@ -23,12 +23,10 @@ MAX_CLASS_LINES = 250
 
 # path relative to the package -> why it may be longer, for now
 LONG_MODULES = {
-    "raising.py": "being split by the raising refactor (raising becomes a folder)",
     "codegen/emit.py": "being reworked by the ops/ refactor (code templates move to the rows)",
 }
 # (path, class name) -> why it may be longer, for now
 LONG_CLASSES = {
-    ("raising.py", "Raiser"): "being split by the raising refactor",
     ("codegen/emit.py", "_Emitter"): "being reworked by the ops/ refactor",
 }
 # the interfaces on top of the engine: only they may import api.py

@@ -1,6 +1,5 @@
-"""The index patterns of one- and two-factor products, one table for everything that turns
-an einsum into array notation: the raiser (`ij,jk->ik` is `A*B`) and the code generator
-(`ij,jk->ik` is `@`, `i,ij->ij` a broadcast, anything else `einsum`) read the same rows.
+"""The index patterns of one- and two-factor products, one table read by the raiser
+(`ij,jk->ik` is `A*B`) and by the code generator (`@`, a broadcast, or `einsum`).
 
 A pattern depends only on which labels the factors carry and which of them are kept; the
 orientation (`ij,kj` against `ij,jk`) is the reader's business: a transpose is free in
