@@ -28,20 +28,21 @@ class Row(NamedTuple):
 
 class Rows:
     """A table of rows, and which of them can apply to ASTs of given types (in order, as
-    (rewrite, reads shapes); found once per pair of types)."""
+    (rewrite, reads shapes); found once per pair of types, in by_types)."""
 
     def __init__(self, *rows: Row):
         self.rows = rows
         self.by_types: dict[tuple, tuple] = {}
 
     def for_types(self, key: tuple[type, type | None]) -> tuple:
-        got = self.by_types.get(key)
-        if got is None:
-            ta, tb = key
-            got = self.by_types[key] = tuple(
-                (r.rewrite, r.shapes) for r in self.rows
-                if (r.left is None or ta in r.left) and (r.right is None or tb in r.right))
-        return got
+        ta, tb = key
+        got: list[tuple] = []
+        for r in self.rows:
+            if (r.left is None or ta in r.left) and (r.right is None or tb in r.right) \
+                    and not (got and got[-1][0] is r.rewrite):   # one try of a rewrite
+                got.append((r.rewrite, r.shapes))
+        self.by_types[key] = out = tuple(got)
+        return out
 
 
 _NUMBERED = (ast.Num, ast.Binary)        # what may hold a leading number
@@ -257,8 +258,12 @@ class Algebra:
         return self._apply(PRODUCT_ROWS, a, b)
 
     def _apply(self, rows: Rows, a: ast.Node, b: ast.Node) -> ast.Node:
+        key = (type(a), type(b))
+        rewrites = rows.by_types.get(key)
+        if rewrites is None:
+            rewrites = rows.for_types(key)
         sa = sb = None
-        for rewrite, shapes in rows.for_types((type(a), type(b))):
+        for rewrite, shapes in rewrites:
             if shapes and sa is None:
                 sa, sb = self.shape(a), self.shape(b)
             got = rewrite(self, a, b, sa, sb)
@@ -270,12 +275,14 @@ class Algebra:
         """The transpose of a, pushed inwards where that is shorter (self.T, memoised)."""
         s = self.shape(a)
         key = (type(a), None)
-        for rewrite, _ in TRANSPOSE_ROWS.for_types(key):
+        exact = TRANSPOSE_ROWS.by_types.get(key)
+        for rewrite, _ in exact if exact is not None else TRANSPOSE_ROWS.for_types(key):
             got = rewrite(self, a, s)
             if got is not None:
                 return got
         plain = ast.Transpose(a)
-        for rewrite, _ in PUSH_ROWS.for_types(key):
+        push = PUSH_ROWS.by_types.get(key)
+        for rewrite, _ in push if push is not None else PUSH_ROWS.for_types(key):
             alt = rewrite(self, a, s)
             if alt is not None:
                 return alt if self.measure(alt) < self.measure(plain) else plain
