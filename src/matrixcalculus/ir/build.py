@@ -20,7 +20,7 @@ from .nodes import Dim, Node, Shape
 
 __all__ = ["var", "const", "zero", "ones", "delta", "is_const", "full", "einsum", "add",
            "scale", "neg", "sub", "power", "broadcast", "is_symmetric", "coef_and_base",
-           "power_parts", "a_dims"]
+           "power_parts"]
 
 Idx = tuple[int, ...]
 
@@ -110,13 +110,6 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
         # terms meet (x'*(A + A')*x has the gradient 2*(A + A')*x, not (A' + A + A + A')*x)
         return add([einsum([t], idxs, out, coef) for t in ops[0].args])
     return _canonical(coef, ops, idxs, out, shape)
-
-
-def a_dims(a: Node, idxs: Sequence[Idx]) -> dict[int, Dim]:
-    d: dict[int, Dim] = {}
-    for b, ix in zip(a.args, idxs):
-        d.update(zip(ix, b.shape))
-    return d
 
 
 def _labels(idxs: list[Idx]) -> set[int]:
