@@ -364,3 +364,11 @@ def test_scalar_base_to_a_vector_power():
 def test_a_transposed_sum_is_the_sum_of_transposes():
     """(A + A')' was kept whole, so x'*(A + A')*x had the gradient (A' + A + A + A')*x."""
     assert str(mc.derivative("x'*(A+A')*x", "x")) == "2*(A + A')*x"
+
+
+def test_a_folded_zero_given_to_a_torch_function_is_a_tensor():
+    """max(a - a, a): the folded 0 reached torch.maximum as a bare float (long mode)."""
+    d = mc.derivative("max(a - a, a)", "a", vars={"a": "scalar"})
+    assert d.check(points=3).ok
+    assert "torch.maximum(torch.tensor(0.0" in mc.expression("max(a - a, a)",
+                                                             vars={"a": "scalar"}).code("torch")

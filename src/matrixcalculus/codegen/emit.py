@@ -193,8 +193,9 @@ class _Emitter:
         if op == "add":
             return self.add(n, a)
         if op in (Op.FUNC, Op.PRIM):
-            a = [E(self.b.literal.format(e.text)) if x.op == Op.CONST else e   # a bare number
-                 for x, e in zip(n.args, a)]                                  # is no tensor
+            a = [E(self.b.literal.format(e.text))          # a bare number is no tensor
+                 if x.op == Op.CONST or (x.op == Op.ZERO and not x.shape) else e
+                 for x, e in zip(n.args, a)]
             return self.call(self.b.template(n.name), *a)
         if op == "power":
             e = n.args[1]
