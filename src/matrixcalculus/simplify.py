@@ -154,7 +154,7 @@ def _inert_sums(n: Node) -> frozenset[Node]:
                 f.rank == 0 or f.op == "ones" for t in a.args for f in _factors(t)):
             continue      # (a sum of spread scalars, `alpha*ones(m,n) + ones(m,n)`, too)
         inert.append(a)
-    if inert and n.params[0] < 0:
+    if inert and n.coef < 0:
         # -(x - mu)*... is (mu - x)*...: one sum takes the sign in
         inert.remove(min(inert, key=lambda a: len(a.args)))
     return frozenset(inert)
@@ -165,7 +165,7 @@ def _reciprocals(a: Node) -> int:
     count = 0
     for t in a.args:
         for f in (t.args if t.op == "einsum" else (t,)):
-            if f.op == "power" and f.args[1].op == "const" and f.args[1].params[0] < 0:
+            if f.op == "power" and f.args[1].op == "const" and f.args[1].value < 0:
                 count += 1
     return count
 
@@ -179,7 +179,7 @@ def sigmoid_of_exp(n: Node) -> Node | None:
             terms = a.args[0].args
             if len(terms) != 2:
                 continue
-            ex = [t for t in terms if t.op == "func" and t.params[0] == "exp"]
+            ex = [t for t in terms if t.op == "func" and t.name == "exp"]
             ones = [t for t in terms if t is B.full(a.shape, 1.0)]
             if len(ex) != 1 or len(ones) != 1:
                 continue

@@ -203,7 +203,7 @@ class _Derivation:
             tree = _untranspose(_transpose_name(tree, self.g_name))
         if row:
             tree = _untranspose(raiser.T(tree))
-        used = {self.g_name} | self.dims | {n.params[0] for n in walk(ir) if n.op == "var"}
+        used = {self.g_name} | self.dims | {n.name for n in walk(ir) if n.op == "var"}
         tree = name_shared(tree, used)
         return to_text(tree), to_latex(tree)
 
@@ -318,7 +318,7 @@ class _Derivation:
             grad_text, grad_tex = str(d), d.latex()
         else:
             grad_text, grad_tex = self.show(differentiate.derivative(d.expression_ir, x, 1))
-        if x.params[1] and contributions and last != grad_text:   # symmetrised
+        if x.symmetric and contributions and last != grad_text:   # symmetrised
             out.append(Step(name_t, name_x, shape_text(x.shape),
                             f"{wrt} is symmetric: the gradient D above becomes (D + D')/2",
                             rf"{name_x} \text{{ is symmetric: }} D \mapsto (D + D^{{\top}})/2",

@@ -140,9 +140,9 @@ class _Emitter(ProductWriter):
         op = n.op
         a = [self.done.get(x) for x in n.args]
         if op == "var":
-            return E(self.py_of[n.params[0]])
+            return E(self.py_of[n.name])
         if op == "const":
-            v = n.params[0]
+            v = n.value
             return E(num(v), NEG if v < 0 else ATOM)
         if op == "ones":
             return E(self.b.ones.format(n=self.dim(n.shape[0]), xp=self.xp))
@@ -162,7 +162,7 @@ class _Emitter(ProductWriter):
         if op == "power":
             e = n.args[1]
             if e.op == "const":
-                v = e.params[0]
+                v = e.value
                 if v == 0.5:
                     return self.call(self.b.template("sqrt"), a[0])
                 if v == -1:

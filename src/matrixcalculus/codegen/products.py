@@ -69,7 +69,7 @@ class ProductWriter:
         return self.call(self.b.gram, a, w)
 
     def einsum(self, n: Node, names: list[E]) -> E:
-        coef = n.params[0]
+        coef = n.coef
         g = self.gram(n, names)
         if g is not None:      # the scale goes on the symmetric result
             self.signed[n] = (coef, lambda c: self.scaled(c, g))

@@ -17,9 +17,9 @@ def _lab(i: int) -> str:
 def show(n: Node) -> str:
     op = n.op
     if op == "var":
-        return n.params[0]
+        return n.name
     if op == "const":
-        return repr(n.params[0])
+        return repr(n.value)
     if op in ("ones", "delta", "zero"):
         return f"{op}{tuple(n.shape)}"
     if op == "einsum":
@@ -31,7 +31,7 @@ def show(n: Node) -> str:
     if op == "add":
         return "(" + " + ".join(show(a) for a in n.args) + ")"
     if op in ("func", "prim"):
-        return f"{n.params[0]}({', '.join(show(a) for a in n.args)})"
+        return f"{n.name}({', '.join(show(a) for a in n.args)})"
     if op == "power":
         return f"({show(n.args[0])})^({show(n.args[1])})"
     return f"{op}({', '.join(show(a) for a in n.args)})"

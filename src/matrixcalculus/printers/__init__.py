@@ -33,7 +33,7 @@ def render(root: Node, taken: set[str] = frozenset()) -> Answer:
         text, tex = index_form(root, raiser)
         check_answer_size(text)
         return Answer(text, tex, False)
-    used = set(taken) | {n.params[0] for n in walk(root) if n.op == "var"}
+    used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
     tree = name_shared(tree, used)
     text = to_text(tree)

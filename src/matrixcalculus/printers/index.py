@@ -128,7 +128,7 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
     if n.op == "func":
         parts = [_product(a, labels, raiser, fresh) for a in n.args]
         t, x = ", ".join(p[0] for p in parts), [p[1] for p in parts]
-        return f"{n.params[0]}({t})", call_tex(n.params[0], x, rf"\left({x[0]}\right)")
+        return f"{n.name}({t})", call_tex(n.name, x, rf"\left({x[0]}\right)")
     if n.op == "power":
         bt, bx = _product(n.args[0], labels, raiser, fresh)
         e = n.args[1]

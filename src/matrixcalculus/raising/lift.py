@@ -68,9 +68,9 @@ class Raiser:
         op = n.op
         if op == "var":
             self.alg.register(n)
-            return ast.Name(n.params[0])
+            return ast.Name(n.name)
         if op == "const":
-            return num(n.params[0])
+            return num(n.value)
         if op == "ones":
             return ast.Call("ones", (dim_ast(n.shape[0]),))
         if op == "delta":
@@ -85,11 +85,11 @@ class Raiser:
         if n.rank > 2:
             raise NoMatrixForm
         if op == "func":
-            return ast.Call(n.params[0], tuple(self.lift(a) for a in n.args))
+            return ast.Call(n.name, tuple(self.lift(a) for a in n.args))
         if op == "power":
             return self.power(n)
         if op == "prim":
-            return ast.Call(n.params[0], (self.lift(n.args[0]),))
+            return ast.Call(n.name, (self.lift(n.args[0]),))
         if op == "add":
             return self.add(n)
         if op == "einsum":
@@ -138,7 +138,7 @@ class Raiser:
         for (c, base), scalar in zip(parts, spread):
             shown = scalar if mixed and scalar is not None else base
             if shown.op == "const":
-                terms.append((c * shown.params[0], base, None))
+                terms.append((c * shown.value, base, None))
             else:
                 k, body = split_number(self.lift(shown))
                 terms.append((c * k, base, body))
