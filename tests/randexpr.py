@@ -430,9 +430,10 @@ class Generator:
         the torch oracle), exp and log twice as likely."""
         f = self.pick(_ELEMENTWISE + ["exp", "log"])
         if ops.row(f).arity == (2,):
-            sides = [self.gen(t, depth), self.gen(t, depth)]
-            if t != SCALAR and self.coin(1, 4):     # a scalar beside a vector or matrix
-                sides[self.pick([0, 1])] = self.gen(SCALAR, depth)
+            # a scalar beside a vector or matrix now and then (decided before generating:
+            # a side generated and dropped would leave a variable the text never uses)
+            scalar_side = self.pick([0, 1]) if t != SCALAR and self.coin(1, 4) else None
+            sides = [self.gen(SCALAR if k == scalar_side else t, depth) for k in (0, 1)]
             return self.call2(f, sides[0], sides[1], t)
         domain = ops.row(f).domain
         if domain == "bounded":
