@@ -118,6 +118,13 @@ def _scalars_together(alg, a, b, sa, sb):
     return None
 
 
+def _scalar_into_elementwise(alg, a, b, sa, sb):
+    # s*(a.*b) = (s*a).*b, which prints without parentheses: 2*x./(1 + x.^2)
+    if sa == SCALAR and isinstance(b, ast.Binary) and b.op in (".*", "./"):
+        return ast.Binary(b.op, alg.mul(a, b.left), b.right)
+    return None
+
+
 def _left_chain(alg, a, b, sa, sb):
     # the chain is read left to right; regrouped only where the shapes keep the meaning
     if isinstance(b, ast.Binary) and b.op == "*":
@@ -135,6 +142,7 @@ PRODUCT_ROWS = Rows(
     Row("v'*ones -> sum(v)", _sum_left, left=(ast.Transpose,), right=(ast.Call,)),
     Row("ones'*v -> sum(v)", _sum_right, left=(ast.Transpose,)),
     Row("s*(t*X) -> s*t*X", _scalars_together, right=(ast.Binary,)),
+    Row("s*(a.*b) -> s*a.*b", _scalar_into_elementwise, right=(ast.Binary,)),
     Row("a*(b*c) -> a*b*c", _left_chain, right=(ast.Binary,)),
 )
 MUL_ROWS = Rows(          # a number on either side: both sides folded at once
