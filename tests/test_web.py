@@ -490,3 +490,15 @@ def test_the_engine_stops_itself_within_the_request_time_limit():
     assert "time limit" in out["body"]["message"]
     assert time.perf_counter() - t0 < 3
     assert jobs.derive({"expr": QUAD, "wrt": "x", "time_limit": 30})["status"] == 200
+
+
+def test_the_page_lists_the_functions_from_the_rows():
+    from fastapi.testclient import TestClient
+
+    from matrixcalculus import ops
+    from matrixcalculus.web.app import create_app
+    with TestClient(create_app(workers=1)) as client:
+        page = client.get("/").text
+    assert "<!--functions-->" not in page
+    for r in ops.rows():
+        assert f" {r.name} " in f" {page} " or f">{r.name} " in page or f" {r.name}<" in page

@@ -22,6 +22,7 @@ own, so killing one that ran past the limit leaves the others' jobs alone.
 from __future__ import annotations
 
 import asyncio
+import html
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
@@ -31,12 +32,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
+from .. import __version__, ops
 from ..limits import LIMITS
 from . import jobs
 
@@ -289,9 +290,13 @@ def create_app(workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT,
                 "timeout_s": engine.timeout, "queue_timeout_s": engine.queue_timeout,
                 "restarts": engine.restarts, "max_input_length": LIMITS.max_input_length}
 
+    # the page lists the language's functions from the rows of ops/ (never a list of its own)
+    page = (STATIC / "index.html").read_text(encoding="utf-8").replace(
+        "<!--functions-->", html.escape(" ".join(r.name for r in ops.rows())))
+
     @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
