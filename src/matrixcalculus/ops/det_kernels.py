@@ -23,9 +23,14 @@ call it (and compiled, like every row's template, for the evaluator's diagnosis)
 from __future__ import annotations
 
 # the index tables depend only on (n, k): shared by every backend's kernel
-_TABLES = '''def _detd_tables(n, k):
+_TABLES = '''_DETD_TABLES = {}
+
+
+def _detd_tables(n, k):
     # combinations, the complement of each, every ordering of each (index into c) and
-    # the signed permutations of the j axes
+    # the signed permutations of the j axes; computed once per (n, k)
+    if (n, k) in _DETD_TABLES:
+        return _DETD_TABLES[n, k]
     import itertools
     combos = list(itertools.combinations(range(n), k))
     rest = [[m for m in range(n) if m not in c] for c in combos]
@@ -42,7 +47,8 @@ _TABLES = '''def _detd_tables(n, k):
     letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
     a, ij = letters[:k], letters[k:3 * k]
     spec = a + "," + ",".join(ij[2 * m:2 * m + 2] + a[m] for m in range(k)) + "->" + ij
-    return combos, rest, orders, owner, axes, spec'''
+    _DETD_TABLES[n, k] = combos, rest, orders, owner, axes, spec
+    return _DETD_TABLES[n, k]'''
 
 _NUMPY = '''def _detd(x, k):
     # the k-th derivative tensor of det at x, axes (i1, j1, ..., ik, jk), from an SVD:
@@ -50,15 +56,21 @@ _NUMPY = '''def _detd(x, k):
     n = x.shape[0]
     if k > n:
         return np.zeros((n,) * (2 * k))
-    combos, rest, orders, owner, axes, spec = _detd_tables(n, k)
     u, s, vt = np.linalg.svd(x)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    if k == 1:
+        # the cofactor matrix u c v', c[a] the product of the other singular values (the
+        # products before a times those after: no division by a singular value)
+        c = np.concatenate(([1.0], np.cumprod(s[:-1]))) * \\
+            np.concatenate((np.cumprod(s[::-1][:-1])[::-1], [1.0]))
+        return sign * ((u * c) @ vt)
+    combos, rest, orders, owner, axes, spec = _detd_tables(n, k)
     prods = np.prod(s[np.array(rest, dtype=np.intp).reshape(len(combos), n - k)], axis=1)
     c = np.zeros((n,) * k)
     c[tuple(np.array(orders, dtype=np.intp).T)] = prods[np.array(owner, dtype=np.intp)]
     p = u[:, None, :] * vt.T[None, :, :]
     t = np.einsum(spec, c, *([p] * k), optimize=True)
-    d = sum(sign * t.transpose(perm) for sign, perm in axes)
-    return (np.linalg.det(u) * np.linalg.det(vt)) * d'''
+    return sign * sum(pm * t.transpose(perm) for pm, perm in axes)'''
 
 _TORCH = '''def _detd(x, k):
     # the k-th derivative tensor of det at x, axes (i1, j1, ..., ik, jk), from an SVD:
@@ -66,8 +78,14 @@ _TORCH = '''def _detd(x, k):
     n = x.shape[0]
     if k > n:
         return torch.zeros((n,) * (2 * k), dtype=x.dtype, device=x.device)
-    combos, rest, orders, owner, axes, spec = _detd_tables(n, k)
     u, s, vh = torch.linalg.svd(x)
+    sign = torch.linalg.det(u) * torch.linalg.det(vh)
+    if k == 1:      # the cofactor matrix (see the NumPy kernel)
+        one = torch.ones(1, dtype=x.dtype, device=x.device)
+        c = torch.cat([one, torch.cumprod(s[:-1], 0)]) * \\
+            torch.cat([torch.flip(torch.cumprod(torch.flip(s, [0])[:-1], 0), [0]), one])
+        return sign * ((u * c) @ vh)
+    combos, rest, orders, owner, axes, spec = _detd_tables(n, k)
     index = torch.tensor(rest, dtype=torch.long, device=x.device).reshape(len(combos), n - k)
     prods = torch.prod(s[index], dim=1)
     where = tuple(torch.tensor(orders, dtype=torch.long, device=x.device).T)
@@ -75,8 +93,7 @@ _TORCH = '''def _detd(x, k):
         where, prods[torch.tensor(owner, dtype=torch.long, device=x.device)])
     p = u[:, None, :] * vh.T[None, :, :]
     t = torch.einsum(spec, c, *([p] * k))
-    d = sum(sign * t.permute(perm) for sign, perm in axes)
-    return (torch.linalg.det(u) * torch.linalg.det(vh)) * d'''
+    return sign * sum(pm * t.permute(perm) for pm, perm in axes)'''
 
 _JAX = '''def _detd(x, k):
     # the k-th derivative tensor of det at x, axes (i1, j1, ..., ik, jk), from an SVD:
@@ -84,16 +101,21 @@ _JAX = '''def _detd(x, k):
     n = x.shape[0]
     if k > n:
         return jnp.zeros((n,) * (2 * k), dtype=x.dtype)
-    combos, rest, orders, owner, axes, spec = _detd_tables(n, k)
     u, s, vt = jnp.linalg.svd(x)
+    sign = jnp.linalg.det(u) * jnp.linalg.det(vt)
+    if k == 1:      # the cofactor matrix (see the NumPy kernel)
+        one = jnp.ones(1, dtype=x.dtype)
+        c = jnp.concatenate([one, jnp.cumprod(s[:-1])]) * \\
+            jnp.concatenate([jnp.cumprod(s[::-1][:-1])[::-1], one])
+        return sign * ((u * c) @ vt)
+    combos, rest, orders, owner, axes, spec = _detd_tables(n, k)
     prods = jnp.prod(s[jnp.array(rest, dtype=jnp.int32).reshape(len(combos), n - k)], axis=1)
     where = tuple(jnp.array(orders, dtype=jnp.int32).T)
     c = jnp.zeros((n,) * k, dtype=x.dtype).at[where].set(
         prods[jnp.array(owner, dtype=jnp.int32)])
     p = u[:, None, :] * vt.T[None, :, :]
     t = jnp.einsum(spec, c, *([p] * k))
-    d = sum(sign * t.transpose(perm) for sign, perm in axes)
-    return (jnp.linalg.det(u) * jnp.linalg.det(vt)) * d'''
+    return sign * sum(pm * t.transpose(perm) for pm, perm in axes)'''
 
 # Dask: the operand is small (n x n); one chunk, the NumPy kernel in one task
 _DASK = '''def _detd(x, k):
