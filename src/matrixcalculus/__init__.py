@@ -9,11 +9,14 @@ from .api import Derivative, Expression, VariableInfo, check_claim, derivative, 
 from .claims import ClaimResult
 from .errors import (
     DeclarationError,
+    DomainError,
     EvaluationError,
     LimitError,
     MatrixCalculusError,
+    NumericalError,
     ParseError,
     ShapeError,
+    SingularMatrixError,
     UnknownNameError,
     UnsupportedDerivativeError,
 )
@@ -22,7 +25,7 @@ from .verify import CheckResult
 
 __all__ = [
     "LIMITS", "CheckResult", "ClaimResult", "check_claim", "DeclarationError", "Derivative",
-    "EvaluationError", "LimitError",
+    "DomainError", "EvaluationError", "LimitError", "NumericalError", "SingularMatrixError",
     "MatrixCalculusError", "ParseError", "ShapeError", "UnknownNameError",
     "UnsupportedDerivativeError", "VariableInfo", "derivative", "Expression", "expression",
 ]

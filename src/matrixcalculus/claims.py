@@ -26,7 +26,7 @@ import numpy as np
 from . import ast, verify
 from .compiled import Compiled
 from .derivation import Derivation, Expression, expression
-from .errors import MatrixCalculusError
+from .errors import MatrixCalculusError, NumericalError
 from .ir import build as B
 from .points import dimension_sizes, draw_inputs, parse_domains
 from .references import rel_error
@@ -187,10 +187,13 @@ def _sample(d: Derivation, claim_fn, domains: Mapping[str, str], points: int,
         if len(pts.inputs) == points:
             break
         inputs = draw_inputs(d.variables, sizes, domains, rng, d.free_dims)
-        with np.errstate(all="ignore"):
+        try:
             f = value.evaluate(**{k: v.copy() for k, v in inputs.items()})
             a = np.asarray(d.evaluate(**{k: v.copy() for k, v in inputs.items()}),
                            dtype=np.float64)
+        except NumericalError:        # not finite there: outside the domain
+            pts.skipped += 1
+            continue
         if not (np.all(np.isfinite(f)) and np.all(np.isfinite(a))):
             pts.skipped += 1
             continue

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, TypeVar
 
-from . import differentiate
+from . import differentiate, evaluation
 from .compiled import Compiled
 from .errors import LimitError, MatrixCalculusError, UnsupportedDerivativeError, guarded
 from .ir.nodes import Node, walk
@@ -120,6 +120,12 @@ class Derivation(Printed, Compiled):
     @property
     def shape(self) -> tuple[str | int, ...]:
         return tuple(self.ir.shape)
+
+    @cached_property
+    def eval_ir(self) -> Node:
+        """The derivative as evaluated: derived again with the rows' eval_vjp where the
+        printed IR holds such a primitive (det: its derivatives from an SVD)."""
+        return evaluation.evaluation_ir(self.expression_ir, self.wrt_ir, self.order, self.ir)
 
     @property
     def expression_shape(self) -> tuple[str | int, ...]:

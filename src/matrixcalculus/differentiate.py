@@ -10,12 +10,13 @@ from __future__ import annotations
 from .ir.build import add, const, delta, einsum, scale, zero
 from .ir.nodes import Node, Op, walk
 from .limits import check_deadline, check_ir_size
-from .rules import vjp
+from .rules import VJP, Rules, vjp
 from .simplify import simplify
 
 
-def jacobian(y: Node, x: Node) -> Node:
-    """d y / d x for a variable node x."""
+def jacobian(y: Node, x: Node, rules: Rules = VJP) -> Node:
+    """d y / d x for a variable node x; rules: the VJP table (rules.EVAL_VJP for IR that
+    is only evaluated)."""
     assert x.op == Op.VAR
     r = y.rank
     if r == 0:
@@ -40,7 +41,7 @@ def jacobian(y: Node, x: Node) -> Node:
             return g
         for k, a in enumerate(n.args):
             if a in depends:
-                adjoint.setdefault(a, []).append(vjp(n, k, g))
+                adjoint.setdefault(a, []).append(vjp(n, k, g, rules))
     return zero(y.shape + x.shape)
 
 
@@ -52,11 +53,11 @@ def symmetrize_last(t: Node) -> Node:
     return add([scale(0.5, t), einsum([t], [ix], swapped, 0.5)])
 
 
-def derivative(y: Node, x: Node, order: int = 1) -> Node:
+def derivative(y: Node, x: Node, order: int = 1, rules: Rules = VJP) -> Node:
     """The order-k derivative; for symmetric x each pair of x's axes is symmetrised."""
     d = y
     for _ in range(order):
-        d = jacobian(d, x)
+        d = jacobian(d, x, rules)
         if x.symmetric:
             d = symmetrize_last(d)
         check_ir_size(len(walk(d)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -98,9 +98,34 @@ class UnsupportedDerivativeError(MatrixCalculusError):
 
 
 class EvaluationError(MatrixCalculusError):
-    """Arrays given to evaluate() do not match the declared shapes."""
+    """evaluate() failed: the arrays given do not match the declarations (this class), or
+    the numbers do not (NumericalError)."""
 
     kind = "evaluation error"
+
+
+class NumericalError(EvaluationError):
+    """The value is not finite: `what` went wrong (`log of a negative number`) `where` (the
+    subexpression, printed: `log(1 - s)`); `value`, the non-finite result where there is
+    one (None when the computation stopped, e.g. at a singular inv); `overflow`, whether
+    the cause is a finite value beyond float64 (evaluate() returns such an infinity)."""
+
+    def __init__(self, message: str, what: str = "", where: str = "", value: Any = None,
+                 overflow: bool = False):
+        self.what = what
+        self.where = where
+        self.value = value
+        self.overflow = overflow
+        super().__init__(message)
+
+
+class DomainError(NumericalError):
+    """A function applied outside its domain: log or a fractional power of a negative
+    number, log of zero, a division by zero, logdet where det <= 0."""
+
+
+class SingularMatrixError(NumericalError):
+    """inv of a singular matrix."""
 
 
 class LimitError(MatrixCalculusError):

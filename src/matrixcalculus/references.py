@@ -63,6 +63,8 @@ def central_differences(f: Callable[..., np.ndarray], arrays: Mapping[str, np.nd
         if symmetric:
             e[idx[::-1]] = step
         g = central_difference(f, {**arrays, wrt: x}, wrt, e, step)
+        if not np.all(np.isfinite(g)):       # outside the domain: no reference here
+            return np.full(x.shape, np.nan)
         if symmetric and idx[0] != idx[1]:
             g = g / 2
         if out is None:

@@ -4,6 +4,10 @@
 adjoint `g` of the node, shaped E + node.shape: E, the output's own axes (Jacobians and
 Hessians), is whatever g has beyond the node's axes; no rule is told how many.  Elementwise
 functions take f' from their row in ops/, matrix primitives their whole VJP.
+
+`EVAL_VJP` is the table for IR that is only evaluated, never printed: the same, but with
+the rows' `eval_vjp` where a row gives one (det's derivatives as detd, smooth at a singular
+matrix, where the printed det(X)*inv(X)' is not even defined).
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ def _power(node: Node, k: int, g: Node) -> Node:
 
 def _prim(node: Node, k: int, g: Node) -> Node:
     return row(node.name).vjp(node, g)
+
+
+def _prim_evaluated(node: Node, k: int, g: Node) -> Node:
+    r = row(node.name)
+    return (r.eval_vjp or r.vjp)(node, g)
 
 
 def _einsum(node: Node, k: int, g: Node) -> Node:
@@ -87,10 +96,15 @@ VJP: dict[str, Callable[[Node, int, Node], Node]] = {
     Op.PRIM: _prim,
 }
 
+EVAL_VJP: dict[str, Callable[[Node, int, Node], Node]] = {**VJP, Op.PRIM: _prim_evaluated}
 
-def vjp(node: Node, k: int, g: Node) -> Node:
-    """Adjoint contribution of `node` to its argument number k."""
-    rule = VJP.get(node.op)
+Rules = dict[str, Callable[[Node, int, Node], Node]]
+
+
+def vjp(node: Node, k: int, g: Node, rules: Rules = VJP) -> Node:
+    """Adjoint contribution of `node` to its argument number k (by `rules`: VJP or
+    EVAL_VJP)."""
+    rule = rules.get(node.op)
     if rule is None:
         raise ValueError(f"no derivative rule for {node.op}")
     return rule(node, k, g)

@@ -57,7 +57,7 @@ def free_dims_of(typed: Typed, variables: Mapping[str, VariableInfo]) -> tuple[s
 
 
 def _describe(info: VariableInfo) -> str:
-    return "a scalar" if info.kind == "scalar" else declaration(info, ", ")
+    return "a scalar" if info.kind == "scalar" else declaration(info)
 
 
 def check_arrays(variables: Mapping[str, VariableInfo], arrays: Mapping[str, Any],
@@ -92,18 +92,20 @@ def check_arrays(variables: Mapping[str, VariableInfo], arrays: Mapping[str, Any
             raise EvaluationError(f"the value for {name} is not a numeric array: {e}") from None
         if a.ndim != len(info.shape):
             raise EvaluationError(
-                f"{name} is {_describe(info)} but the array given has shape {a.shape}")
+                f"{name} has shape {a.shape} but {_describe(info)} was expected")
         for axis, (d, s) in enumerate(zip(info.shape, a.shape)):
             if isinstance(d, int):
                 if s != d:
-                    raise EvaluationError(f"{name} is {_describe(info)} but the array has "
-                                          f"shape {a.shape}: axis {axis} must be {d}")
+                    raise EvaluationError(f"{name} has shape {a.shape} but {_describe(info)} "
+                                          f"was expected: axis {axis} must be {d}")
             elif d in sizes and sizes[d][0] != s:
-                raise EvaluationError(
-                    f"dimension {d} is {sizes[d][0]} in {sizes[d][1]} but {s} in {name} "
-                    f"(shape {a.shape})")
+                # "X has shape (3, 4) but matrix(n,n) with n=3 was expected"
+                known, source = sizes[d]
+                origin = "" if source == name else f" (dimension {d} is {known} in {source})"
+                raise EvaluationError(f"{name} has shape {a.shape} but {_describe(info)} "
+                                      f"with {d}={known} was expected{origin}")
             else:
-                sizes.setdefault(d, (s, f"{name} (shape {a.shape})"))
+                sizes.setdefault(d, (s, name))
         if info.kind == "symmetric" and not np.allclose(a, a.T, rtol=1e-10, atol=1e-12):
             raise EvaluationError(f"{name} is declared symmetric but the array is not")
         values.append(a)

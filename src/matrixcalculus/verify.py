@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .derivation import Derivation
-from .errors import MatrixCalculusError
+from .errors import MatrixCalculusError, NumericalError
 from .points import concrete_shape, dimension_sizes, draw_inputs, parse_domains
 from .references import (
     OutOfTime,
@@ -84,9 +84,18 @@ def _work(d: Derivation, sizes: Mapping[str, int]) -> int:
     return size * max(1, int(np.prod(concrete_shape(wrt, sizes), dtype=np.int64)))
 
 
-def _safe(fn: Callable[..., Any], arrays: Mapping[str, np.ndarray]) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        return np.asarray(fn(**{k: v.copy() for k, v in arrays.items()}), dtype=np.float64)
+def _safe(fn: Callable[..., Any], arrays: Mapping[str, np.ndarray],
+          strict: bool = False) -> np.ndarray:
+    """fn at copies of the arrays; a value that is not finite (evaluate() raises
+    NumericalError) is returned as such unless strict: the point is outside the domain."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(fn(**{k: v.copy() for k, v in arrays.items()}),
+                              dtype=np.float64)
+    except NumericalError as e:
+        if strict:
+            raise
+        return np.asarray(np.nan) if e.value is None else e.value
 
 
 def nudged(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,7 +193,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
             continue
         where = f"at random point {used + 1}"
         try:
-            got = _safe(d.evaluate, inputs)
+            got = _safe(d.evaluate, inputs, strict=True)
         except Exception as e:  # noqa: BLE001 - a failing derivative is a failed check
             return fail(f"FAILED {where}: evaluating the derivative raised "
                         f"{type(e).__name__}: {e}", inputs, {})

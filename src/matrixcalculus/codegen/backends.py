@@ -28,9 +28,14 @@ class Backend:
     prologue: str = ""          # first line of the body, when its names are used ({first}:
                                 # the first array parameter)
 
-    def template(self, name: str) -> str:
-        """The code of a function or primitive of the language, from its row in ops/."""
-        return row(name).code[self.name].replace("{xp}", self.xp)
+    def template(self, name: str, own: tuple = ()) -> str:
+        """The code of a function or primitive, from its row in ops/; own: a primitive's
+        own parameters (Node.own, detd's k), written in as literals."""
+        r = row(name)
+        code = r.code[self.name].replace("{xp}", self.xp)
+        for p, v in zip(r.own, own):
+            code = code.replace("{" + p + "}", repr(v))
+        return code
 
     def helper(self, name: str) -> str | None:
         """The source of a helper the generated module needs (the backend's or a row's)."""

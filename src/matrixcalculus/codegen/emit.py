@@ -158,7 +158,7 @@ class _Emitter(ProductWriter):
             a = [E(self.b.literal.format(e.text))          # a bare number is no tensor
                  if x.op == Op.CONST or (x.op == Op.ZERO and not x.shape) else e
                  for x, e in zip(n.args, a)]
-            return self.call(self.b.template(n.name), *a)
+            return self.call(self.b.template(n.name, n.own), *a)
         if op == "power":
             e = n.args[1]
             if e.op == "const":

@@ -60,7 +60,7 @@ def node_flops(n: Node, sizes: dict) -> int:
     if op == "add":
         return elements(n, sizes) * (len(n.args) - 1)
     if op in ("func", "prim"):
-        return row(n.name).flops(tuple(size_of(d, sizes) for d in n.args[0].shape))
+        return row(n.name).flops(tuple(size_of(d, sizes) for d in n.args[0].shape), *n.own)
     if op == "power":
         return 4 * elements(n.args[0], sizes)
     return 0

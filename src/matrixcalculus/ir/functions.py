@@ -15,10 +15,12 @@ from .nodes import Node, Op, Shape
 
 # filled from ops/ at import: name -> float function of one or two numbers (folding)
 FOLDS: dict[str, Callable[..., float]] = {}
-# filled from ops/ at import: primitive name -> result shape of its argument's shape, and
-# the primitive's normalising constructor (its row's lowering: inv(inv(X)) = X, ...)
-PRIM_SHAPE: dict[str, Callable[[Shape], Shape]] = {}
-PRIM_BUILD: dict[str, Callable[[Node], Node]] = {}
+# filled from ops/ at import: primitive name -> result shape of its argument's shape (and
+# of the primitive's own parameters: detd's k), and the primitive's normalising
+# constructor (its row's lowering: inv(inv(X)) = X, ...), given the own parameters after
+# the argument
+PRIM_SHAPE: dict[str, Callable[..., Shape]] = {}
+PRIM_BUILD: dict[str, Callable[..., Node]] = {}
 
 
 # ------------------------------------------------------------------ elementwise functions
@@ -46,9 +48,10 @@ def call(name: str) -> Callable[[Node], Node]:
 
 
 # ------------------------------------------------------------------ matrix primitives
-def prim(name: str, x: Node) -> Node:
-    """The generic node of a matrix primitive; its row in ops/ gives everything else."""
-    return Node(Op.PRIM, (x,), (name,), tuple(PRIM_SHAPE[name](x.shape)))
+def prim(name: str, x: Node, *own: int) -> Node:
+    """The generic node of a matrix primitive; its row in ops/ gives everything else.
+    own: the primitive's own parameters (detd's order k), kept after the name."""
+    return Node(Op.PRIM, (x,), (name, *own), tuple(PRIM_SHAPE[name](x.shape, *own)))
 
 
 def inv(x: Node) -> Node:
@@ -63,6 +66,15 @@ def inv(x: Node) -> Node:
 
 def det(x: Node) -> Node:
     return x if x.rank == 0 else prim("det", x)
+
+
+def detd(x: Node, k: int) -> Node:
+    """The k-th derivative tensor of det(x), axes (i1, j1, ..., ik, jk) (k = 1: adj(x)').
+    Only evaluation IR holds it (det's eval_vjp in ops/): smooth where x is singular, it is
+    computed from an SVD (ops/det_kernels.py); printed answers keep det(x)*inv(x)'."""
+    if x.rank == 0:
+        return const(1.0) if k == 1 else zero(())
+    return prim("detd", x, k)
 
 
 def logdet(x: Node) -> Node:
@@ -137,7 +149,7 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
     if op == Op.POWER:
         return power(args[0], args[1])
     if op == Op.PRIM:
-        return PRIM_BUILD[n.name](*args)
+        return PRIM_BUILD[n.name](*args, *n.own)
     raise ValueError(f"cannot rebuild a {op} node")
 
 

@@ -14,8 +14,9 @@ ops (`Op`) and their params:
   add       ()                       sum of same-shaped args
   func      (name,)                  elementwise function of args[0] (a row of ops/)
   power     ()                       args[0] .^ args[1] (exponent scalar or same shape)
-  prim      (name,)                  a matrix primitive (inv, det, logdet, softmax, logsumexp):
-                                     one node kind, its behaviour from its row in ops/
+  prim      (name, *own)             a matrix primitive (inv, det, logdet, softmax, logsumexp):
+                                     one node kind, its behaviour from its row in ops/; own:
+                                     the row's parameters (detd: the order k), most have none
 
 The arithmetic operators on nodes (`x + y`, `1 - x`, `x * y`, `1 / x`, `x ** 2`) are
 elementwise (ir/build.py installs them), so derivative rows read like the mathematics.
@@ -70,9 +71,10 @@ class Node:
         node.op, node.args, node.params, node.shape = op, args, params, shape
         node.sym = None
         h = hashlib.blake2b(digest_size=8)
-        # the key of a primitive is its name's, as when each primitive was an op of its own:
-        # the canonical orders that rest on keys (and the answers) stay as they were
-        kind, keyed = (params[0], ()) if op == "prim" else (str(op), params)
+        # the key of a primitive is its name's (and its own parameters', detd's k), as when
+        # each primitive was an op of its own: the canonical orders that rest on keys (and
+        # the answers) stay as they were
+        kind, keyed = (params[0], params[1:]) if op == "prim" else (str(op), params)
         h.update(repr((kind, keyed, shape)).encode())
         h.update("".join([a.skey for a in args]).encode())
         node.skey = h.hexdigest()
@@ -116,6 +118,11 @@ class Node:
     @property
     def out(self) -> tuple[int, ...]:
         return self.params[2]
+
+    @property
+    def own(self) -> tuple:
+        """A primitive's own parameters after its name (detd: (k,)); () for most."""
+        return self.params[1:]
 
     def is_prim(self, name: str | None = None) -> bool:
         return self.op == Op.PRIM and (name is None or self.params[0] == name)

@@ -16,21 +16,25 @@ from .row import BACKENDS, TYPINGS, Row, check_rows
 _ALL_ROWS: list[Row] = [*elementwise.ROWS, *matrix.ROWS]
 check_rows(_ALL_ROWS)
 
-ROWS: dict[str, Row] = {n: r for r in _ALL_ROWS for n in r.names}
-"""Every name a person may call, aliases included (`arctan` is the row of `atan`)."""
+ROWS: dict[str, Row] = {n: r for r in _ALL_ROWS if r.language for n in r.names}
+"""Every name a person may call, aliases included (`arctan` is the row of `atan`); not the
+rows outside the language (detd, which only evaluation IR holds)."""
+_INTERNAL: dict[str, Row] = {r.name: r for r in _ALL_ROWS if not r.language}
 
 ALL = frozenset(ROWS)
 ARITY: dict[str, tuple[int, ...]] = {n: r.arity for n, r in ROWS.items()}
 ELEMENTWISE = tuple(r.name for r in _ALL_ROWS if r.kind == "elementwise")
-PRIMITIVES = tuple(r.name for r in _ALL_ROWS if r.kind == "primitive")
+PRIMITIVES = tuple(r.name for r in _ALL_ROWS if r.kind == "primitive" and r.language)
 
 
 def row(name: str) -> Row:
-    return ROWS[name]
+    """The row of a name of the language, or of a primitive outside it (detd)."""
+    r = ROWS.get(name)
+    return r if r is not None else _INTERNAL[name]
 
 
 def rows() -> list[Row]:
-    """Each row once, in table order."""
+    """Each row once, in table order (those outside the language too)."""
     return list(_ALL_ROWS)
 
 

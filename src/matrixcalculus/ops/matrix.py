@@ -13,6 +13,7 @@ import math
 from ..ir.build import broadcast, const, delta, einsum, full, power, sub
 from ..ir.functions import (
     det,
+    detd,
     ein,
     func,
     inv,
@@ -22,6 +23,7 @@ from ..ir.functions import (
     sum_all,
 )
 from ..ir.nodes import Node
+from .det_kernels import HELPERS as DETD_HELPERS
 from .row import Row, function, primitive
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -33,6 +35,18 @@ def _logsumexp_vjp(node: Node, g: Node) -> Node:
     p = softmax(x) if x.rank == 1 else func("exp", sub(x, broadcast(node, x.shape)))
     axes = _LETTERS[:x.rank]
     return ein(f"...,{axes}->...{axes}", g, p)
+
+
+def _detd_vjp(node: Node, g: Node) -> Node:
+    """d detd(X, k) = detd(X, k + 1): one rule for every order."""
+    own = _LETTERS[:node.rank]          # (i1, j1, ..., ik, jk); k <= LIMITS.max_order
+    return ein(f"...{own},{own}yz->...yz", g, detd(node.args[0], node.own[0] + 1))
+
+
+def _detd_flops(sizes: tuple[int, ...], k: int) -> int:
+    # an SVD, then k contractions to the n^2k result (det_kernels.py)
+    n = sizes[0]
+    return n ** 3 + n * k * n ** (2 * k)
 
 
 def _cubic(sizes: tuple[int, ...]) -> int:
@@ -105,9 +119,17 @@ ROWS: list[Row] = [
     primitive("det", typing="square->scalar", shape=lambda s: (), lower=lambda x, shape: det(x),
               # d det(X) = det(X) inv(X)'
               vjp=lambda y, g: ein("...,,ji->...ij", g, y, inv(y.args[0])),
+              # evaluated as the cofactor matrix, from an SVD: also at a singular X
+              eval_vjp=lambda y, g: ein("...,ij->...ij", g, detd(y.args[0], 1)),
               code={"numpy": "np.linalg.det({0})", "torch": "torch.linalg.det({0})",
                     "jax": "jnp.linalg.det({0})", "dask": "_det({0})"},
               helpers={"dask": _DASK_DET}, flops=_cubic, latex=r"\det"),
+    # det's k-th derivative tensor, axes (i1, j1, ..., ik, jk): only evaluation IR holds it
+    primitive("detd", typing="", own=("k",), language=False,
+              shape=lambda s, k: tuple(s) * k, lower=lambda x, k, shape: detd(x, k),
+              vjp=_detd_vjp,
+              code="_detd({0}, {k})", helpers=DETD_HELPERS, flops=_detd_flops,
+              latex=r"\det^{{({k})}}"),
     primitive("logdet", typing="square->scalar", shape=lambda s: (),
               lower=lambda x, shape: logdet(x),
               vjp=lambda y, g: ein("...,ji->...ij", g, inv(y.args[0])),

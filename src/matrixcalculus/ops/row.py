@@ -53,12 +53,22 @@ class Row:
     oracle: Callable | None = None
     # matrix primitives (one node kind each, Op.PRIM)
     vjp: Callable[[Node, Node], Node] | None = None    # adjoint of the argument, from (node, g)
-    shape: Callable[[Shape], Shape] | None = None      # result shape from the argument's
+    shape: Callable[..., Shape] | None = None          # result shape from the argument's
+    # the VJP of the IR that is evaluated, where it differs from the printed one (det's is
+    # detd(X, 1), smooth where X is singular; vjp's det(X)*inv(X)' is what answers print,
+    # undefined there): evaluation.py derives again with it when the printed IR holds one
+    eval_vjp: Callable[[Node, Node], Node] | None = None
+    # a primitive's own parameters, by name (detd: ("k",)): in its node after the name
+    # (Node.own), in its code templates as {k}, given to shape and flops after the sizes
+    own: tuple[str, ...] = ()
+    # a function of the language (parsed, typed, printed); False for a primitive only
+    # evaluation IR holds (detd): not in ROWS, so no one may call it
+    language: bool = True
     # both
     code: Code = field(default_factory=dict)           # backend -> template
     helpers: dict[str, dict[str, str]] = field(default_factory=dict)   # backend -> {name: src}
-    # flops from the argument's sizes (elementwise: a few per entry)
-    flops: Callable[[tuple[int, ...]], int] = lambda sizes: 4 * math.prod(sizes)
+    # flops from the argument's sizes (and own parameters; elementwise: a few per entry)
+    flops: Callable[..., int] = lambda sizes: 4 * math.prod(sizes)
     symmetric: bool = True          # f(S) is symmetric for a symmetric S
     letter: str = ""                # preferred name of a shared subexpression (s, t, Y)
 
@@ -102,13 +112,15 @@ def elementwise2(name: str, *, fold: Callable[[float, float], float],
 
 
 def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node],
-              shape: Callable[[Shape], Shape], code: str | Code, latex: str,
-              lower: Callable[..., Node], flops: Callable[[tuple[int, ...]], int],
+              shape: Callable[..., Shape], code: str | Code, latex: str,
+              lower: Callable[..., Node], flops: Callable[..., int],
               helpers: dict[str, dict[str, str]] | None = None, symmetric: bool = False,
-              letter: str = "") -> Row:
+              letter: str = "", eval_vjp: Callable[[Node, Node], Node] | None = None,
+              own: tuple[str, ...] = (), language: bool = True) -> Row:
     return Row(name=name, kind="primitive", arity=(1,), typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
-               flops=flops, symmetric=symmetric, letter=letter)
+               flops=flops, symmetric=symmetric, letter=letter, eval_vjp=eval_vjp, own=own,
+               language=language)
 
 
 def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,
@@ -128,7 +140,7 @@ def check_rows(rows: list[Row]) -> None:
             if n in seen:
                 missing.append(f"a unique name ({n} is taken)")
             seen.add(n)
-        if r.typing not in TYPINGS:
+        if r.language and r.typing not in TYPINGS:
             missing.append(f"a known typing (not {r.typing!r})")
         if not r.latex:
             missing.append("latex")
@@ -141,10 +153,17 @@ def check_rows(rows: list[Row]) -> None:
                 missing.append(f"a known domain (not {r.domain!r})")
         if r.kind in ("elementwise", "primitive"):
             missing += [f"code for {b}" for b in BACKENDS if not r.code.get(b)]
-            for b, hs in r.helpers.items():
+            missing += [f"{{{p}}} in its {b} code" for b, c in r.code.items() for p in r.own
+                        if "{" + p + "}" not in c]
+            for b, hs in r.helpers.items():      # called by the code or by another helper
                 missing += [f"{b} helper {h} used by its code" for h in hs
-                            if h + "(" not in r.code.get(b, "")]
+                            if h + "(" not in r.code.get(b, "")
+                            and not any(h + "(" in src for o, src in hs.items() if o != h)]
         if r.kind == "primitive" and (r.vjp is None or r.shape is None):
             missing.append("vjp and shape")
+        if r.eval_vjp is not None and r.kind != "primitive":
+            missing.append("a primitive's kind (only primitives have an eval_vjp)")
+        if (r.own or not r.language) and r.kind != "primitive":
+            missing.append("a primitive's kind (own parameters, outside the language)")
         if missing:
             raise RuntimeError(f"ops/ row {r.name!r} lacks: {', '.join(missing)}")
