@@ -10,6 +10,7 @@ parsing an answer's text again.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, TypeVar
@@ -20,7 +21,8 @@ from .errors import LimitError, MatrixCalculusError, UnsupportedDerivativeError,
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
 from .language.parser import parse
-from .language.typecheck import Typed, typecheck
+from .language.inference import typecheck
+from .language.typecheck import Typed
 from .limits import LIMITS, deadline
 from .lower import lower
 from .printers import render
@@ -154,6 +156,34 @@ class Derivation(Printed, Compiled):
 D = TypeVar("D", bound=Derivation)
 
 
+def not_a_variable(typed: Typed, wrt: str, expr: str) -> None:
+    """A derivative is taken with respect to a variable: not a dimension, not the constant
+    pi; and every declared name but wrt is used (LANGUAGE.md "Names that are not
+    variables", "Undeclared names")."""
+    what = typed.constants.get(wrt)
+    if what == "dimension":
+        owners = [v.name for v in typed.variables.values() if v.declared
+                  and wrt in typed.shape(v.type)]
+        of = f" (of {', '.join(owners)})" if owners else ""
+        raise UnsupportedDerivativeError(
+            f"{wrt} is a dimension{of}: used as a value it is that dimension's size, and a "
+            "derivative cannot be taken with respect to it", expr)
+    if what == "pi":
+        raise UnsupportedDerivativeError(
+            "pi, undeclared, is the constant 3.14159...; declare it (e.g. pi: vector(k)) to "
+            "differentiate with respect to a variable named pi", expr)
+    unused = [v.name for v in typed.variables.values() if v.declared and not v.used
+              and v.name != wrt]
+    if unused:
+        used = [v.name for v in typed.variables.values() if v.used]
+        same = [u for u in used if u.lower() == unused[0].lower()]   # `s` declared, `S` used
+        close = same or difflib.get_close_matches(unused[0], used + [wrt], n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UnsupportedDerivativeError(
+            f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} declared but not used "
+            f"in the expression{hint}", expr)
+
+
 def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
            make: type[D] = Derivation) -> D:
     """The order-`order` derivative of expr wrt the variable wrt, as `make` (a Derivation
@@ -166,6 +196,7 @@ def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
         raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
     wrt = wrt.strip()
     typed, y, var_nodes = front(expr, vars)
+    not_a_variable(typed, wrt, expr)
     if wrt in typed.bindings:
         raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "
                                          "not a variable", expr)
