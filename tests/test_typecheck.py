@@ -6,8 +6,8 @@ import pytest
 
 import matrixcalculus as mc
 from matrixcalculus.language.declarations import Declaration, default_kind, parse_declaration
-from matrixcalculus.language.parser import parse
 from matrixcalculus.language.inference import typecheck
+from matrixcalculus.language.parser import parse
 
 
 def check(text: str, **decls: str):

@@ -20,8 +20,8 @@ from .compiled import Compiled
 from .errors import LimitError, MatrixCalculusError, UnsupportedDerivativeError, guarded
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
-from .language.parser import parse
 from .language.inference import typecheck
+from .language.parser import parse
 from .language.typecheck import Typed
 from .limits import LIMITS, deadline
 from .lower import lower
@@ -94,6 +94,10 @@ class Expression(Compiled):
     def shape(self) -> tuple[str | int, ...]:
         return tuple(self.ir.shape)
 
+    @property
+    def notes(self) -> list[str]:
+        return list(self.typed.notes)
+
 
 def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expression:
     """Parse and type-check an expression; evaluate it with .evaluate(**arrays)."""
@@ -122,6 +126,12 @@ class Derivation(Printed, Compiled):
     @property
     def shape(self) -> tuple[str | int, ...]:
         return tuple(self.ir.shape)
+
+    @property
+    def notes(self) -> list[str]:
+        """LANGUAGE.md's notes: each undeclared name read otherwise than its spelling says,
+        and each scalar-by-spelling name spread over a vector or matrix by + or -."""
+        return list(self.typed.notes)
 
     @property
     def expression_shape(self) -> tuple[str | int, ...]:
