@@ -10,6 +10,7 @@ from ..limits import check_answer_size
 from .index import index_form
 from .latex import to_latex
 from .naming import name_shared
+from .powers import fold_powers
 from .text import to_text
 
 
@@ -35,7 +36,7 @@ def render(root: Node, taken: set[str] = frozenset()) -> Answer:
         return Answer(text, tex, False)
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
-    tree = name_shared(tree, used)
+    tree = name_shared(fold_powers(tree), used)
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)
