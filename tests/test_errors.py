@@ -28,7 +28,30 @@ BAD = [
     ("A*", "A", None, 1, mc.ParseError, "the expression ends too early: expected an operand", 2),
     ("x+", "x", None, 1, mc.ParseError, "the expression ends too early: expected an operand", 2),
     ("*x", "x", None, 1, mc.ParseError, "unexpected '*': expected an operand", 0),
-    ("x**2", "x", None, 1, mc.ParseError, "unexpected '*': expected an operand", 2),
+    # --- habits from NumPy, PyTorch and LaTeX: the spelling this language uses
+    ("x**2", "x", None, 1, mc.ParseError,
+     "unexpected '**': powers are written x^2 for scalars, x.^2 elementwise (not x**2)", 1),
+    ("x.T @ A @ x", "x", None, 1, mc.ParseError,
+     "unexpected '.T': write x' for the transpose (not x.T)", 1),
+    ("x'*A @ x", "x", None, 1, mc.ParseError,
+     "unexpected '@': products are written with '*' (x'*A*x, not x.T @ A @ x)", 5),
+    ("sum(np.exp(x))", "x", None, 1, mc.ParseError, "unexpected 'np.': functions are "
+     "written without a module: exp(x), not np.exp(x) or torch.exp(x)", 4),
+    ("torch.sum(x)", "x", None, 1, mc.ParseError, "unexpected 'torch.': functions are "
+     "written without a module: exp(x), not np.exp(x) or torch.exp(x)", 0),
+    ("X^\\top", "X", None, 1, mc.ParseError,
+     "unexpected '^\\top': write X' for the transpose (not X^\\top)", 1),
+    ("\\frac{1}{2}*x'*x", "x", None, 1, mc.ParseError, "unexpected '\\frac': LaTeX is not "
+     "input: write a/b for a fraction, a./b elementwise", 0),
+    ("trace(X)", "X", None, 1, mc.UnknownNameError,
+     "unknown function 'trace' (the trace is written tr(X))", 0),
+    ("transpose(x)*x", "x", None, 1, mc.UnknownNameError,
+     "unknown function 'transpose' (the transpose is written x')", 0),
+    ("tr(expm(X))", "X", None, 1, mc.UnknownNameError, "unknown function 'expm' (expm, the "
+     "matrix exponential, is not built yet; exp(X) is elementwise)", 3),
+    ("max(x)", "x", None, 1, mc.ParseError, "max(a, b) is elementwise, of two arguments; "
+     "the largest entry of one is not a function of the language (logsumexp(x) is a smooth "
+     "max)", 0),
     ("a b", "a", None, 1, mc.ParseError, OPERAND_OR_OP, 2),
     ("2 x", "x", None, 1, mc.ParseError,
      "unexpected 'x': expected an operator between operands (products are written with '*')", 2),

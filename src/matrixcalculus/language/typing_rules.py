@@ -14,6 +14,15 @@ from .source import is_literal, literal_int, names_in
 Type = tuple[Dim, Dim]
 MAX_MATRIX_POWER = 16
 _TRANSPOSE = ("T", "top", "H")
+_FUNCTION_HINTS = {
+    "trace": "the trace is written tr(X)", "transpose": "the transpose is written x'",
+    "expm": "expm, the matrix exponential, is not built yet; exp(X) is elementwise",
+    "logm": "logm is not built yet; log(X) is elementwise",
+    "sqrtm": "sqrtm is not built yet; sqrt(X) is elementwise",
+    "matmul": "products are written with '*'", "dot": "an inner product is written x'*y",
+    "norm": "norms are norm2(x) (Euclidean, Frobenius) and norm1(x)",
+    "mean": "mean is not built yet: sum(x)/n, with n a dimension",
+}
 
 
 class OperatorRules:
@@ -158,13 +167,19 @@ class CallRules:
                 raise self._err(UnknownNameError, f"'{f}' is a variable, not a function "
                                 f"(a product is written {f}*(...))", node)
             close = difflib.get_close_matches(f, sorted(ALL), n=1)
-            if close:
+            if f in _FUNCTION_HINTS:
+                hint = f" ({_FUNCTION_HINTS[f]})"
+            elif close:
                 hint = f" (did you mean {close[0]}?)"
             elif len(f) == 1:
                 hint = f" (a product is written {f}*(...))"
             else:
                 hint = ""
             raise self._err(UnknownNameError, f"unknown function '{f}'{hint}", node)
+        if f in ("max", "min") and len(node.args) == 1:
+            raise self._err(ParseError, f"{f}(a, b) is elementwise, of two arguments; the "
+                            f"{'largest' if f == 'max' else 'smallest'} entry of one is not a "
+                            "function of the language (logsumexp(x) is a smooth max)", node)
         if len(node.args) not in ARITY[f]:
             want = " or ".join(str(a) for a in ARITY[f])
             plural = "" if ARITY[f] == (1,) else "s"
