@@ -55,6 +55,23 @@ def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration]) -> Typ
     return typed
 
 
+def _loss_left_non_scalar(typed: Typed) -> list[str]:
+    """Names by spelling that keep a loss from being a scalar (`sum(...) + C*norm2(w)^2`
+    with C a matrix): a note each."""
+    if typed.is_scalar(typed.type_of(typed.root)) or not _is_a_loss(typed.spread_events):
+        return []
+    what = typed.describe(typed.type_of(typed.root))
+    out = []
+    for name in dict.fromkeys(n for _, literal, names, _ in typed.spread_events
+                              if not literal for n in names):
+        v = typed.variables.get(name)
+        if v is not None and v.origin == SPELLING and v.name in typed.factors:
+            out.append(f"the expression is {what}, not a scalar, because {name} is a "
+                       f"{v.kind} by its spelling; declare {_declare_as(name, 'scalar')} if "
+                       "it is one")
+    return out
+
+
 # ------------------------------------------------------------------ what the text says
 def _names(root: ast.Node) -> tuple[list[str], set[str]]:
     """Names used as values, in order of appearance, and names used as dimensions."""
@@ -191,37 +208,43 @@ def _search(root, source, decls, constants, free, base, allowed, attempt):
 
 
 def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], allowed, attempt):
-    """Rule 3: undeclared lowercase vector names that a scalar spreads become scalars where
-    that makes the expression a scalar, the fewest first.  It applies to a loss: where a
-    scalar that is not a number is added to a vector (`u'*v + b`, `t*c'*x - sum(...)`), or
-    a name is both added to a number and multiplied by a scalar (`y*log(p) + (1-y)*...`);
-    not to `alpha*x` or `1 + x`.  A name made a scalar may spread the next
-    (`u'*v + c + d`): each reading tried adds its candidates.  Returns the reading and the
-    names."""
+    """Rule 3: where the expression is a loss but not a scalar, the fewest undeclared
+    lowercase names changed (a Latin one to a scalar, a Greek one to a vector) that make it
+    a scalar: first the vector names that a scalar spreads (`u'*v + b`, `lam*norm2(w)^2`),
+    then the others.  It applies to a loss: where a scalar that is not a number is added
+    to a vector (`u'*v + b`, `t*c'*x - sum(...)`), or a name is both added to a number and
+    multiplied by a scalar (`y*log(p) + (1-y)*...`); not to `alpha*x` or `1 + x`.  A name
+    made a scalar may spread the next (`u'*v + c + d`): each reading tried adds its
+    candidates.  Returns the reading and the names changed."""
     if typed.is_scalar(typed.type_of(typed.root)) or not _is_a_loss(typed.spread_events):
         return typed, set()
 
-    def candidates(t: Typed) -> list[str]:
+    def spread(t: Typed) -> list[str]:
         out = []
         for additive, literal, names, lone in t.spread_events:
             out += names if not literal else ([lone] if additive and lone else [])
-        return [n for n in dict.fromkeys(out) if n not in allowed and not n[0].isupper()
-                and kinds.get(n) == "vector"]
+        return [n for n in dict.fromkeys(out) if n in kinds and n not in allowed
+                and not n[0].isupper()]
 
-    pool = candidates(typed)
+    def change(name: str) -> str:
+        return "vector" if kinds[name] == "scalar" else "scalar"
+
+    others = [n for n in kinds if n not in allowed and not n[0].isupper()]
+    pool = spread(typed)
+    pool += [n for n in others if n not in pool]
     tried: set[frozenset[str]] = set()
-    for size in range(1, 7):
+    for size in range(1, 5):
         for subset in combinations(list(pool), size):
             key = frozenset(subset)
-            if key in tried or len(tried) > 80:
+            if key in tried or len(tried) > 120:
                 continue
             tried.add(key)
-            t = attempt({**kinds, **dict.fromkeys(subset, "scalar")})
+            t = attempt({**kinds, **{n: change(n) for n in subset}})
             if t is None:
                 continue
             if t.is_scalar(t.type_of(t.root)):
                 return t, set(subset)
-            pool += [n for n in candidates(t) if n not in pool]
+            pool += [n for n in spread(t) if n not in pool]
     return typed, set()
 
 
@@ -266,6 +289,12 @@ def _notes(typed: Typed) -> list[str]:
             notes.append(f"{v.name} is read as a {kind} ({why}; by its spelling it would be "
                          f"a {spelled}); declare {_declare_as(v.name, spelled)} or another "
                          "type to say otherwise")
+    notes += _loss_left_non_scalar(typed)
+    for name in dict.fromkeys(typed.reduced_scalars):
+        v = typed.variables[name]
+        if v.origin == SPELLING and v.kind == "scalar":
+            notes.append(f"{name} is a scalar (by its spelling) inside a sum or norm of a "
+                         f"scalar; declare {_declare_as(name, 'vector')} if it is a vector")
     for name in dict.fromkeys(typed.spread_scalars):
         v = typed.variables[name]
         if v.kind == "scalar" and default_kind(name) == "scalar" and v.origin == SPELLING:

@@ -45,6 +45,8 @@ class Typed:
     notes: list[str] = field(default_factory=list)
     spread_events: list = field(default_factory=list)   # see _Checker.__init__
     spread_scalars: list[str] = field(default_factory=list)
+    reduced_scalars: list[str] = field(default_factory=list)  # names in sum(scalar) etc.
+    factors: set[str] = field(default_factory=set)            # names that are `*` factors
 
     def type_of(self, node: ast.Node) -> Type:
         return self.types[id(node)]

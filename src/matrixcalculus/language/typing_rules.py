@@ -41,6 +41,8 @@ class OperatorRules:
         if op in ("+", "-", ".*", "./"):
             return self._elementwise(node, lt, rt)
         if op == "*":
+            self.out.factors |= {n.name for n in (node.left, node.right)
+                                 if isinstance(n, ast.Name)}
             if sc(lt) or sc(rt):
                 self._spread(node.right if sc(lt) else node.left, node.left if sc(lt)
                              else node.right, lt if sc(lt) else rt, "*")
@@ -195,7 +197,11 @@ class CallRules:
             a, b = node.args
             return self._elementwise(node, self.check(a), self.check(b), sides=(a, b))
         (arg,) = node.args
-        return self._TYPING[typing](self, node, arg, self.check(arg))
+        t = self.check(arg)
+        if typing == "scalar" and self.out.is_scalar(t):     # sum(1 + log(sigma.^2) - ...)
+            self.out.reduced_scalars += [n for n in names_in(arg) if n in self.out.variables
+                                         and not self.out.variables[n].declared]
+        return self._TYPING[typing](self, node, arg, t)
 
     # ----------------------------------------------------------- one rule per row typing
     def _same(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:

@@ -36,7 +36,8 @@ def render(root: Node, taken: set[str] = frozenset()) -> Answer:
         return Answer(text, tex, False)
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
-    tree = name_shared(fold_powers(tree), used)
+    carried = {d for n in walk(root) if n.op == "var" for d in n.shape if isinstance(d, str)}
+    tree = name_shared(fold_powers(tree, carried), used)
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)

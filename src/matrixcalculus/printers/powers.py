@@ -12,8 +12,10 @@ from dataclasses import replace
 from .. import ast
 
 
-def fold_powers(tree: ast.Node) -> ast.Node:
-    """The tree with runs of equal factors in `*` chains as powers, sum(ones(n)) as n."""
+def fold_powers(tree: ast.Node, dims: set[str] = frozenset()) -> ast.Node:
+    """The tree with runs of equal factors in `*` chains as powers, and sum(ones(n)) as n
+    for the dimensions in `dims` (those a variable carries: read back, n is a dimension
+    only where a declaration or ones(n) says so)."""
     memo: dict[int, ast.Node] = {}
     stack: list[tuple[ast.Node, bool]] = [(tree, False)]
     while stack:                         # iterative: answers can be deep
@@ -23,7 +25,7 @@ def fold_powers(tree: ast.Node) -> ast.Node:
             stack.append((node, True))
             stack.extend((k, False) for k in kids)
             continue
-        memo[id(node)] = _rewrite(_rebuild(node, [memo[id(k)] for k in kids]))
+        memo[id(node)] = _rewrite(_rebuild(node, [memo[id(k)] for k in kids]), dims)
     return memo[id(tree)]
 
 
@@ -40,10 +42,11 @@ def _rebuild(node: ast.Node, kids: list[ast.Node]) -> ast.Node:
     return node
 
 
-def _rewrite(node: ast.Node) -> ast.Node:
+def _rewrite(node: ast.Node, dims: set[str]) -> ast.Node:
     if (isinstance(node, ast.Call) and node.func == "sum" and len(node.args) == 1
             and isinstance(node.args[0], ast.Call) and node.args[0].func == "ones"
-            and len(node.args[0].args) == 1 and isinstance(node.args[0].args[0], ast.Name)):
+            and len(node.args[0].args) == 1 and isinstance(node.args[0].args[0], ast.Name)
+            and node.args[0].args[0].name in dims):
         return node.args[0].args[0]
     if isinstance(node, ast.Transpose) and _power(node.operand)[1] > 1:   # (Y^3)' = Y'^3
         base, k = _power(node.operand)
