@@ -182,16 +182,19 @@ def not_a_variable(typed: Typed, wrt: str, expr: str) -> None:
         raise UnsupportedDerivativeError(
             "pi, undeclared, is the constant 3.14159...; declare it (e.g. pi: vector(k)) to "
             "differentiate with respect to a variable named pi", expr)
-    unused = [v.name for v in typed.variables.values() if v.declared and not v.used
-              and v.name != wrt]
-    if unused:
-        used = [v.name for v in typed.variables.values() if v.used]
-        same = [u for u in used if u.lower() == unused[0].lower()]   # `s` declared, `S` used
-        close = same or difflib.get_close_matches(unused[0], used + [wrt], n=1, cutoff=0.5)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise UnsupportedDerivativeError(
-            f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} declared but not used "
-            f"in the expression{hint}", expr)
+    # a declared name the expression does not use is an error where it looks like a typo
+    # of a name it does use (`weights` declared, `weight` used; `S` and `s`); one with no
+    # such look-alike may declare a dimension's size for evaluate() (`z: vector(n)`)
+    used = [v.name for v in typed.variables.values() if v.used] + [wrt]
+    for v in typed.variables.values():
+        if not v.declared or v.used or v.name == wrt:
+            continue
+        same = [u for u in used if u.lower() == v.name.lower()]
+        close = same or difflib.get_close_matches(v.name, used, n=1, cutoff=0.75)
+        if close:
+            raise UnsupportedDerivativeError(
+                f"{v.name} is declared but not used in the expression (did you mean "
+                f"{close[0]}?)", expr)
 
 
 def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,

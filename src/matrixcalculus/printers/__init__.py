@@ -37,7 +37,9 @@ def render(root: Node, taken: set[str] = frozenset()) -> Answer:
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
     carried = {d for n in walk(root) if n.op == "var" for d in n.shape if isinstance(d, str)}
-    tree = name_shared(fold_powers(tree, carried), used)
+    square = {n.params[0] for n in walk(root) if n.op == "var"
+              and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
+    tree = name_shared(fold_powers(tree, carried, square), used)
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)

@@ -12,10 +12,13 @@ from dataclasses import replace
 from .. import ast
 
 
-def fold_powers(tree: ast.Node, dims: set[str] = frozenset()) -> ast.Node:
+def fold_powers(tree: ast.Node, dims: set[str] = frozenset(),
+                square: set[str] = frozenset()) -> ast.Node:
     """The tree with runs of equal factors in `*` chains as powers, and sum(ones(n)) as n
     for the dimensions in `dims` (those a variable carries: read back, n is a dimension
-    only where a declaration or ones(n) says so)."""
+    only where a declaration or ones(n) says so).  A run is folded only where its factor
+    is square (a variable in `square`, its transpose, inv(...)): `x'*x*x` of a vector x
+    is (x'*x)*x, not x'*x^2."""
     memo: dict[int, ast.Node] = {}
     stack: list[tuple[ast.Node, bool]] = [(tree, False)]
     while stack:                         # iterative: answers can be deep
@@ -25,7 +28,7 @@ def fold_powers(tree: ast.Node, dims: set[str] = frozenset()) -> ast.Node:
             stack.append((node, True))
             stack.extend((k, False) for k in kids)
             continue
-        memo[id(node)] = _rewrite(_rebuild(node, [memo[id(k)] for k in kids]), dims)
+        memo[id(node)] = _rewrite(_rebuild(node, [memo[id(k)] for k in kids]), dims, square)
     return memo[id(tree)]
 
 
@@ -42,7 +45,7 @@ def _rebuild(node: ast.Node, kids: list[ast.Node]) -> ast.Node:
     return node
 
 
-def _rewrite(node: ast.Node, dims: set[str]) -> ast.Node:
+def _rewrite(node: ast.Node, dims: set[str], square: set[str]) -> ast.Node:
     if (isinstance(node, ast.Call) and node.func == "sum" and len(node.args) == 1
             and isinstance(node.args[0], ast.Call) and node.args[0].func == "ones"
             and len(node.args[0].args) == 1 and isinstance(node.args[0].args[0], ast.Name)
@@ -63,7 +66,7 @@ def _rewrite(node: ast.Node, dims: set[str]) -> ast.Node:
     runs: list[list] = []
     for f in factors:
         base, k = _power(f)
-        if runs and runs[-1][0] == base and not isinstance(base, ast.Num):
+        if runs and runs[-1][0] == base and _square(base, square):
             runs[-1][1] += k
         else:
             runs.append([base, k])
@@ -82,3 +85,11 @@ def _power(f: ast.Node) -> tuple[ast.Node, int]:
             and f.right.value == int(f.right.value) and f.right.value > 0):
         return f.left, int(f.right.value)
     return f, 1
+
+
+def _square(f: ast.Node, square: set[str]) -> bool:
+    while isinstance(f, ast.Transpose):
+        f = f.operand
+    if isinstance(f, ast.Name):
+        return f.name in square
+    return isinstance(f, ast.Call) and f.func == "inv"
