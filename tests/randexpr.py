@@ -407,7 +407,8 @@ class Generator:
             opts += [(4, lambda: self.reduction(d1)), (1, lambda: self.scalar_power(d1))]
         if square(t):
             opts += [(2, lambda: self.inverse(t[0], d1)),
-                     (1, lambda: self.diag_of_vector(t[0], d1))]
+                     (1, lambda: self.diag_of_vector(t[0], d1)),
+                     (1, lambda: self.matrix_power(t[0], d1))]
         if t[1] is None and t[0] is not None:
             opts += [(1, lambda: self.call("softmax", self.gen(t, d1), t,
                                            lambda x: torch.softmax(x, 0))),
@@ -540,6 +541,14 @@ class Generator:
     def diag_of_vector(self, d: str, depth: int) -> E:
         t = self.pick([col(d), row(d)])
         return self.call("diag", self.gen(t, depth), (d, d), torch.diag)
+
+    def matrix_power(self, d: str, depth: int) -> E:
+        """X^k (LANGUAGE.md v2): k in -2..3, a well-conditioned base for k < 0, a bounded
+        one (entries in (-1, 1)) otherwise, so that powers stay moderate."""
+        k = self.pick([2, 3, 0, -1, -2])
+        base = self.well_conditioned(d, depth) if k < 0 else self.bounded((d, d), depth)
+        return E(f"{wrap(base, EPOWER)}^{k}", POWER,
+                 lambda env: torch.linalg.matrix_power(base.fn(env), k), (d, d), base.size + 1)
 
     def inverse(self, d: str, depth: int) -> E:
         return self.call("inv", self.well_conditioned(d, depth), (d, d), torch.linalg.inv)

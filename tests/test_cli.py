@@ -71,10 +71,26 @@ def test_json(capsys):
     rc, out, _ = run(capsys, QUAD, "--wrt", "x", "--format", "json")
     assert rc == 0
     d = json.loads(out)
-    assert set(d) == {"expr", "wrt", "order", "text", "latex", "shape", "kind"}
+    assert set(d) == {"expr", "wrt", "order", "text", "latex", "shape", "kind", "variables",
+                      "notes"}
     assert (d["expr"], d["wrt"], d["order"], d["shape"], d["kind"]) == \
         (QUAD, "x", 1, ["n"], "gradient")
     assert d["text"] and d["latex"]
+    assert d["notes"] == [] and set(d["variables"]) == {"x", "A"}
+    assert d["variables"]["x"] == {"kind": "vector", "shape": ["n"], "origin": "spelling"}
+
+
+def test_every_answer_lists_its_variables_and_notes(capsys):
+    rc, out, _ = run(capsys, "norm2(A*w - y)^2 + lam*norm2(w)^2", "--wrt", "w")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[2] == ("  variables: A: matrix(n, m) (spelling); w: vector(m) (spelling); "
+                        "y: vector(n) (spelling); lam: scalar (a loss is a scalar)")
+    assert lines[3].startswith("note: lam is read as a scalar") and "declare lam: " in lines[3]
+    rc, out, _ = run(capsys, "norm2(A*w - y)^2 + lam*norm2(w)^2", "--wrt", "w", "--format",
+                     "json")
+    d = json.loads(out)
+    assert d["variables"]["lam"]["origin"] == "a loss is a scalar" and len(d["notes"]) == 1
 
 
 def test_json_lines_for_several_wrt(capsys):

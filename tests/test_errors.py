@@ -28,7 +28,30 @@ BAD = [
     ("A*", "A", None, 1, mc.ParseError, "the expression ends too early: expected an operand", 2),
     ("x+", "x", None, 1, mc.ParseError, "the expression ends too early: expected an operand", 2),
     ("*x", "x", None, 1, mc.ParseError, "unexpected '*': expected an operand", 0),
-    ("x**2", "x", None, 1, mc.ParseError, "unexpected '*': expected an operand", 2),
+    # --- habits from NumPy, PyTorch and LaTeX: the spelling this language uses
+    ("x**2", "x", None, 1, mc.ParseError,
+     "unexpected '**': powers are written x^2 for scalars, x.^2 elementwise (not x**2)", 1),
+    ("x.T @ A @ x", "x", None, 1, mc.ParseError,
+     "unexpected '.T': write x' for the transpose (not x.T)", 1),
+    ("x'*A @ x", "x", None, 1, mc.ParseError,
+     "unexpected '@': products are written with '*' (x'*A*x, not x.T @ A @ x)", 5),
+    ("sum(np.exp(x))", "x", None, 1, mc.ParseError, "unexpected 'np.': functions are "
+     "written without a module: exp(x), not np.exp(x) or torch.exp(x)", 4),
+    ("torch.sum(x)", "x", None, 1, mc.ParseError, "unexpected 'torch.': functions are "
+     "written without a module: exp(x), not np.exp(x) or torch.exp(x)", 0),
+    ("X^\\top", "X", None, 1, mc.ParseError,
+     "unexpected '^\\top': write X' for the transpose (not X^\\top)", 1),
+    ("\\frac{1}{2}*x'*x", "x", None, 1, mc.ParseError, "unexpected '\\frac': LaTeX is not "
+     "input: write a/b for a fraction, a./b elementwise", 0),
+    ("trace(X)", "X", None, 1, mc.UnknownNameError,
+     "unknown function 'trace' (the trace is written tr(X))", 0),
+    ("transpose(x)*x", "x", None, 1, mc.UnknownNameError,
+     "unknown function 'transpose' (the transpose is written x')", 0),
+    ("tr(expm(X))", "X", None, 1, mc.UnknownNameError, "unknown function 'expm' (expm, the "
+     "matrix exponential, is not built yet; exp(X) is elementwise)", 3),
+    ("max(x)", "x", None, 1, mc.ParseError, "max(a, b) is elementwise, of two arguments; "
+     "the largest entry of one is not a function of the language (logsumexp(x) is a smooth "
+     "max)", 0),
     ("a b", "a", None, 1, mc.ParseError, OPERAND_OR_OP, 2),
     ("2 x", "x", None, 1, mc.ParseError,
      "unexpected 'x': expected an operator between operands (products are written with '*')", 2),
@@ -82,9 +105,26 @@ BAD = [
     ("x/y", "x", {"x": "vector(n)", "y": "vector(n)"}, 1, mc.ShapeError,
      "'/' divides by a scalar, but y is a vector (n) (use ./ for elementwise division)", 0),
     ("x^2", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
-     "'^' is for scalars, but x is a vector (n) (use .^ for elementwise powers)", 0),
+     "'^' of a vector: x is a vector (n); write x.^2 for elementwise powers or x'*x for the "
+     "squared norm", 0),
     ("2^x", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
-     "'^' is for scalars, but x is a vector (n) (use .^ for elementwise powers)", 0),
+     "the exponent of '^' must be a scalar, but x is a vector (n) (use .^ for elementwise "
+     "powers)", 0),
+    # --- matrix powers (v2): a square matrix and an integer literal only
+    ("X^0.5", "X", None, 1, mc.ShapeError,
+     "a matrix power needs an integer exponent written as a number (|k| <= 16), but the "
+     "exponent of X is 0.5; use .^ for elementwise powers (sqrtm and expm(t*logm(X)) for "
+     "fractional powers)", 0),
+    ("X^k", "X", None, 1, mc.ShapeError, "a matrix power needs an integer exponent...", 0),
+    ("X^17", "X", None, 1, mc.ShapeError, "matrix powers go up to |k| = 16, not 17", 0),
+    ("A^2", "A", M, 1, mc.ShapeError,
+     "a matrix power needs a square matrix, but A is a matrix (m x n) (use .^ for "
+     "elementwise powers)", 0),
+    ("X^T", "X", None, 1, mc.ShapeError,
+     "'^T' is not a transpose here: write X' for the transpose", 0),
+    ("x*A*x", "x", None, 1, mc.ShapeError,
+     "x*A*x multiplies a column vector x from the left: did you mean x'*A*x? (or declare x "
+     "a scalar or a matrix)", 0),
     ("eye(n)*x", "x", {"x": "vector(k)"}, 1, mc.ShapeError,
      "shape mismatch in eye(n)*x: eye(n) is a matrix (n x n) but x is a vector (k)...", 0),
     # --- det / tr / inv / softmax of the wrong shape
@@ -96,9 +136,12 @@ BAD = [
      "logdet needs a square matrix, but A is a matrix (m x n)", 0),
     ("diag(A)", "A", M, 1, mc.ShapeError,
      "diag needs a square matrix, but A is a matrix (m x n)", 0),
-    ("tr(x)", "x", None, 1, mc.ShapeError, "tr needs a square matrix, but x is a vector (n)", 0),
-    ("det(x)", "x", None, 1, mc.ShapeError, "det needs a square matrix, but x is a vector (n)", 0),
-    ("inv(x)", "x", None, 1, mc.ShapeError, "inv needs a square matrix, but x is a vector (n)", 0),
+    ("tr(x)", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
+     "tr needs a square matrix, but x is a vector (n)", 0),
+    ("det(x)", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
+     "det needs a square matrix, but x is a vector (n)", 0),
+    ("inv(x)", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
+     "inv needs a square matrix, but x is a vector (n)", 0),
     ("softmax(A)", "A", M, 1, mc.ShapeError,
      "softmax takes a vector, but A is a matrix (m x n)", 0),
     ("softmax(x')", "x", None, 1, mc.ShapeError,
@@ -172,10 +215,19 @@ BAD = [
      "the type of x must be text like 'matrix(m,n)', not list", None),
     ("x'*x", "x", {"x": "vector(x)"}, 1, mc.DeclarationError,
      "'x' is both a dimension (of x) and a variable; rename one of them", 0),
-    ("A*n", "n", {"A": "matrix(m,n)"}, 1, mc.DeclarationError,
-     "'n' is both a dimension (of A) and a variable; rename one of them", 2),
-    ("ones(n)'*n", "n", None, 1, mc.DeclarationError,
-     "'n' is both a dimension and a variable; rename one of them", 9),
+    ("A*n", "n", {"A": "matrix(m,n)"}, 1, mc.UnsupportedDerivativeError,
+     "n is a dimension (of A): used as a value it is that dimension's size, and a "
+     "derivative cannot be taken with respect to it", None),
+    ("ones(n)'*n", "n", None, 1, mc.UnsupportedDerivativeError,
+     "n is a dimension: used as a value it is that dimension's size, and a derivative "
+     "cannot be taken with respect to it", None),
+    ("sum(sin(pi*x))", "pi", None, 1, mc.UnsupportedDerivativeError,
+     "pi, undeclared, is the constant 3.14159...; declare it (e.g. pi: vector(k)) to "
+     "differentiate with respect to a variable named pi", None),
+    ("norm2(weight)^2", "weight", {"weights": "vector(n)"}, 1, mc.UnsupportedDerivativeError,
+     "weights is declared but not used in the expression (did you mean weight?)", None),
+    ("s'*x", "x", {"S": "vector(n)"}, 1, mc.UnsupportedDerivativeError,
+     "S is declared but not used in the expression (did you mean s?)", None),
     ("sum(x)", "x", {3: "scalar"}, 1, mc.MatrixCalculusError, "bad variable name 3 in vars", None),
     ("sum(x)", "x", {"1x": "scalar"}, 1, mc.MatrixCalculusError,
      "bad variable name '1x' in vars", None),

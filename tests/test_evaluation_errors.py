@@ -170,7 +170,7 @@ def test_wrong_shapes():
                                                  r"was expected \(dimension n is 4 in X\)"):
         e.evaluate(X=np.ones((3, 4)), x=np.ones(3))
     with pytest.raises(mc.EvaluationError, match="but a scalar was expected"):
-        mc.expression("a*x").evaluate(a=np.ones(2), x=np.ones(2))
+        mc.expression("a*x", vars={"a": "scalar"}).evaluate(a=np.ones(2), x=np.ones(2))
 
 
 def test_check_skips_points_outside_the_domain():

@@ -22,12 +22,14 @@ def _arrays(d, seed=0, positive=()):
         if info.kind == "symmetric":
             a = (a + a.T) / 2
         out[name] = np.asarray(a, dtype=np.float64)
+    for dim in d.free_dims:          # a dimension no variable carries (`diag(eye(n))`)
+        out[dim] = SIZES[dim]
     return out
 
 
 def _finite_differences(expr, wrt, vars_, arrays, h=1e-6):
     f = mc.expression(expr, vars=vars_)
-    args = {k: v for k, v in arrays.items() if k in f.variables}
+    args = {k: v for k, v in arrays.items() if k in f.variables or k in f.free_dims}
     w = args[wrt]
     out = f.evaluate(**args)
     jac = np.zeros(out.shape + w.shape)
@@ -52,7 +54,8 @@ def check(expr, wrt, vars_=None, positive=()):
     again = mc.expression(str(d), vars=vars_)
     assert again.shape == d.shape
     np.testing.assert_allclose(again.evaluate(**{k: v for k, v in arrays.items()
-                                                  if k in again.variables}),
+                                                  if k in again.variables
+                                                  or k in again.free_dims}),
                                got, rtol=1e-9, atol=1e-12, err_msg=str(d))
     return d
 
@@ -65,7 +68,7 @@ def test_diag_of_eye_is_a_vector_of_ones():
     e = mc.expression("x + diag(eye(n))", vars={"x": "vector(n)"})
     assert e.shape == ("n",)
     np.testing.assert_allclose(e.evaluate(x=np.zeros(3)), np.ones(3))
-    d = check("b*diag(eye(n))", "b", {"b": "scalar", "x": "vector(n)"})
+    d = check("b*diag(eye(n))", "b", {"b": "scalar"})
     assert d.shape == ("n",)
     check("(x - exp(b)).*diag(C - eye(n))", "b",
           {"b": "scalar", "x": "vector(n)", "C": "matrix(n,n)"})
@@ -73,7 +76,7 @@ def test_diag_of_eye_is_a_vector_of_ones():
 
 def test_ones_to_a_power_is_ones():
     # ones(n).*ones(n) merged into ones(n).^2 and stayed so in answers
-    d = check("b*ones(n).*diag(eye(n))", "b", {"b": "scalar", "x": "vector(n)"})
+    d = check("b*ones(n).*diag(eye(n))", "b", {"b": "scalar"})
     assert str(d) == "ones(n)"
     assert str(mc.derivative("sum(ones(n).^x)", "x", vars={"x": "vector(n)"})) == "0*ones(n)"
 
@@ -95,18 +98,18 @@ def test_underflowing_coefficient_is_not_zero():
 # ------------------------------------------------------------------ raising.py
 def test_broadcast_constant_keeps_its_summed_dimension():
     # a*(x + sum(ones(k))) wrt a printed `1 + x`: the broadcast k*ones(n) lost its k
-    d = check("a*(x + sum(ones(k)))", "a", {"a": "scalar", "x": "vector(n)", "y": "vector(k)"})
+    d = check("a*(x + sum(ones(k)))", "a", {"a": "scalar", "x": "vector(n)"})
     assert "sum(ones(k))" in str(d)
-    check("log(x + sum(ones(k)))", "x", {"x": "vector(n)", "y": "vector(k)"}, positive="x")
+    check("log(x + sum(ones(k)))", "x", {"x": "vector(n)"}, positive="x")
 
 
 def test_transpose_of_elementwise_power_with_matrix_exponent():
     # (X.^Y)' was raised as X'.^Y: `sum(a.^x)` wrt a printed `(a*ones(n)').^(x - 1)*x`,
     # which is a shape error when parsed back
     v = {"a": "scalar", "x": "vector(n)", "B": "matrix(n,k)"}
-    check("sum(a.^x)", "a", v, positive="a")
+    check("sum(a.^x)", "a", {k: v[k] for k in "ax"}, positive="a")
     check("(x'.^a)*B", "a", v, positive="x")
-    check("sum(a.^B)", "a", v, positive="a")
+    check("sum(a.^B)", "a", {k: v[k] for k in "aB"}, positive="a")
 
 
 def test_scalar_to_a_vector_power_prints_as_a_scalar_base():
@@ -265,7 +268,8 @@ def test_nested_repeats_are_each_named_once():
     body, _, defs = text.partition(" where ")
     assert defs.count("inv(") == d and "inv(" not in body, text
     assert all(f"inv({'X' if i == 1 else 'Y'}" in defs for i in range(1, d + 1)), text
-    check(f"a'*{_nested('inv(B{i} + {inner})', 'X', 3)}*b", "X", v)
+    check(f"a'*{_nested('inv(B{i} + {inner})', 'X', 3)}*b", "X",
+          {k: t for k, t in v.items() if not (k[0] == "B" and int(k[1:]) > 3)})
 
 
 def test_names_that_no_longer_pay_are_inlined():
@@ -346,7 +350,8 @@ def test_numbers_of_a_product_are_folded_in_front(expr, v, want):
     ("sum(2.^x)", {"x": "vector"}),
     # the guess stays where it belongs: a bias or weight beside a scalar
     ("u'*v + b", {"u": "vector", "v": "vector", "b": "scalar"}),
-    ("(u'*v).*b", {"u": "vector", "v": "vector", "b": "scalar"}),
+    # a bare product is not a loss (LANGUAGE.md v2 rule 3 needs a sum): b keeps its spelling
+    ("(u'*v).*b", {"u": "vector", "v": "vector", "b": "vector"}),
     ("alpha.^x + x^2", {"alpha": "scalar", "x": "scalar"}),
 ])
 def test_elementwise_power_keeps_spelled_kinds(expr, kinds):

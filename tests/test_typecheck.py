@@ -6,8 +6,8 @@ import pytest
 
 import matrixcalculus as mc
 from matrixcalculus.language.declarations import Declaration, default_kind, parse_declaration
+from matrixcalculus.language.inference import typecheck
 from matrixcalculus.language.parser import parse
-from matrixcalculus.language.typecheck import typecheck
 
 
 def check(text: str, **decls: str):
@@ -31,7 +31,7 @@ def variables(text: str, wrt: str, order: int = 1, **decls: str):
     ("A", "matrix"), ("X", "matrix"), ("W1", "matrix"), ("Sigma_inv", "matrix"),
     ("x", "vector"), ("b", "vector"), ("w_2", "vector"), ("_x", "vector"),
     ("alpha", "scalar"), ("beta", "scalar"), ("lambda", "scalar"), ("sigma", "scalar"),
-    ("theta", "scalar"), ("omega", "scalar"), ("Theta", "scalar"),
+    ("theta", "scalar"), ("omega", "scalar"), ("Theta", "matrix"), ("Sigma", "matrix"),
 ])
 def test_default_kind_by_spelling(name, kind):
     assert default_kind(name) == kind
@@ -217,7 +217,9 @@ def test_where_binding_types():
 
 # ------------------------------------------------------------------ declarations
 def test_declarations_override_defaults():
-    _, v = check("alpha*x", alpha="vector(n)")
+    with pytest.raises(mc.ShapeError):     # v2: x is not made a scalar to fit
+        check("alpha*x", alpha="vector(n)")
+    _, v = check("alpha*x", alpha="vector(n)", x="scalar")
     assert v["alpha"] == ("vector", ("n",))
     _, v = check("X*y", X="scalar")
     assert v["X"] == ("scalar", ())

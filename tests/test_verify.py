@@ -216,7 +216,9 @@ def test_declarations_round_trip():
     assert decls["S"] == "symmetric(n)" and decls["A"] == "matrix(n,3)"
     assert decls["x"] == "vector(n)" and decls["y"] == "vector(3)" and decls["c"] == "scalar"
     again = mc.derivative(d.source, "x", vars=decls)
-    assert again.variables == d.variables
+    assert {n: (v.kind, v.shape) for n, v in again.variables.items()} == \
+        {n: (v.kind, v.shape) for n, v in d.variables.items()}
+    assert {v.origin for v in again.variables.values()} == {"declared"}
 
 
 # ------------------------------------------------------------------ the CLI's --check
@@ -304,3 +306,12 @@ def test_rounding_noise_of_a_saturated_answer_is_not_a_failure():
     d = mc.derivative("tanh(norm1(S).^3).^3", "S", vars={"S": "symmetric(3)"}, order=2)
     r = d.check()
     assert r.ok, r.message
+
+
+def test_check_draws_sizes_where_the_domain_is_not_empty():
+    # X undeclared is n x m = 3 x 4 by default: X'*X (4 x 4, rank 3) is singular there;
+    # check() permutes the sizes (X 4 x 3) rather than report "not verified"
+    d = mc.derivative("logdet(X'*X)", "X")
+    assert d.check(points=2).ok
+    r = mc.derivative("logdet(X'*X)", "X", vars={"X": "matrix(3,4)"}).check(points=2)
+    assert not r.ok and "at these sizes (X 3 x 4)" in r.message and "declare sizes" in r.message

@@ -92,7 +92,12 @@ def test_derivative(client):
     assert isinstance(body["check"]["message"], str) and body["check"]["message"]
     assert [v["name"] for v in body["variables"]] == ["x", "A"]
     assert body["variables"][1] == {"name": "A", "kind": "matrix", "shape": ["n", "n"],
-                                    "declaration": "matrix(n,n)"}
+                                    "declaration": "matrix(n,n)", "origin": "spelling"}
+    assert body["notes"] == []
+    r = client.post("/api/derivative", json={"expr": "norm2(X*theta - y)^2", "wrt": "theta"})
+    body = r.json()
+    assert [v["origin"] for v in body["variables"]] == ["spelling", "use", "spelling"]
+    assert len(body["notes"]) == 1 and body["notes"][0].startswith("theta is read as a vector")
 
 
 def test_hessian_and_declarations(client):
@@ -405,6 +410,12 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     assert tex.strip() == expected.latex()
     assert page.locator("#text").text_content().strip() == expected.text(multiline=True)
     assert page.locator("#shape").text_content() == "n"
+    # every variable as read, with where its type came from, and the notes
+    read_as = page.locator("#read-as").text_content()
+    assert all(f"{v.name}: " in read_as and f"({v.origin})" in read_as
+               for v in expected.variables.values()), read_as
+    notes = page.locator("#notes li").all_text_contents()
+    assert notes == [f"note: {n}" for n in expected.notes]
     assert "Gradient" in page.locator("#result-title").text_content()
     assert page.locator("#check").text_content().startswith(("Numerical check", "✓", "✗"))
     assert "def gradient" in page.locator("#code").text_content()

@@ -17,7 +17,7 @@ from .errors import guarded
 from .hvp import HessianVectorProduct
 from .limits import deadline
 from .steps import Steps, derivation_steps
-from .variables import VariableInfo, check_arrays, shape_text
+from .variables import VariableInfo, check_arrays, shape_text, variables_line
 from .verify import CheckResult
 
 __all__ = ["Derivative", "Expression", "VariableInfo", "check_arrays", "check_claim",
@@ -63,7 +63,10 @@ class Derivative(Derivation):
                 f"<code>{html.escape(self.wrt)}</code> (shape: "
                 f"{html.escape(shape_text(self.shape))})</div>"
                 f"<div>$${html.escape(self.latex())}$$</div>"
-                f"<pre>{html.escape(self.text(multiline=True))}</pre></div>")
+                f"<pre>{html.escape(self.text(multiline=True))}</pre>"
+                f"<div class='variables'>{html.escape(variables_line(self.variables))}</div>"
+                + "".join(f"<div class='note'>note: {html.escape(n)}</div>" for n in self.notes)
+                + "</div>")
 
 
 def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,

@@ -28,7 +28,7 @@ from .errors import DeclarationError, MatrixCalculusError
 from .hvp import HessianVectorProduct
 from .language.declarations import Declaration, parse_var_option
 from .points import parse_domain_option, parse_domains
-from .variables import shape_text
+from .variables import shape_text, variables_line
 from .verify import CheckResult, check
 
 T = TypeVar("T")
@@ -66,12 +66,17 @@ def heading(d: Derivative) -> str:
 def format_text(d: Derivative, bold: bool = False) -> str:
     """The heading, then the answer indented by two spaces."""
     head = f"\033[1m{heading(d)}\033[0m" if bold else heading(d)
-    return head + "\n" + textwrap.indent(d.text(multiline=True), "  ")
+    tail = "".join(f"\nnote: {n}" for n in d.notes)
+    return (head + "\n" + textwrap.indent(d.text(multiline=True), "  ") + "\n  "
+            + variables_line(d.variables) + tail)
 
 
 def to_json(d: Derivative) -> dict[str, Any]:
     return {"expr": d.source, "wrt": d.wrt, "order": d.order, "text": str(d),
-            "latex": d.latex(), "shape": list(d.shape), "kind": d.kind}
+            "latex": d.latex(), "shape": list(d.shape), "kind": d.kind,
+            "variables": {v.name: {"kind": v.kind, "shape": list(v.shape), "origin": v.origin}
+                          for v in d.variables.values()},
+            "notes": d.notes}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ from .distributed import evaluate_dask
 from .errors import EvaluationError, MatrixCalculusError
 from .ir.leaves import var
 from .ir.nodes import Node
-from .variables import VariableInfo, check_arrays
+from .variables import VariableInfo, check_arrays, source_comment
 
 
 def compile_function(source: str, func_name: str) -> Callable[..., Any]:
@@ -73,8 +73,9 @@ class Compiled:
         sizes: typical dimensions ({"n": 1000, "k": 10}), used to order the products."""
         params = [(v.name, v.shape) for v in self.variables.values()]
         try:
+            doc = tuple(source_comment(self.variables, getattr(self, "notes", ())))
             return generate(self.eval_ir, params, backend, func_name=self.func_name, sizes=sizes,
-                            free_dims=self.free_dims)
+                            free_dims=self.free_dims, doc=doc)
         except ValueError as e:
             raise MatrixCalculusError(str(e)) from None
 

@@ -10,6 +10,7 @@ parsing an answer's text again.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any, TypeVar
@@ -19,8 +20,9 @@ from .compiled import Compiled
 from .errors import LimitError, MatrixCalculusError, UnsupportedDerivativeError, guarded
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
+from .language.inference import typecheck
 from .language.parser import parse
-from .language.typecheck import Typed, typecheck
+from .language.typecheck import Typed
 from .limits import LIMITS, deadline
 from .lower import lower
 from .printers import render
@@ -92,6 +94,10 @@ class Expression(Compiled):
     def shape(self) -> tuple[str | int, ...]:
         return tuple(self.ir.shape)
 
+    @property
+    def notes(self) -> list[str]:
+        return list(self.typed.notes)
+
 
 def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expression:
     """Parse and type-check an expression; evaluate it with .evaluate(**arrays)."""
@@ -128,6 +134,12 @@ class Derivation(Printed, Compiled):
         return evaluation.evaluation_ir(self.expression_ir, self.wrt_ir, self.order, self.ir)
 
     @property
+    def notes(self) -> list[str]:
+        """LANGUAGE.md's notes: each undeclared name read otherwise than its spelling says,
+        and each scalar-by-spelling name spread over a vector or matrix by + or -."""
+        return list(self.typed.notes)
+
+    @property
     def expression_shape(self) -> tuple[str | int, ...]:
         return tuple(self.expression_ir.shape)
 
@@ -160,6 +172,37 @@ class Derivation(Printed, Compiled):
 D = TypeVar("D", bound=Derivation)
 
 
+def not_a_variable(typed: Typed, wrt: str, expr: str) -> None:
+    """A derivative is taken with respect to a variable: not a dimension, not the constant
+    pi; and every declared name but wrt is used (LANGUAGE.md "Names that are not
+    variables", "Undeclared names")."""
+    what = typed.constants.get(wrt)
+    if what == "dimension":
+        owners = [v.name for v in typed.variables.values() if v.declared
+                  and wrt in typed.shape(v.type)]
+        of = f" (of {', '.join(owners)})" if owners else ""
+        raise UnsupportedDerivativeError(
+            f"{wrt} is a dimension{of}: used as a value it is that dimension's size, and a "
+            "derivative cannot be taken with respect to it", expr)
+    if what == "pi":
+        raise UnsupportedDerivativeError(
+            "pi, undeclared, is the constant 3.14159...; declare it (e.g. pi: vector(k)) to "
+            "differentiate with respect to a variable named pi", expr)
+    # a declared name the expression does not use is an error where it looks like a typo
+    # of a name it does use (`weights` declared, `weight` used; `S` and `s`); one with no
+    # such look-alike may declare a dimension's size for evaluate() (`z: vector(n)`)
+    used = [v.name for v in typed.variables.values() if v.used] + [wrt]
+    for v in typed.variables.values():
+        if not v.declared or v.used or v.name == wrt:
+            continue
+        same = [u for u in used if u.lower() == v.name.lower()]
+        close = same or difflib.get_close_matches(v.name, used, n=1, cutoff=0.75)
+        if close:
+            raise UnsupportedDerivativeError(
+                f"{v.name} is declared but not used in the expression (did you mean "
+                f"{close[0]}?)", expr)
+
+
 def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
            make: type[D] = Derivation) -> D:
     """The order-`order` derivative of expr wrt the variable wrt, as `make` (a Derivation
@@ -172,6 +215,7 @@ def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
         raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
     wrt = wrt.strip()
     typed, y, var_nodes = front(expr, vars)
+    not_a_variable(typed, wrt, expr)
     if wrt in typed.bindings:
         raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "
                                          "not a variable", expr)

@@ -7,6 +7,7 @@ first derivative, and of the order k-1 derivative for order k.  Exits 1 if any d
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Mapping
 
@@ -21,13 +22,22 @@ BLOG = {"u": "vector(n)", "v": "vector(n)", "b": "scalar", "c": "scalar", "d": "
         "y": "scalar"}
 XENT = "-(y*log(sigmoid(w'*x+b)) + (1-y)*log(1-sigmoid(w'*x+b)))"
 
+
+
+def _used(expr: str, decls: dict[str, str]) -> dict[str, str]:
+    """The declarations of the names expr uses (a declared name it does not use is an
+    error, LANGUAGE.md)."""
+    names = set(re.findall(r"[A-Za-z_]\w*", expr))
+    return {k: v for k, v in decls.items() if k in names}
+
+
 # (expression, wrt, declarations, order)
 EXAMPLES: list[tuple[str, str, dict[str, str], int]] = [
-    ("sigmoid(u'*v + c + d + b)", "u", BLOG, 1),
-    ("-log(sigmoid(u'*v + c + d + b))", "u", BLOG, 1),
-    ("-log(1 - sigmoid(u'*v + c + d + b))", "u", BLOG, 1),
-    (XENT, "w", BLOG, 1),
-    (XENT, "b", BLOG, 1),
+    ("sigmoid(u'*v + c + d + b)", "u", _used("u v c d b", BLOG), 1),
+    ("-log(sigmoid(u'*v + c + d + b))", "u", _used("u v c d b", BLOG), 1),
+    ("-log(1 - sigmoid(u'*v + c + d + b))", "u", _used("u v c d b", BLOG), 1),
+    (XENT, "w", _used(XENT, BLOG), 1),
+    (XENT, "b", _used(XENT, BLOG), 1),
     ("sum(A*X)", "X", {"A": "matrix(m,n)", "X": "matrix(n,k)"}, 1),
     ("x'*A*x", "x", {"A": "matrix(n,n)", "x": "vector(n)"}, 1),
     ("x'*A*x", "x", {"A": "matrix(n,n)", "x": "vector(n)"}, 2),

@@ -7,11 +7,14 @@ a column vector are both rank 1, and `*` becomes the index pattern it means
 
 from __future__ import annotations
 
+import math
+
 from . import ast
 from .errors import ParseError
 from .ir import build as B
 from .ir import functions as F
 from .ir.nodes import Node
+from .language.source import literal_int
 from .language.typecheck import Type, Typed
 from .ops import row
 
@@ -49,7 +52,14 @@ class _Lowering:
         if isinstance(n, ast.Num):
             return B.const(n.value)
         if isinstance(n, ast.Name):
-            return self.env[n.name] if n.name in self.env else self.vars[n.name]
+            if n.name in self.env:
+                return self.env[n.name]
+            what = self.t.constants.get(n.name)
+            if what == "pi":
+                return B.const(math.pi)
+            if what == "dimension":          # a dimension's size: sum(ones(n))
+                return B.einsum([B.ones(n.name)], [[0]], [])
+            return self.vars[n.name]
         if isinstance(n, ast.Neg):
             return B.neg(self.lower(n.operand))
         if isinstance(n, ast.Transpose):
@@ -73,6 +83,8 @@ class _Lowering:
             return F.hadamard(a, F.recip(b))
         if op == "/":
             return F.hadamard(a, F.recip(b))
+        if op == "^" and a.rank == 2:
+            return matrix_power(a, literal_int(n.right))
         if op in ("^", ".^"):
             return B.power(a, b)
         if op == "*":
@@ -94,3 +106,14 @@ class _Lowering:
         if r.typing == "dims":      # ones(m, n), eye(n): the arguments are dimensions
             return r.lower(*n.args, shape=shape)
         return r.lower(*(self.lower(a) for a in n.args), shape=shape)
+
+
+def matrix_power(x: Node, k: int) -> Node:
+    """X^k (Matlab): X*X*...*X, X^0 = eye, X^-k = inv(X)^k, as one chain of products."""
+    if k == 0:
+        return B.delta(x.shape[0])
+    base = F.inv(x) if k < 0 else x
+    out = base
+    for _ in range(abs(k) - 1):
+        out = B.einsum([out, base], [[0, 1], [1, 2]], [0, 2])
+    return out

@@ -36,7 +36,7 @@ from .printers.steps import Step, Steps
 from .printers.text import to_text
 from .raising import NoMatrixForm, Raiser
 from .simplify import simplify
-from .variables import shape_text
+from .variables import shape_text, variables_line
 
 __all__ = ["Step", "Steps", "derivation_steps"]
 
@@ -275,7 +275,7 @@ class _Derivation:
         root = self.typed.root      # as typed, `where` and all
         return Steps(to_text(root), to_latex(root), shape_text(d.expression_ir.shape), wrt,
                      shape_text(d.wrt_ir.shape), d.order, len(occurrences), tuple(steps),
-                     self.g_name)
+                     self.g_name, variables_line(d.variables), tuple(d.notes))
 
     def chain_step(self, p: _Pos, through: _Pos, occurrences: list[_Pos]) -> Step:
         e, a = p.node, through.node

@@ -24,6 +24,7 @@ class VariableInfo:
     name: str
     kind: str                        # scalar / vector / matrix / symmetric
     shape: tuple[str | int, ...]     # () for scalars, (n,) vectors, (m, n) matrices
+    origin: str = "declared"         # declared / use / a loss is a scalar / spelling
 
 
 def shape_text(shape: Sequence[str | int]) -> str:
@@ -44,8 +45,24 @@ def declarations(variables: Mapping[str, VariableInfo]) -> dict[str, str]:
 
 def variables_of(typed: Typed) -> dict[str, VariableInfo]:
     """The variables of a type-checked expression, in order of appearance."""
-    return {v.name: VariableInfo(v.name, v.kind, typed.shape(v.type))
+    return {v.name: VariableInfo(v.name, v.kind, typed.shape(v.type), v.origin)
             for v in typed.variables.values()}
+
+
+def describe_variable(info: VariableInfo) -> str:
+    """`x: vector(n) (spelling)`: the type, dimensions and where they came from."""
+    return f"{info.name}: {declaration(info, ', ')} ({info.origin})"
+
+
+def variables_line(variables: Mapping[str, VariableInfo]) -> str:
+    """The line under an answer: every variable with type, dimensions and origin."""
+    return "variables: " + "; ".join(describe_variable(v) for v in variables.values())
+
+
+def source_comment(variables: Mapping[str, VariableInfo], notes: Sequence[str]) -> list[str]:
+    """The header of generated code: the variables as read, then the notes."""
+    return ["Variables, as read:"] + [f"    {describe_variable(v)}" for v in variables.values()] \
+        + [f"Note: {n}" for n in notes]
 
 
 def free_dims_of(typed: Typed, variables: Mapping[str, VariableInfo]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ relative error are in references.py.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -113,6 +114,30 @@ def _noise(fn: Callable[..., Any], inputs: Mapping[str, Any], got: np.ndarray) -
     return float(np.max(np.abs(again - got), initial=0.0))
 
 
+def domain_sizes(value, d: Derivation, sizes: dict[str, int], doms, seed: int,
+                 draws: int = 4) -> dict[str, int]:
+    """Sizes of the symbolic dimensions at which the expression has finite values: the
+    usual ones first, then the same numbers permuted among the dimensions (`logdet(X'*X)`
+    needs X with at least as many rows as columns); the usual ones when none works."""
+    names = sorted(sizes)
+    seen = set()
+    for perm in itertools.islice(itertools.permutations([sizes[n] for n in names]), 24):
+        candidate = dict(zip(names, perm))
+        key = tuple(perm)
+        if key in seen:
+            continue
+        seen.add(key)
+        rng = np.random.default_rng(seed)
+        for _ in range(draws):
+            inputs = draw_inputs(d.variables, candidate, doms, rng, d.free_dims)
+            try:
+                if np.all(np.isfinite(_safe(value.evaluate, inputs))):
+                    return candidate
+            except Exception:  # noqa: BLE001 - outside the domain: try other sizes
+                continue
+    return sizes
+
+
 def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int = 5,
           seed: int = 0, max_seconds: float | None = None) -> CheckResult:
     """Compare d with finite differences (and torch autograd) at `points` random points,
@@ -133,6 +158,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
                            "not verified: the derivative is too large to check at these sizes")
 
     value = d.value                 # built from d's IR, not by parsing d.source again
+    sizes = domain_sizes(value, d, sizes, doms, seed)
     lower = value.evaluate if order == 1 else d.lower_order().evaluate
     fd_method = FD_NAME if order == 1 else \
         f"{FD_NAME} of the {'first' if order == 2 else f'order-{order - 1}'} derivative"
@@ -235,9 +261,13 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
                            f"{max_seconds:g} s (the derivative is too costly to check)",
                            0, {}, None, notes)
     if used == 0:
+        at = "; ".join(f"{v.name} {' x '.join(str(sizes.get(x, x)) for x in v.shape)}"
+                       for v in d.variables.values() if v.shape)
         return CheckResult(False, float("nan"), method(),
                            "not verified: the expression is not finite at any of "
-                           f"{skipped} random points; give domains (e.g. {wrt}=positive)",
+                           f"{skipped} random points at these sizes ({at}); give domains "
+                           f"(e.g. {wrt}=positive), or declare sizes where it is defined "
+                           "(logdet(X'*X) needs at least as many rows as columns)",
                            0, {}, None, notes)
     worst = max(errors.values())
     msg = (f"verified at {used} random point{'s' if used != 1 else ''} against {method()}: "

@@ -26,7 +26,9 @@ BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "das
 
 class _Emitter(ProductWriter):
     def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
-                 func_name: str, sizes: dict, free_dims: tuple[str, ...] = ()):
+                 func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
+                 doc: tuple[str, ...] = ()):
+        self.doc = doc
         self.sizes = sizes
         self.root = root
         self.b = backend
@@ -133,6 +135,9 @@ class _Emitter(ProductWriter):
         for src in helpers:
             out += ["", src, ""]
         out += ["", f"def {self.func_name}({args}):"]
+        if self.doc:
+            doc = ["\"\"\"" + self.doc[0], *self.doc[1:], "\"\"\""]
+            out += [("    " + line).rstrip() for line in doc]
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
 
@@ -221,7 +226,7 @@ class _Emitter(ProductWriter):
 
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
              func_name: str = "derivative", sizes: dict | None = None,
-             free_dims: tuple[str, ...] = ()) -> str:
+             free_dims: tuple[str, ...] = (), doc: tuple[str, ...] = ()) -> str:
     """Source of a module with one function `func_name(*params)` computing `root`.
 
     sizes: the dimensions the code will mostly run at ({"n": 1000, "k": 10}); they
@@ -232,4 +237,4 @@ def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy"
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
     root = optimize(root, sizes)
-    return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims).run()
+    return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc).run()

@@ -94,7 +94,9 @@ def parse_var_option(text: str) -> tuple[str, Declaration]:
 
 
 def default_kind(name: str) -> str:
-    """The type a name gets by its spelling (LANGUAGE.md)."""
-    if name.lower() in GREEK:
-        return "scalar"
-    return "matrix" if name[0].isupper() else "vector"
+    """The kind a name gets by its spelling (LANGUAGE.md): an uppercase first letter a
+    matrix (Greek capitals included: Sigma), lowercase Greek a scalar, lowercase Latin a
+    vector."""
+    if name[0].isupper():
+        return "matrix"
+    return "scalar" if name in GREEK else "vector"

@@ -7,6 +7,7 @@ The tree is built by an inline transformer at reduce time, so even a
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 from importlib import resources
 
@@ -121,7 +122,7 @@ def _parse_raw(text: str):
     try:
         return _parser().parse(text)
     except UnexpectedInput as e:
-        raise _syntax_error(e, text) from None
+        raise (_habit(text) or _syntax_error(e, text)) from None
     except ParseError as e:
         raise e.with_source(text) from None
 
@@ -225,6 +226,31 @@ _CHAR_HINTS = {
     ";": "an expression is one line: name subexpressions with 'where'",
     "\"": "strings are not part of the language",
 }
+
+
+# spellings people bring from NumPy, PyTorch and LaTeX, and this language's (tried only on
+# text that does not parse)
+_HABITS = [
+    (re.compile(r"\.T\b"), "write x' for the transpose (not x.T)"),
+    (re.compile(r"@"), "products are written with '*' (x'*A*x, not x.T @ A @ x)"),
+    (re.compile(r"\*\*"), "powers are written x^2 for scalars, x.^2 elementwise (not x**2)"),
+    (re.compile(r"\b(np|numpy|jnp|torch|tf|math|scipy)\."),
+     "functions are written without a module: exp(x), not np.exp(x) or torch.exp(x)"),
+    (re.compile(r"\^\s*\{?\\top\b|\^\s*\{?\\intercal\b"),
+     "write X' for the transpose (not X^\\top)"),
+    (re.compile(r"\\frac\b"), "LaTeX is not input: write a/b for a fraction, a./b elementwise"),
+    (re.compile(r"\\[A-Za-z]+"), "LaTeX is not input: write names and functions plainly "
+     "(alpha, exp(x), X')"),
+]
+
+
+def _habit(text: str) -> ParseError | None:
+    for pattern, hint in _HABITS:
+        m = pattern.search(text)
+        if m:
+            return ParseError(f"unexpected '{m.group(0).strip()}': {hint}", text, m.start(),
+                              m.end())
+    return None
 
 
 def _char_hint(ch: str) -> str:

@@ -16,6 +16,16 @@ def is_literal(node: ast.Node) -> bool:
     return True
 
 
+def literal_int(node: ast.Node) -> int | None:
+    """The integer a literal `3` or `-2` (up to parentheses) writes, else None."""
+    sign = 1
+    while isinstance(node, ast.Neg):
+        sign, node = -sign, node.operand
+    if isinstance(node, ast.Num) and node.value == int(node.value):
+        return sign * int(node.value)
+    return None
+
+
 def binding_name_pos(src: str, root: ast.Where, i: int) -> int | None:
     """The offset of the i-th where-binding's name (the AST keeps only the expression's)."""
     try:

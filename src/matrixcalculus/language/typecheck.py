@@ -17,7 +17,7 @@ from .dims import DimTable
 from .source import binding_name_pos, first_name, names_in, short
 from .typing_rules import CallRules, OperatorRules, Type
 
-__all__ = ["Type", "Typed", "Variable", "typecheck"]
+__all__ = ["Type", "Typed", "Variable", "check_kinds"]
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Variable:
     type: Type
     declared: bool
     used: bool = False
+    origin: str = "declared"   # declared / use / a loss is a scalar / spelling (inference.py)
 
 
 @dataclass
@@ -39,6 +40,13 @@ class Typed:
     variables: dict[str, Variable]
     types: dict[int, Type] = field(default_factory=dict)      # id(node) -> type
     bindings: dict[str, ast.Node] = field(default_factory=dict)
+    # names that are not variables: a dimension's size, or the constant pi
+    constants: dict[str, str] = field(default_factory=dict)    # name -> "dimension" | "pi"
+    notes: list[str] = field(default_factory=list)
+    spread_events: list = field(default_factory=list)   # see _Checker.__init__
+    spread_scalars: list[str] = field(default_factory=list)
+    reduced_scalars: list[str] = field(default_factory=list)  # names in sum(scalar) etc.
+    factors: set[str] = field(default_factory=set)            # names that are `*` factors
 
     def type_of(self, node: ast.Node) -> Type:
         return self.types[id(node)]
@@ -75,20 +83,30 @@ class Typed:
         return v.kind
 
 
-def typecheck(root: ast.Node, source: str, declarations: dict[str, Declaration]) -> Typed:
-    return _Checker(root, source, declarations).run()
+def check_kinds(root: ast.Node, source: str, declarations: dict[str, Declaration],
+                kinds: dict[str, str], constants: dict[str, str]) -> Typed:
+    """Type-check under one reading: `kinds` gives each undeclared name's kind (scalar,
+    vector or matrix; a name not in it gets its spelling's), `constants` the names that are
+    a dimension's size or pi (inference.py chooses both)."""
+    return _Checker(root, source, declarations, kinds, constants).run()
 
 
 class _Checker(OperatorRules, CallRules):
-    def __init__(self, root: ast.Node, source: str, decls: dict[str, Declaration]):
+    def __init__(self, root: ast.Node, source: str, decls: dict[str, Declaration],
+                 kinds: dict[str, str], constants: dict[str, str]):
         self.root = root
         self.src = source
         self.decls = decls
+        self.kinds = kinds
+        # what "a loss is a scalar" and the notes need: each scalar spread over a vector or
+        # matrix (typing_rules._spread), and scalar-by-spelling names spread by + or -
+        self.spread_events: list[tuple[bool, bool, list[str], str | None]] = []
+        self.spread_scalars: list[str] = []
         reserved = set(decls) | names_in(root)   # free dimensions never take these names
         for d in decls.values():
             reserved |= {x for x in d.dims if isinstance(x, str)}
         self.dims = DimTable(reserved)
-        self.out = Typed(root, source, self.dims, {})
+        self.out = Typed(root, source, self.dims, {}, constants=dict(constants))
         self.env: dict[str, Type] = {}
         self.pending: set[str] = set()     # where-names not defined yet
         self.defining: str | None = None   # the where-name being checked
@@ -113,7 +131,7 @@ class _Checker(OperatorRules, CallRules):
         name = node.name
         v = self.out.variables.get(name)
         if v is None:
-            kind = default_kind(name)
+            kind = self.kinds.get(name) or default_kind(name)
             one = self.dims.one
             if kind == "scalar":
                 t = (one, one)
@@ -121,7 +139,8 @@ class _Checker(OperatorRules, CallRules):
                 t = (self.dims.fresh(), one)
             else:
                 t = (self.dims.fresh(), self.dims.fresh())
-            v = self.out.variables[name] = Variable(name, kind, t, declared=False)
+            v = self.out.variables[name] = Variable(name, kind, t, declared=False,
+                                                    origin="spelling")
         v.used = True
         return v.type
 
@@ -150,6 +169,8 @@ class _Checker(OperatorRules, CallRules):
             self.check(root)
         self._check_dimension_names()
         self.dims.name_free()
+        self.out.spread_events, self.out.spread_scalars = self.spread_events, \
+            self.spread_scalars
         for v in self.out.variables.values():
             if not v.declared:
                 v.kind = self.out.variable_kind(v)
@@ -158,7 +179,7 @@ class _Checker(OperatorRules, CallRules):
     def _check_dimension_names(self) -> None:
         """A name is a dimension or a variable, not both (`ones(n)` must mean one thing)."""
         for name in self.out.variables:
-            if name not in self.dims.symbols:
+            if name not in self.dims.symbols or name not in self.decls:
                 continue
             owners = [o for o, d in self.decls.items() if name in d.dims]
             of = f" (of {', '.join(owners)})" if owners else ""
@@ -208,6 +229,8 @@ class _Checker(OperatorRules, CallRules):
             if node.name == "where":
                 raise self._err(ParseError, "unexpected 'where': it follows the whole "
                                 "expression, as in 'EXPR where NAME = EXPR'", node)
+            if node.name in self.out.constants:
+                return (one, one)
             return self._variable(node)
         if isinstance(node, ast.Neg):
             return self.check(node.operand)

@@ -9,40 +9,46 @@ from .. import ast
 from ..errors import ParseError, ShapeError, UnknownNameError
 from ..ops import ALL, ARITY, row
 from .dims import Dim
-from .source import is_literal
+from .source import is_literal, literal_int, names_in
 
 Type = tuple[Dim, Dim]
+MAX_MATRIX_POWER = 16
+_TRANSPOSE = ("T", "top", "H")
+_FUNCTION_HINTS = {
+    "trace": "the trace is written tr(X)", "transpose": "the transpose is written x'",
+    "expm": "expm, the matrix exponential, is not built yet; exp(X) is elementwise",
+    "logm": "logm is not built yet; log(X) is elementwise",
+    "sqrtm": "sqrtm is not built yet; sqrt(X) is elementwise",
+    "matmul": "products are written with '*'", "dot": "an inner product is written x'*y",
+    "norm": "norms are norm2(x) (Euclidean, Frobenius) and norm1(x)",
+    "mean": "mean is not built yet: sum(x)/n, with n a dimension",
+}
 
 
 class OperatorRules:
     """Mixin of the checker: the shapes of operators."""
 
     # ----------------------------------------------------------- operators
-    def _all_free(self, t: Type) -> bool:
-        return all(self.dims.is_free(d) or self.dims.is_one(d) for d in t)
-
-    def _make_scalar(self, t: Type) -> bool:
-        return all(self.dims.unify(d, self.dims.one, allow_one=True) for d in t)
-
     def _binary(self, node: ast.Binary) -> Type:
         op = node.op
+        if op == "^" and isinstance(node.right, ast.Name) and node.right.name in _TRANSPOSE \
+                and node.right.name not in self.decls:
+            raise self._err(ShapeError, f"'^{node.right.name}' is not a transpose here: write "
+                            f"{self._text(node.left)}' for the transpose", node)
         lt = self.check(node.left)
         rt = self.check(node.right)
         sc = self.out.is_scalar
         if op in ("+", "-", ".*", "./"):
             return self._elementwise(node, lt, rt)
         if op == "*":
-            if sc(lt):
-                return rt
-            if sc(rt):
-                return lt
+            self.out.factors |= {n.name for n in (node.left, node.right)
+                                 if isinstance(n, ast.Name)}
+            if sc(lt) or sc(rt):
+                self._spread(node.right if sc(lt) else node.left, node.left if sc(lt)
+                             else node.right, lt if sc(lt) else rt, "*")
+                return rt if sc(lt) else lt
             if self.dims.unify(lt[1], rt[0]):
                 return (lt[0], rt[1])
-            # a product of an undeclared vector and something else: it must be a scalar
-            if self._all_free(lt) and self._make_scalar(lt):
-                return rt
-            if self._all_free(rt) and self._make_scalar(rt):
-                return lt
             hint = ""
             if self.dims.is_one(lt[1]) and self.dims.is_one(rt[1]):
                 hint = " (for an inner product write x'*y, elementwise x.*y)"
@@ -52,37 +58,66 @@ class OperatorRules:
                             f"dimensions {self.dims.label(lt[1])} and {self.dims.label(rt[0])} "
                             f"differ{hint}", node)
         if op == "/":
-            if not (sc(rt) or (self._all_free(rt) and self._make_scalar(rt))):
+            if not sc(rt):
                 raise self._err(ShapeError, f"'/' divides by a scalar, but "
                                 f"{self._text(node.right)} is {self.out.describe(rt)} "
                                 "(use ./ for elementwise division)", node)
+            self._spread(node.left, node.right, rt, "/")
             return lt
         if op == "^":
-            for side, t in ((node.left, lt), (node.right, rt)):
-                if not (sc(t) or (self._all_free(t) and self._make_scalar(t))):
-                    raise self._err(ShapeError, f"'^' is for scalars, but {self._text(side)} "
-                                    f"is {self.out.describe(t)} (use .^ for elementwise "
-                                    "powers)", node)
-            return lt
+            return self._power(node, lt, rt)
         if op == ".^":
-            # the shapes of `.*` (equal, or a scalar on either side spread over the other),
-            # but a name keeps the kind its spelling gives on both sides: `x.^alpha`,
-            # `alpha.^x` and `(u'*v).^x` are vectors, as `x.^2` and `2.^x` are
-            return self._elementwise(node, lt, rt, adapt=False)
+            # the shapes of `.*` (equal, or a scalar on either side spread over the other)
+            return self._elementwise(node, lt, rt)
         raise self._err(ParseError, f"unknown operator {op}", node)
 
-    def _elementwise(self, node: ast.Binary | ast.Call, lt: Type, rt: Type, adapt: bool = True,
-                     sides: tuple[ast.Node, ast.Node] | None = None) -> Type:
-        """Equal shapes, or a scalar on one side.
+    def _power(self, node: ast.Binary, lt: Type, rt: Type) -> Type:
+        """`c^2` of scalars; `X^k` of a square matrix and an integer literal |k| <= 16."""
+        sc = self.out.is_scalar
+        if not sc(rt):
+            raise self._err(ShapeError, f"the exponent of '^' must be a scalar, but "
+                            f"{self._text(node.right)} is {self.out.describe(rt)} (use .^ for "
+                            "elementwise powers)", node)
+        if sc(lt):
+            return lt
+        base = self._text(node.left)
+        if self.dims.is_one(lt[0]) or self.dims.is_one(lt[1]):
+            raise self._err(ShapeError, f"'^' of a vector: {base} is "
+                            f"{self.out.describe(lt)}; write {base}.^2 for elementwise powers "
+                            f"or {base}'*{base} for the squared norm", node)
+        k = literal_int(node.right)
+        if k is None:
+            raise self._err(ShapeError, f"a matrix power needs an integer exponent written as "
+                            f"a number (|k| <= {MAX_MATRIX_POWER}), but the exponent of {base} "
+                            f"is {self._text(node.right)}; use .^ for elementwise powers "
+                            "(sqrtm and expm(t*logm(X)) for fractional powers)", node)
+        if abs(k) > MAX_MATRIX_POWER:
+            raise self._err(ShapeError, f"matrix powers go up to |k| = {MAX_MATRIX_POWER}, "
+                            f"not {k}", node)
+        if not self.dims.unify(lt[0], lt[1]):
+            raise self._err(ShapeError, f"a matrix power needs a square matrix, but {base} is "
+                            f"{self.out.describe(lt)} (use .^ for elementwise powers)", node)
+        return lt
 
-        The one guess beyond LANGUAGE.md's rules (a name's kind by its spelling, its
-        dimensions by its uses): in a sum, difference or Hadamard product or quotient
-        (`+ - .* ./`, adapt=True), a scalar that is not a number, beside a lone undeclared
-        vector name, makes that name a scalar: `u'*v + b` and `s.*b` read b as a scalar
-        (a bias, a weight), not as a vector the scalar is spread over.  `.^` does not guess
-        (adapt=False): a power's base and exponent are not of equal standing, and a scalar
-        on either side is spread over the other (`x.^alpha`, `alpha.^x`), as a number is
-        for every operator here (`u'*v + 1`, `2.*b`)."""
+    def _spread(self, other: ast.Node, s_node: ast.Node, s_t: Type, op: str) -> None:
+        """Record for inference.py a scalar s_node spread over the non-scalar `other` by op:
+        (additive, the scalar is a number, the undeclared names in other, other's lone
+        undeclared name), and a scalar-by-spelling name spread over a vector by + or -."""
+        ot = self.out.types.get(id(other))
+        if ot is None or self.out.is_scalar(ot) or op not in ("+", "-", "*", ".*"):
+            return
+        names = [n for n in names_in(other) if n in self.out.variables
+                 and not self.out.variables[n].declared and n not in self.env]
+        self.spread_events.append((op in ("+", "-"), is_literal(s_node), names,
+                                   self._lone_undeclared(other)))
+        if op in ("+", "-"):
+            sname = self._lone_undeclared(s_node)
+            if sname is not None and self.out.variables[sname].kind == "scalar":
+                self.spread_scalars.append(sname)
+
+    def _elementwise(self, node: ast.Binary | ast.Call, lt: Type, rt: Type,
+                     sides: tuple[ast.Node, ast.Node] | None = None) -> Type:
+        """Equal shapes, or a scalar on one side spread over the other."""
         left, right = sides or (node.left, node.right)
         what = f"'{node.op}'" if isinstance(node, ast.Binary) else f"{node.func}(a, b)"
         sc = self.out.is_scalar
@@ -90,12 +125,8 @@ class OperatorRules:
             return lt
         for s_node, s_t, o_node, o_t in ((left, lt, right, rt), (right, rt, left, lt)):
             if sc(s_t):
-                # `u'*v + b` with b undeclared: b is a scalar, not a vector broadcast.
-                # Only a lone undeclared vector adapts so; `A*x + u'*v` keeps A a matrix.
-                if (adapt and not is_literal(s_node) and self._all_free(o_t)
-                        and self._lone_undeclared_vector(o_node)):
-                    self._make_scalar(o_t)
-                    return s_t
+                if isinstance(node, ast.Binary) and node.op != ".^":
+                    self._spread(o_node, s_node, s_t, node.op)
                 return o_t
         if self.dims.unify(lt[0], rt[0]) and self.dims.unify(lt[1], rt[1]):
             return lt
@@ -104,9 +135,9 @@ class OperatorRules:
                         f"{self._text(right)} is {self.out.describe(rt)}; {what} "
                         "needs equal shapes or a scalar on one side", node)
 
-    def _lone_undeclared_vector(self, node: ast.Node) -> bool:
-        """`b`, `-b`, `b'`, `2*b`: an undeclared vector variable, up to sign, transpose and
-        numeric factors."""
+    def _lone_undeclared(self, node: ast.Node) -> str | None:
+        """`b`, `-b`, `b'`, `2*b`: an undeclared variable up to sign, transpose and numeric
+        factors, else None."""
         while True:
             if isinstance(node, ast.Neg | ast.Transpose):
                 node = node.operand
@@ -116,13 +147,13 @@ class OperatorRules:
                 elif is_literal(node.left) and node.op in ("*", ".*"):
                     node = node.right
                 else:
-                    return False
+                    return None
             else:
                 break
         if not isinstance(node, ast.Name) or node.name in self.env:
-            return False
+            return None
         v = self.out.variables.get(node.name)
-        return v is not None and not v.declared and v.kind == "vector"
+        return node.name if v is not None and not v.declared else None
 
 
 class CallRules:
@@ -138,13 +169,19 @@ class CallRules:
                 raise self._err(UnknownNameError, f"'{f}' is a variable, not a function "
                                 f"(a product is written {f}*(...))", node)
             close = difflib.get_close_matches(f, sorted(ALL), n=1)
-            if close:
+            if f in _FUNCTION_HINTS:
+                hint = f" ({_FUNCTION_HINTS[f]})"
+            elif close:
                 hint = f" (did you mean {close[0]}?)"
             elif len(f) == 1:
                 hint = f" (a product is written {f}*(...))"
             else:
                 hint = ""
             raise self._err(UnknownNameError, f"unknown function '{f}'{hint}", node)
+        if f in ("max", "min") and len(node.args) == 1:
+            raise self._err(ParseError, f"{f}(a, b) is elementwise, of two arguments; the "
+                            f"{'largest' if f == 'max' else 'smallest'} entry of one is not a "
+                            "function of the language (logsumexp(x) is a smooth max)", node)
         if len(node.args) not in ARITY[f]:
             want = " or ".join(str(a) for a in ARITY[f])
             plural = "" if ARITY[f] == (1,) else "s"
@@ -158,10 +195,13 @@ class CallRules:
             return (ds[0], self.dims.one) if len(ds) == 1 else (ds[0], ds[1])
         if typing == "elementwise2":
             a, b = node.args
-            return self._elementwise(node, self.check(a), self.check(b), adapt=False,
-                                     sides=(a, b))
+            return self._elementwise(node, self.check(a), self.check(b), sides=(a, b))
         (arg,) = node.args
-        return self._TYPING[typing](self, node, arg, self.check(arg))
+        t = self.check(arg)
+        if typing == "scalar" and self.out.is_scalar(t):     # sum(1 + log(sigma.^2) - ...)
+            self.out.reduced_scalars += [n for n in names_in(arg) if n in self.out.variables
+                                         and not self.out.variables[n].declared]
+        return self._TYPING[typing](self, node, arg, t)
 
     # ----------------------------------------------------------- one rule per row typing
     def _same(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:

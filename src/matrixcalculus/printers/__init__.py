@@ -10,6 +10,7 @@ from ..limits import check_answer_size
 from .index import index_form
 from .latex import to_latex
 from .naming import name_shared
+from .powers import fold_powers
 from .text import to_text
 
 
@@ -35,7 +36,10 @@ def render(root: Node, taken: set[str] = frozenset()) -> Answer:
         return Answer(text, tex, False)
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
-    tree = name_shared(tree, used)
+    carried = {d for n in walk(root) if n.op == "var" for d in n.shape if isinstance(d, str)}
+    square = {n.params[0] for n in walk(root) if n.op == "var"
+              and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
+    tree = name_shared(fold_powers(tree, carried, square), used)
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)

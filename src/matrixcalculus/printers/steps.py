@@ -40,6 +40,8 @@ class Steps(Sequence[Step]):
     occurrences: int
     steps: tuple[Step, ...] = field(default=())
     placeholder: str = "G"         # the name G of the rules (another where G is taken)
+    variables_text: str = ""       # every variable with type, dims and origin
+    notes: tuple[str, ...] = ()    # LANGUAGE.md's notes on how undeclared names were read
 
     def __getitem__(self, i: Any) -> Any:
         return self.steps[i]
@@ -62,6 +64,9 @@ class Steps(Sequence[Step]):
                  "chain rule, from the outside in",
                  f"({self.placeholder}: the derivative of f with respect to the expression "
                  "a rule goes through)"]
+        if self.variables_text:
+            lines.insert(1, self.variables_text)
+        lines[2:2] = [f"note: {n}" for n in self.notes]
         for k, s in enumerate(self.steps, 1):
             shape = s.value_shape_text
             if s.shape_text != shape and s.kind == "chain":

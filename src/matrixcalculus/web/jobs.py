@@ -23,7 +23,7 @@ MAX_OUTPUT_CHARS = 200_000        # text + LaTeX + code of one answer
 
 def variables_list(variables: Mapping[str, VariableInfo]) -> list[dict[str, Any]]:
     return [{"name": v.name, "kind": v.kind, "shape": list(v.shape),
-             "declaration": declaration(v)} for v in variables.values()]
+             "declaration": declaration(v), "origin": v.origin} for v in variables.values()]
 
 
 def error_body(e: MatrixCalculusError, expr: str) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
             "text": text, "text_multiline": multiline, "latex": latex,
             "shape": list(d.shape), "shape_text": shape_text(d.shape),
             "expression_shape": list(d.expression_shape),
-            "variables": variables_list(d.variables),
+            "variables": variables_list(d.variables), "notes": d.notes,
             "steps": _steps(d), "code": code, "hvp": _hvp(d),
             "check": _check(d) if req.get("check", True)
             else {"ok": None, "max_rel_error": None, "message": "not asked for"},
@@ -153,7 +153,7 @@ def variables(req: Mapping[str, Any]) -> dict[str, Any]:
     try:
         with deadline(_time_limit(req)):
             e = expression(expr, vars=req.get("vars") or {})
-        body = {"expr": expr, "variables": variables_list(e.variables),
+        body = {"expr": expr, "variables": variables_list(e.variables), "notes": e.notes,
                 "shape": list(e.shape), "shape_text": shape_text(e.shape)}
     except MatrixCalculusError as e:
         return {"status": 400, "body": error_body(e, expr)}

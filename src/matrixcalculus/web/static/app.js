@@ -269,6 +269,17 @@
     $("#shape").textContent = d.shape_text;
     renderMath($("#math"), d.latex);
     $("#text").textContent = d.text_multiline || d.text;
+    // every variable as it was read (type, dimensions, where that came from), and the notes
+    $("#read-as").textContent = "variables: " + (d.variables || [])
+      .map((v) => `${v.name}: ${v.declaration} (${v.origin})`).join("; ");
+    const notes = $("#notes");
+    notes.replaceChildren();
+    for (const n of d.notes || []) {
+      const li = document.createElement("li");
+      li.textContent = `note: ${n}`;
+      notes.appendChild(li);
+    }
+    notes.hidden = !(d.notes || []).length;
 
     const check = $("#check");
     check.className = "check";

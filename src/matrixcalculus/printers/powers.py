@@ -1,0 +1,95 @@
+"""Answers written as a person would: repeated factors as powers, a dimension's size by name.
+
+`X'*X'*a` prints as `X'^2*a` (a matrix power, LANGUAGE.md v2; for a scalar the same
+power), and `sum(ones(n))` as `n` (a dimension used as a value is its size).  A rewrite
+of the raised surface AST, before shared subexpressions are named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .. import ast
+
+
+def fold_powers(tree: ast.Node, dims: set[str] = frozenset(),
+                square: set[str] = frozenset()) -> ast.Node:
+    """The tree with runs of equal factors in `*` chains as powers, and sum(ones(n)) as n
+    for the dimensions in `dims` (those a variable carries: read back, n is a dimension
+    only where a declaration or ones(n) says so).  A run is folded only where its factor
+    is square (a variable in `square`, its transpose, inv(...)): `x'*x*x` of a vector x
+    is (x'*x)*x, not x'*x^2."""
+    memo: dict[int, ast.Node] = {}
+    stack: list[tuple[ast.Node, bool]] = [(tree, False)]
+    while stack:                         # iterative: answers can be deep
+        node, done = stack.pop()
+        kids = ast.children(node)
+        if not done and kids:
+            stack.append((node, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        memo[id(node)] = _rewrite(_rebuild(node, [memo[id(k)] for k in kids]), dims, square)
+    return memo[id(tree)]
+
+
+def _rebuild(node: ast.Node, kids: list[ast.Node]) -> ast.Node:
+    if isinstance(node, ast.Call):
+        return replace(node, args=tuple(kids))
+    if isinstance(node, ast.Neg | ast.Transpose):
+        return replace(node, operand=kids[0])
+    if isinstance(node, ast.Binary):
+        return replace(node, left=kids[0], right=kids[1])
+    if isinstance(node, ast.Where):
+        return replace(node, body=kids[0], bindings=tuple(
+            (name, k) for (name, _), k in zip(node.bindings, kids[1:])))
+    return node
+
+
+def _rewrite(node: ast.Node, dims: set[str], square: set[str]) -> ast.Node:
+    if (isinstance(node, ast.Call) and node.func == "sum" and len(node.args) == 1
+            and isinstance(node.args[0], ast.Call) and node.args[0].func == "ones"
+            and len(node.args[0].args) == 1 and isinstance(node.args[0].args[0], ast.Name)
+            and node.args[0].args[0].name in dims):
+        return node.args[0].args[0]
+    if isinstance(node, ast.Transpose) and _power(node.operand)[1] > 1:   # (Y^3)' = Y'^3
+        base, k = _power(node.operand)
+        return ast.Binary("^", ast.Transpose(base), ast.Num(float(k)))
+    if not (isinstance(node, ast.Binary) and node.op == "*"):
+        return node
+    factors: list[ast.Node] = []
+    n: ast.Node = node
+    while isinstance(n, ast.Binary) and n.op == "*":
+        factors.append(n.right)
+        n = n.left
+    factors.append(n)
+    factors.reverse()
+    runs: list[list] = []
+    for f in factors:
+        base, k = _power(f)
+        if runs and runs[-1][0] == base and _square(base, square):
+            runs[-1][1] += k
+        else:
+            runs.append([base, k])
+    if len(runs) == len(factors):
+        return node
+    out: ast.Node | None = None
+    for f, k in runs:
+        term = f if k == 1 else ast.Binary("^", f, ast.Num(float(k)))
+        out = term if out is None else ast.Binary("*", out, term)
+    return out
+
+
+def _power(f: ast.Node) -> tuple[ast.Node, int]:
+    """A factor as (base, integer exponent): `X^2` is (X, 2), anything else (f, 1)."""
+    if (isinstance(f, ast.Binary) and f.op == "^" and isinstance(f.right, ast.Num)
+            and f.right.value == int(f.right.value) and f.right.value > 0):
+        return f.left, int(f.right.value)
+    return f, 1
+
+
+def _square(f: ast.Node, square: set[str]) -> bool:
+    while isinstance(f, ast.Transpose):
+        f = f.operand
+    if isinstance(f, ast.Name):
+        return f.name in square
+    return isinstance(f, ast.Call) and f.func == "inv"
