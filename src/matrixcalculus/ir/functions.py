@@ -24,9 +24,17 @@ PRIM_BUILD: dict[str, Callable[..., Node]] = {}
 
 
 # ------------------------------------------------------------------ elementwise functions
+def _registered(table: dict, name: str):
+    try:
+        return table[name]
+    except KeyError:
+        raise ValueError(f"{name!r} has no row in matrixcalculus.ops (importing the package "
+                         "registers the rows)") from None
+
+
 def func(name: str, *xs: Node) -> Node:
     """f(x), or f(a, b) for a function of two (max, min): arguments of one shape."""
-    fold = FOLDS[name]
+    fold = _registered(FOLDS, name)
     if all(x.op == Op.CONST for x in xs):
         try:
             return const(fold(*(x.value for x in xs)))
@@ -51,7 +59,7 @@ def call(name: str) -> Callable[[Node], Node]:
 def prim(name: str, x: Node, *own: int) -> Node:
     """The generic node of a matrix primitive; its row in ops/ gives everything else.
     own: the primitive's own parameters (detd's order k), kept after the name."""
-    return Node(Op.PRIM, (x,), (name, *own), tuple(PRIM_SHAPE[name](x.shape, *own)))
+    return Node(Op.PRIM, (x,), (name, *own), tuple(_registered(PRIM_SHAPE, name)(x.shape, *own)))
 
 
 def inv(x: Node) -> Node:
@@ -149,7 +157,7 @@ def rebuild(n: Node, args: tuple[Node, ...]) -> Node:
     if op == Op.POWER:
         return power(args[0], args[1])
     if op == Op.PRIM:
-        return PRIM_BUILD[n.name](*args, *n.own)
+        return _registered(PRIM_BUILD, n.name)(*args, *n.own)
     raise ValueError(f"cannot rebuild a {op} node")
 
 
@@ -159,8 +167,16 @@ def _node(v: Node | float, like: Node) -> Node:
     return v if isinstance(v, Node) else full(like.shape, float(v))
 
 
+def _same_shape(a: Node, b: Node, what: str) -> None:
+    if a.rank and b.rank and a.shape != b.shape:
+        raise ValueError(f"{what} of nodes shaped {a.shape} and {b.shape}")
+
+
 def _times(a: Node, b: Node | float) -> Node:
-    return scale(float(b), a) if not isinstance(b, Node) else hadamard(a, b)
+    if not isinstance(b, Node):
+        return scale(float(b), a)
+    _same_shape(a, b, "an elementwise product")
+    return hadamard(a, b)
 
 
 def _pow(a: Node, p: Node | float) -> Node:
@@ -173,6 +189,7 @@ def _div(a: Node | float, b: Node) -> Node:
 
 def _sum(a: Node, b: Node | float) -> Node:
     b = _node(b, a)
+    _same_shape(a, b, "a sum")
     shape = a.shape if a.rank >= b.rank else b.shape
     return add([broadcast(a, shape), broadcast(b, shape)])
 

@@ -19,7 +19,7 @@ ops (`Op`) and their params:
                                      the row's parameters (detd: the order k), most have none
 
 The arithmetic operators on nodes (`x + y`, `1 - x`, `x * y`, `1 / x`, `x ** 2`) are
-elementwise (ir/build.py installs them), so derivative rows read like the mathematics.
+elementwise (ir/functions.py installs them), so derivative rows read like the mathematics.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ class Op(StrEnum):
     PRIM = "prim"
 
 
-LEAVES = frozenset({Op.VAR, Op.CONST, Op.ONES, Op.DELTA, Op.ZERO})
+_OPS = {o.value: o for o in Op}      # a constructor's op string -> its Op (a typo fails)
 
 
 class Node:
     __slots__ = ("op", "args", "params", "shape", "skey", "sym", "__weakref__")
 
-    op: str
+    op: Op
     args: tuple[Node, ...]
     params: tuple
     shape: Shape
@@ -68,7 +68,7 @@ class Node:
         if node is not None:
             return node
         node = object.__new__(cls)
-        node.op, node.args, node.params, node.shape = op, args, params, shape
+        node.op, node.args, node.params, node.shape = _OPS[op], args, params, shape
         node.sym = None
         h = hashlib.blake2b(digest_size=8)
         # the key of a primitive is its name's (and its own parameters', detd's k), as when
