@@ -377,3 +377,11 @@ def test_a_folded_zero_given_to_a_torch_function_is_a_tensor():
     assert d.check(points=3).ok
     assert "torch.maximum(torch.tensor(0.0" in mc.expression("max(a - a, a)",
                                                              vars={"a": "scalar"}).code("torch")
+
+
+def test_pi_prints_by_name():
+    """Undeclared pi is the constant: kept as a named number, so 2*pi is not 6.283185..."""
+    d = mc.derivative("w'*sin(2*pi*x)", "x", vars={"w": "vector(n)", "x": "vector(n)"})
+    assert str(d) == "2*pi*w.*cos(2*pi*x)"
+    assert d.check(points=2).ok
+    assert "3.141592653589793" in d.code("numpy")

@@ -81,7 +81,7 @@ def _value(n: Node, a: list[Any], env: Mapping[str, Any], sizes: Mapping[str, in
     op = n.op
     if op == Op.VAR:
         return env[n.name]
-    if op == Op.CONST:
+    if op in (Op.CONST, Op.SYMBOL):
         return np.float64(n.value)
     if op == Op.ONES:
         return np.ones(dim(n.shape[0]))

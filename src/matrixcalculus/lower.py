@@ -56,7 +56,7 @@ class _Lowering:
                 return self.env[n.name]
             what = self.t.constants.get(n.name)
             if what == "pi":
-                return B.const(math.pi)
+                return B.symbol("pi", math.pi)
             if what == "dimension":          # a dimension's size: sum(ones(n))
                 return B.einsum([B.ones(n.name)], [[0]], [])
             return self.vars[n.name]

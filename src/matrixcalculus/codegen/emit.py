@@ -111,11 +111,11 @@ class _Emitter(ProductWriter):
     def run(self) -> str:
         for n in walk(self.root):
             e = self.node(n)
-            if self.uses[n] > 1 and n.op not in ("var", "const"):
+            if self.uses[n] > 1 and n.op not in ("var", "const", "symbol"):
                 e = self.bind(e)
             self.done[n] = e
         result = self.done[self.root]
-        if self.root.op in ("var", "const", "zero") or self.root.rank == 0:
+        if self.root.op in ("var", "const", "symbol", "zero") or self.root.rank == 0:
             result = E(self.b.asarray.format(result.text, xp=self.xp))
         args = ", ".join([py for _, py, _ in self.params] + self.size_params)
         rest = self.lines + [f"return {result.text}"]
@@ -146,7 +146,7 @@ class _Emitter(ProductWriter):
         a = [self.done.get(x) for x in n.args]
         if op == "var":
             return E(self.py_of[n.name])
-        if op == "const":
+        if op in ("const", "symbol"):
             v = n.value
             return E(num(v), NEG if v < 0 else ATOM)
         if op == "ones":
@@ -161,7 +161,7 @@ class _Emitter(ProductWriter):
             return self.add(n, a)
         if op in (Op.FUNC, Op.PRIM):
             a = [E(self.b.literal.format(e.text))          # a bare number is no tensor
-                 if x.op == Op.CONST or (x.op == Op.ZERO and not x.shape) else e
+                 if x.op in (Op.CONST, Op.SYMBOL) or (x.op == Op.ZERO and not x.shape) else e
                  for x, e in zip(n.args, a)]
             return self.call(self.b.template(n.name, n.own), *a)
         if op == "power":

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from itertools import count
 
 from ..limits import check_deadline
-from .leaves import _finite, const, delta, is_const, ones, var, zero
+from .leaves import _finite, const, delta, is_const, ones, symbol, var, zero
 from .nodes import Dim, Node, Shape
 
-__all__ = ["var", "const", "zero", "ones", "delta", "is_const", "full", "einsum", "add",
+__all__ = ["var", "const", "symbol", "zero", "ones", "delta", "is_const", "full", "einsum", "add",
            "scale", "neg", "sub", "power", "broadcast", "is_symmetric", "coef_and_base",
            "power_parts"]
 

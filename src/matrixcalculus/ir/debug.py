@@ -18,6 +18,8 @@ def show(n: Node) -> str:
     op = n.op
     if op == "var":
         return n.name
+    if op == "symbol":
+        return n.name
     if op == "const":
         return repr(n.value)
     if op in ("ones", "delta", "zero"):

@@ -28,6 +28,11 @@ def const(value: float) -> Node:
     return Node("const", (), (value,), ())
 
 
+def symbol(name: str, value: float) -> Node:
+    """A named number (pi): it stays a factor of its own, so answers print `2*pi*x`."""
+    return Node("symbol", (), (name, float(value)), ())
+
+
 def zero(shape: Shape) -> Node:
     return Node("zero", (), (), tuple(shape))
 

@@ -7,6 +7,7 @@ Read params through the named accessors (`n.coef`, `n.indices`, `n.name`, ...).
 ops (`Op`) and their params:
   var       (name, symmetric)        a variable
   const     (value,)                 a scalar number
+  symbol    (name, value)            a named number (pi): printed by name, never folded
   ones      ()                       a vector of ones, shape (n,)
   delta     ()                       the identity, shape (n, n)
   zero      ()                       zeros of any shape
@@ -39,6 +40,7 @@ class Op(StrEnum):
 
     VAR = "var"
     CONST = "const"
+    SYMBOL = "symbol"
     ONES = "ones"
     DELTA = "delta"
     ZERO = "zero"
@@ -105,7 +107,7 @@ class Node:
 
     @property
     def value(self) -> float:
-        return self.params[0]
+        return self.params[1] if self.op == Op.SYMBOL else self.params[0]
 
     @property
     def coef(self) -> float:

@@ -71,6 +71,8 @@ class Raiser:
             return ast.Name(n.name)
         if op == "const":
             return num(n.value)
+        if op == "symbol":
+            return ast.Name(n.name)
         if op == "ones":
             return ast.Call("ones", (dim_ast(n.shape[0]),))
         if op == "delta":
