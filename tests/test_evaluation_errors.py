@@ -187,3 +187,15 @@ def test_infinity_from_a_domain_error_raises_but_an_overflow_is_returned():
     assert mc.expression("exp(a)", vars=S).evaluate(a=1000.0) == np.inf      # IEEE's answer
     with pytest.raises(mc.NumericalError, match="overflows"):       # inf - inf: NaN
         mc.expression("exp(a) - exp(2*a)", vars=S).evaluate(a=1000.0)
+
+
+def test_check_compares_the_printed_formula_with_its_stable_evaluation():
+    """An answer holding det is evaluated through detd (an SVD); check() must still prove
+    the formula it prints: a wrong printed formula fails even though the numbers are right."""
+    from matrixcalculus.ir.build import scale
+
+    d = mc.derivative("det(X)", "X")
+    assert d.eval_ir is not d.ir and d.check(points=2).ok
+    d.ir = scale(2.0, d.ir)          # the printed formula, wrong; eval_ir stays the stable one
+    r = d.check(points=2)
+    assert not r.ok and "printed formula" in str(r), r

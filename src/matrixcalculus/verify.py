@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .compiled import Compiled
 from .derivation import Derivation
 from .errors import MatrixCalculusError, NumericalError
 from .points import concrete_shape, dimension_sizes, draw_inputs, parse_domains
@@ -180,6 +181,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
         torch_fn = None
         notes.append(f"torch autograd skipped (order {order}: too many nested backward passes)")
     refs = [FD_NAME] + ([AUTOGRAD_NAME] if torch_fn is not None else [])
+    printed = Compiled(d.ir, d.variables, d.free_dims) if d.eval_ir is not d.ir else None
     errors = {r: 0.0 for r in refs}
     rng = np.random.default_rng(seed)
     used = skipped = 0
@@ -229,6 +231,14 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
         if not np.all(np.isfinite(got)):
             return fail(f"FAILED {where}: the derivative is not finite where the expression is",
                         inputs, {FD_NAME: float("inf")})
+        if printed is not None:
+            # the answer is evaluated through a stable form (det's derivatives): the printed
+            # formula must give the same numbers wherever it can be evaluated at all
+            shown = _safe(printed.evaluate, inputs)
+            if np.all(np.isfinite(shown)) and rel_error(shown, got, FD_FLOOR) > FD_RTOL:
+                return fail(f"FAILED {where}: the printed formula differs from its stable "
+                            f"evaluation (relative error {rel_error(shown, got, FD_FLOOR):.3g})",
+                            inputs, {})
         mag = max(1.0, float(np.max(np.abs(f0), initial=0.0)))
         # an answer that cancels large terms (a polynomial in a saturated tanh) carries
         # rounding noise above the references' floors: measured by evaluating it again at
