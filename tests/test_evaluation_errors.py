@@ -199,3 +199,14 @@ def test_check_compares_the_printed_formula_with_its_stable_evaluation():
     d.ir = scale(2.0, d.ir)          # the printed formula, wrong; eval_ir stays the stable one
     r = d.check(points=2)
     assert not r.ok and "printed formula" in str(r), r
+
+
+@pytest.mark.parametrize("expr,x,what", [
+    ("asin(x)", 2.0, "asin of a number outside [-1, 1]"),
+    ("acos(x)", -3.0, "acos of a number outside [-1, 1]"),
+    ("log1p(x)", -2.0, "log1p of a number below -1"),
+])
+def test_domain_messages_come_from_the_rows(expr, x, what):
+    with pytest.raises(mc.DomainError) as info:
+        mc.expression(expr).evaluate(x=np.array([x, 0.5]))
+    assert info.value.what == what

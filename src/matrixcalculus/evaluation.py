@@ -32,7 +32,7 @@ from . import differentiate
 from .errors import DomainError, EvaluationError, NumericalError, SingularMatrixError
 from .ir.nodes import Node, Op, walk
 from .limits import deadline
-from .ops import rows
+from .ops import row, rows
 from .rules import EVAL_VJP
 
 # the NumPy function a FUNC or PRIM node's template computes, from its arguments' values
@@ -154,10 +154,10 @@ def _what(n: Node, args: list[np.ndarray], v: np.ndarray | None,
         return NumericalError, f"{name} failed ({type(error).__name__}: {error})"
     if n.is_prim("logdet"):
         return DomainError, "logdet of a matrix whose determinant is not positive"
-    if op == Op.FUNC and name == "log":
-        if np.any(args[0] < 0):
-            return DomainError, "log of a negative number"
-        return DomainError, "log of zero"
+    if op == Op.FUNC:
+        for test, outside in row(name).undefined:       # the row says where it is undefined
+            if np.any(test(args[0])):
+                return DomainError, f"{name} of {outside}"
     if op == Op.POWER:
         base, e = np.broadcast_arrays(args[0], args[1])
         if np.any((base == 0) & (e < 0)):

@@ -25,6 +25,9 @@ def _normpdf(v: float) -> float:
     return math.exp(-0.5 * v * v) / _SQRT_2PI
 
 
+_OUTSIDE_UNIT = ((lambda x: abs(x) > 1, "a number outside [-1, 1]"),)
+
+
 def _zero(x, y):
     return 0 * x
 
@@ -51,7 +54,8 @@ ROWS: list[Row] = [
     elementwise("exp", fold=math.exp, d=lambda x, y: y, code="{xp}.exp({0})", latex=r"\exp",
                 oracle=lambda t, x: t.exp(x), domain="bounded", letter="e"),
     elementwise("log", fold=math.log, d=lambda x, y: 1 / x, code="{xp}.log({0})",
-                latex=r"\log", oracle=lambda t, x: t.log(x), domain="positive", letter="l"),
+                latex=r"\log", oracle=lambda t, x: t.log(x), domain="positive", letter="l",
+                undefined=((lambda x: x < 0, "a negative number"), (lambda x: x == 0, "zero"))),
     elementwise("sqrt", fold=math.sqrt, d=lambda x, y: 0.5 / y, code="{xp}.sqrt({0})",
                 latex=r"\sqrt{{{0}}}", oracle=lambda t, x: t.sqrt(x), domain="positive",
                 letter="r", lower=lambda x, shape: power(x, const(0.5))),
@@ -91,15 +95,17 @@ ROWS: list[Row] = [
     # ---- v2
     elementwise("asin", aliases=("arcsin",), fold=math.asin, d=lambda x, y: (1 - x ** 2) ** -0.5,
                 code="{xp}.arcsin({0})", latex=r"\arcsin", oracle=lambda t, x: t.asin(x),
-                domain="unit"),
+                domain="unit", undefined=_OUTSIDE_UNIT),
     elementwise("acos", aliases=("arccos",), fold=math.acos,
                 d=lambda x, y: -(1 - x ** 2) ** -0.5, code="{xp}.arccos({0})",
-                latex=r"\arccos", oracle=lambda t, x: t.acos(x), domain="unit"),
+                latex=r"\arccos", oracle=lambda t, x: t.acos(x), domain="unit",
+                undefined=_OUTSIDE_UNIT),
     elementwise("atan", aliases=("arctan",), fold=math.atan, d=lambda x, y: 1 / (1 + x ** 2),
                 code="{xp}.arctan({0})", latex=r"\arctan", oracle=lambda t, x: t.atan(x)),
     elementwise("log1p", fold=math.log1p, d=lambda x, y: 1 / (1 + x), code="{xp}.log1p({0})",
                 latex=r"\operatorname{log1p}", oracle=lambda t, x: t.log1p(x),
-                domain="positive"),
+                domain="positive", undefined=((lambda x: x < -1, "a number below -1"),
+                                              (lambda x: x == -1, "-1"))),
     elementwise("expm1", fold=math.expm1, d=lambda x, y: exp(x), code="{xp}.expm1({0})",
                 latex=r"\operatorname{expm1}", oracle=lambda t, x: t.expm1(x),
                 domain="bounded"),

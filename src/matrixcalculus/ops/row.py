@@ -49,6 +49,9 @@ class Row:
     fold: Callable[[float], float] | None = None       # value at a number
     d: Callable[[Node, Node], Node] | None = None      # f'(x) from x and y = f(x)
     domain: str = "any"             # where the function is defined and well behaved
+    # where it is not: (test on the argument's values, what to call them), for the message
+    # of an evaluation that leaves the domain (`log of a negative number in log(1 - s)`)
+    undefined: tuple[tuple[Callable, str], ...] = ()
     # the tests' oracle, written apart from `code`: oracle(torch, x) -> f(x) under autograd
     oracle: Callable | None = None
     # matrix primitives (one node kind each, Op.PRIM)
@@ -92,10 +95,12 @@ def elementwise(name: str, *, fold: Callable[[float], float],
                 d: Callable[[Node, Node], Node], code: str | Code, latex: str,
                 oracle: Callable, aliases: tuple[str, ...] = (), domain: str = "any",
                 helpers: dict[str, dict[str, str]] | None = None, letter: str = "",
-                lower: Callable[..., Node] | None = None) -> Row:
+                lower: Callable[..., Node] | None = None,
+                undefined: tuple[tuple[Callable, str], ...] = ()) -> Row:
     return Row(name=name, kind="elementwise", arity=(1,), typing="elementwise",
                lower=lower or (lambda x, shape: func(name, x)), latex=latex,
-               aliases=aliases, fold=fold, d=d, domain=domain, oracle=oracle,
+               aliases=aliases, fold=fold, d=d, domain=domain, undefined=undefined,
+               oracle=oracle,
                code=_code(code), helpers=helpers or {}, letter=letter)
 
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from .. import ast
 from ..ir.nodes import Node
+from ..ops import row
 from ..printers.text import ByIdentity, Measure
 from .pieces import COLUMN, MATRIX, SCALAR, Shape, is_ones, num
 
@@ -325,10 +326,11 @@ class Algebra:
                 return COLUMN if len(a.args) == 1 else MATRIX
             if f == "eye":
                 return MATRIX
-            if f in ("sum", "tr", "det", "logdet", "norm2", "norm1", "logsumexp"):
+            typing = row(f).typing
+            if typing in ("scalar", "square->scalar"):       # reductions: the rows say so
                 return SCALAR
             s = self.shape(a.args[0])
-            if f == "diag":
+            if typing == "diag":
                 return MATRIX if s in (COLUMN, (False, True)) else (COLUMN if s == MATRIX else s)
             return s
         raise TypeError(type(a).__name__)
