@@ -4,6 +4,7 @@ folding, derivative and code agreeing with its independent torch oracle."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -86,3 +87,11 @@ def test_latex_of_the_v2_functions():
     tex = to_latex(parse("atan(x) + asin(x) + erf(x) + normcdf(x) + gelu(x)"))
     for part in (r"\arctan", r"\arcsin", r"\operatorname{erf}", r"\Phi", r"\operatorname{GELU}"):
         assert part in tex, tex
+
+
+def test_the_readme_lists_every_function():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## The language, briefly", 1)[1].split("\n## ", 1)[0]
+    missing = [n for n in ops.ALL if not re.search(rf"[`\s]{n}[`\s(]", section)]
+    assert not missing, f"README's language section does not name {missing}"
