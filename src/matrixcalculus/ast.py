@@ -6,7 +6,8 @@ equality, so a raised answer compares equal to the parse of its printed text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,17 @@ def children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Where):
         return (node.body,) + tuple(e for _, e in node.bindings)
     return ()
+
+
+def with_children(node: Node, kids: Sequence[Node]) -> Node:
+    """The node over new children (in the order children() gives them)."""
+    if isinstance(node, Call):
+        return replace(node, args=tuple(kids))
+    if isinstance(node, Neg | Transpose):
+        return replace(node, operand=kids[0])
+    if isinstance(node, Binary):
+        return replace(node, left=kids[0], right=kids[1])
+    if isinstance(node, Where):
+        return replace(node, body=kids[0], bindings=tuple(
+            (name, k) for (name, _), k in zip(node.bindings, kids[1:])))
+    return node

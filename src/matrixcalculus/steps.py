@@ -17,8 +17,7 @@ Higher orders differentiate the gradient again in one final step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import ast, differentiate
 from .derivation import Derivation
@@ -58,16 +57,6 @@ class _Pos:
     g: Node
     parent: _Pos | None
     kids: list[_Pos] = field(default_factory=list)
-
-
-def _with_children(n: ast.Node, kids: Sequence[ast.Node]) -> ast.Node:
-    if isinstance(n, ast.Call):
-        return replace(n, args=tuple(kids))
-    if isinstance(n, ast.Neg | ast.Transpose):
-        return replace(n, operand=kids[0])
-    if isinstance(n, ast.Binary):
-        return replace(n, left=kids[0], right=kids[1])
-    return n
 
 
 def _substitute(root: Node, old: Node, new: Node) -> Node:
@@ -123,7 +112,7 @@ class _Derivation:
             new = tuple(sub(k) for k in kids)
             if all(a is b for a, b in zip(new, kids)):
                 return n
-            return self._new(n, _with_children(n, new))
+            return self._new(n, ast.with_children(n, new))
 
         for name, expr in root.bindings:
             defs[name] = sub(expr)
@@ -134,7 +123,7 @@ class _Derivation:
             return new
         kids = list(ast.children(n))
         kids[path[0]] = self._replace_at(kids[path[0]], path[1:], new)
-        return self._new(n, _with_children(n, kids))
+        return self._new(n, ast.with_children(n, kids))
 
     def _at(self, path: Path) -> ast.Node:
         n = self.root
@@ -344,7 +333,7 @@ def _transpose_name(a: ast.Node, name: str) -> ast.Node:
     kids = ast.children(a)
     if not kids:
         return a
-    return _with_children(a, [_transpose_name(k, name) for k in kids])
+    return ast.with_children(a, [_transpose_name(k, name) for k in kids])
 
 
 def _untranspose(a: ast.Node) -> ast.Node:
@@ -354,4 +343,4 @@ def _untranspose(a: ast.Node) -> ast.Node:
     kids = ast.children(a)
     if not kids or isinstance(a, ast.Where):
         return a
-    return _with_children(a, [_untranspose(k) for k in kids])
+    return ast.with_children(a, [_untranspose(k) for k in kids])

@@ -7,8 +7,6 @@ of the raised surface AST, before shared subexpressions are named.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .. import ast
 
 
@@ -28,21 +26,9 @@ def fold_powers(tree: ast.Node, dims: set[str] = frozenset(),
             stack.append((node, True))
             stack.extend((k, False) for k in kids)
             continue
-        memo[id(node)] = _rewrite(_rebuild(node, [memo[id(k)] for k in kids]), dims, square)
+        memo[id(node)] = _rewrite(ast.with_children(node, [memo[id(k)] for k in kids]), dims,
+                                  square)
     return memo[id(tree)]
-
-
-def _rebuild(node: ast.Node, kids: list[ast.Node]) -> ast.Node:
-    if isinstance(node, ast.Call):
-        return replace(node, args=tuple(kids))
-    if isinstance(node, ast.Neg | ast.Transpose):
-        return replace(node, operand=kids[0])
-    if isinstance(node, ast.Binary):
-        return replace(node, left=kids[0], right=kids[1])
-    if isinstance(node, ast.Where):
-        return replace(node, body=kids[0], bindings=tuple(
-            (name, k) for (name, _), k in zip(node.bindings, kids[1:])))
-    return node
 
 
 def _rewrite(node: ast.Node, dims: set[str], square: set[str]) -> ast.Node:
