@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matrixcalculus.codegen.optimize import fewer_flops, optimize, total_flops
 from matrixcalculus.ir import build as B
-from matrixcalculus.ir.rewrite import Factoring, Row, distribute, factor, run
+from matrixcalculus.ir.rewrite import Factoring, Rewrite, distribute, factor, run
 from matrixcalculus.simplify import Pricer, shorter
 
 A, C, V = (B.var(v, ("n", "n")) for v in "ACV")
@@ -24,10 +24,10 @@ def test_rows_are_applied_bottom_up_once_per_node_and_kept_by_keep():
         return None
     shared = B.add([A, C])
     root = matmul(shared, shared)
-    swap = Row("A -> C", {"var"}, lambda n: C if n is A else None)
-    refuse = Row("C -> A, never kept", {"var"}, lambda n: A if n is C else None,
+    swap = Rewrite("A -> C", {"var"}, lambda n: C if n is A else None)
+    refuse = Rewrite("C -> A, never kept", {"var"}, lambda n: A if n is C else None,
                  keep=lambda new, old: False)
-    assert run(root, [swap, refuse, Row("note", {"add", "einsum"}, note)]) is \
+    assert run(root, [swap, refuse, Rewrite("note", {"add", "einsum"}, note)]) is \
         matmul(B.add([C, C]), B.add([C, C]))
     # the shared sum seen once, rebuilt over its rewritten terms (A + C is now 2*C)
     assert seen == [B.add([C, C]), matmul(B.add([C, C]), B.add([C, C]))]

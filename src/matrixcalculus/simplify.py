@@ -13,7 +13,7 @@ from __future__ import annotations
 from .ir import build as B
 from .ir import functions as F
 from .ir.nodes import Node, walk
-from .ir.rewrite import Factoring, Keep, Row, distribute, factor, run
+from .ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
 
 _MAX_TERMS = 48
 _MAX_TERMS_THROUGH = 256     # ... for a product through a sum of order > 2 (see expand)
@@ -59,19 +59,19 @@ def shorter(price: Pricer) -> Keep:
     return lambda new, old: cost(new) < cost(old)
 
 
-def expand_rows(keep: Keep) -> list[Row]:
+def expand_rows(keep: Keep) -> list[Rewrite]:
     factoring = Factoring(keep)
     return [
-        Row("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
-        Row("distribute a product over its sums, then factor", {"einsum"},
+        Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
+        Rewrite("distribute a product over its sums, then factor", {"einsum"},
             lambda n: expand(n, factoring), keep),
     ]
 
 
-def factor_rows(keep: Keep) -> list[Row]:
+def factor_rows(keep: Keep) -> list[Rewrite]:
     factoring = Factoring(keep)
     # factor() answers only a sum that prices lower
-    return [Row("pull a factor shared by terms out of a sum", {"add"},
+    return [Rewrite("pull a factor shared by terms out of a sum", {"add"},
                 lambda n: factor(n, factoring))]
 
 

@@ -16,7 +16,7 @@ import opt_einsum as oe
 
 from ..ir import build as B
 from ..ir.nodes import Node, walk
-from ..ir.rewrite import Factoring, Keep, Row, distribute, factor, run
+from ..ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
 from ..ops import row
 
 GUESS = 1000   # size assumed for a dimension whose size is not given
@@ -102,19 +102,19 @@ def _free(ops: list[Node], idxs: list[tuple], out: tuple, j: int) -> bool:
         and not set(ix) & others
 
 
-def rows(sizes: dict, uses: dict[Node, int]) -> list[Row]:
+def rows(sizes: dict, uses: dict[Node, int]) -> list[Rewrite]:
     """The size-aware pass: distribute where that saves flops, then pull out free factors
     (P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k]: for the 4-index Hessians each
     term is a pass over n^4 numbers and the inner sum costs n^2)."""
     keep = fewer_flops(sizes, uses)
     outer = Factoring(keep, pullable=_free, options=1, deep=False)
     return [
-        Row("distribute a product over a sum of <= 8 terms, 5 sums deep", {"einsum"},
+        Rewrite("distribute a product over a sum of <= 8 terms, 5 sums deep", {"einsum"},
             lambda n: distribute(n, _small_sums, keep, depth=5) if len(n.args) > 1 else None,
             keep),
         # (the sum rebuilt first: a sum may hold a sum, `scale(1, X + Y)`, and flattened
         # its equal terms collect; factor() answers only what costs fewer flops than that)
-        Row("pull a free factor shared by terms out of a sum", {"add"},
+        Rewrite("pull a free factor shared by terms out of a sum", {"add"},
             lambda n: factor(B.add(n.args), outer)),
     ]
 

@@ -19,24 +19,24 @@ from . import build as B
 from .functions import rebuild
 from .nodes import Node, walk
 
-__all__ = ["Factoring", "Keep", "Row", "always", "distribute", "factor", "rebuild", "run"]
+__all__ = ["Factoring", "Keep", "Rewrite", "always", "distribute", "factor", "rebuild", "run"]
 
 Keep = Callable[[Node, Node], bool]    # keep(new, old): does new replace old?
-Rewrite = Callable[[Node], "Node | None"]
+RewriteFn = Callable[[Node], "Node | None"]
 
 
 @dataclass(frozen=True)
-class Row:
+class Rewrite:
     """One named rewrite: where it applies, what it makes, when that is kept
     (keep None: always; the rewrite has already chosen)."""
 
     name: str
     ops: Collection[str]
-    rewrite: Rewrite
+    rewrite: RewriteFn
     keep: Keep | None = None
 
 
-def run(root: Node, rows: Sequence[Row],
+def run(root: Node, rows: Sequence[Rewrite],
         rebuilt: Callable[[Node, Node], None] | None = None) -> Node:
     """Every row applied, in order, to every node, bottom up: each node is rebuilt over
     its rewritten arguments, then each row whose ops hold its op may replace it (the DAG's

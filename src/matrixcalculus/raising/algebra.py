@@ -19,7 +19,7 @@ from ..printers.text import ByIdentity, Measure
 from .pieces import COLUMN, MATRIX, SCALAR, Shape, is_ones, num
 
 
-class Row(NamedTuple):
+class Rule(NamedTuple):
     name: str
     rewrite: Callable[..., ast.Node | None]
     left: tuple[type, ...] | None = None       # the types of a (of the transposed AST)
@@ -27,11 +27,11 @@ class Row(NamedTuple):
     shapes: bool = True                        # reads the shapes (else given None)
 
 
-class Rows:
+class Rules:
     """A table of rows, and which of them can apply to ASTs of given types (in order, as
     (rewrite, reads shapes); found once per pair of types, in by_types)."""
 
-    def __init__(self, *rows: Row):
+    def __init__(self, *rows: Rule):
         self.rows = rows
         self.by_types: dict[tuple, tuple] = {}
 
@@ -135,20 +135,20 @@ def _left_chain(alg, a, b, sa, sb):
     return None
 
 
-PRODUCT_ROWS = Rows(
-    Row("1*b -> b", _one_left, left=(ast.Num,)),
-    Row("a*1 -> a", _one_right, right=(ast.Num,)),
-    Row("eye*B -> B", _eye_left, left=(ast.Call,)),
-    Row("A*eye -> A", _eye_right, right=(ast.Call,)),
-    Row("v'*ones -> sum(v)", _sum_left, left=(ast.Transpose,), right=(ast.Call,)),
-    Row("ones'*v -> sum(v)", _sum_right, left=(ast.Transpose,)),
-    Row("s*(t*X) -> s*t*X", _scalars_together, right=(ast.Binary,)),
-    Row("s*(a.*b) -> s*a.*b", _scalar_into_elementwise, right=(ast.Binary,)),
-    Row("a*(b*c) -> a*b*c", _left_chain, right=(ast.Binary,)),
+PRODUCT_ROWS = Rules(
+    Rule("1*b -> b", _one_left, left=(ast.Num,)),
+    Rule("a*1 -> a", _one_right, right=(ast.Num,)),
+    Rule("eye*B -> B", _eye_left, left=(ast.Call,)),
+    Rule("A*eye -> A", _eye_right, right=(ast.Call,)),
+    Rule("v'*ones -> sum(v)", _sum_left, left=(ast.Transpose,), right=(ast.Call,)),
+    Rule("ones'*v -> sum(v)", _sum_right, left=(ast.Transpose,)),
+    Rule("s*(t*X) -> s*t*X", _scalars_together, right=(ast.Binary,)),
+    Rule("s*(a.*b) -> s*a.*b", _scalar_into_elementwise, right=(ast.Binary,)),
+    Rule("a*(b*c) -> a*b*c", _left_chain, right=(ast.Binary,)),
 )
-MUL_ROWS = Rows(          # a number on either side: both sides folded at once
-    Row("2*X*(3*Y) -> 6*X*Y", _fold_numbers, left=_NUMBERED, shapes=False),
-    Row("X*(3*Y) -> 3*X*Y", _fold_numbers, right=_NUMBERED, shapes=False),
+MUL_ROWS = Rules(          # a number on either side: both sides folded at once
+    Rule("2*X*(3*Y) -> 6*X*Y", _fold_numbers, left=_NUMBERED, shapes=False),
+    Rule("X*(3*Y) -> 3*X*Y", _fold_numbers, right=_NUMBERED, shapes=False),
     *PRODUCT_ROWS.rows,
 )
 
@@ -219,20 +219,20 @@ def _power(alg, a, s):
     return None
 
 
-TRANSPOSE_ROWS = Rows(       # the transpose is exactly this
-    Row("s' -> s", _scalar),
-    Row("(A')' -> A", _double, left=(ast.Transpose,)),
-    Row("S' -> S", _symmetric),
-    Row("eye' -> eye, diag(v)' -> diag(v)", _eye_or_diag, left=(ast.Call,)),
-    Row("ones(m,n)' -> ones(n,m)", _ones, left=(ast.Call,)),
-    Row("inv(S)' -> inv(S)", _inv_symmetric, left=(ast.Call,)),
+TRANSPOSE_ROWS = Rules(       # the transpose is exactly this
+    Rule("s' -> s", _scalar),
+    Rule("(A')' -> A", _double, left=(ast.Transpose,)),
+    Rule("S' -> S", _symmetric),
+    Rule("eye' -> eye, diag(v)' -> diag(v)", _eye_or_diag, left=(ast.Call,)),
+    Rule("ones(m,n)' -> ones(n,m)", _ones, left=(ast.Call,)),
+    Rule("inv(S)' -> inv(S)", _inv_symmetric, left=(ast.Call,)),
 )
-PUSH_ROWS = Rows(            # taken where shorter than (...)'
-    Row("(-A)' -> -A'", _neg, left=(ast.Neg,)),
-    Row("(A*B)' -> B'*A'", _product, left=(ast.Binary,)),
-    Row("(A + B)' -> A' + B'", _elementwise, left=(ast.Binary,)),
-    Row("(A/s)' -> A'/s, (A.^s)' -> A'.^s", _by_scalar, left=(ast.Binary,)),
-    Row("(X.^Y)' -> X'.^Y'", _power, left=(ast.Binary,)),
+PUSH_ROWS = Rules(            # taken where shorter than (...)'
+    Rule("(-A)' -> -A'", _neg, left=(ast.Neg,)),
+    Rule("(A*B)' -> B'*A'", _product, left=(ast.Binary,)),
+    Rule("(A + B)' -> A' + B'", _elementwise, left=(ast.Binary,)),
+    Rule("(A/s)' -> A'/s, (A.^s)' -> A'.^s", _by_scalar, left=(ast.Binary,)),
+    Rule("(X.^Y)' -> X'.^Y'", _power, left=(ast.Binary,)),
 )
 
 
@@ -266,7 +266,7 @@ class Algebra:
         """a*b by the rows after number folding."""
         return self._apply(PRODUCT_ROWS, a, b)
 
-    def _apply(self, rows: Rows, a: ast.Node, b: ast.Node) -> ast.Node:
+    def _apply(self, rows: Rules, a: ast.Node, b: ast.Node) -> ast.Node:
         key = (type(a), type(b))
         rewrites = rows.by_types.get(key)
         if rewrites is None:
