@@ -652,12 +652,9 @@ def _oracle(f: str) -> Callable:
     return lambda x: ops.row(f).oracle(torch, x)
 
 
+# the elementwise functions' oracles are their rows' (ops/); these are the reductions'
 _TORCH_FUNCS: dict[str, Callable] = {
-    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid, "softplus": _softplus, "abs": torch.abs, "relu": torch.relu,
-    "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt,
-    "sign": lambda x: torch.sign(x).detach(),
-    "step": lambda x: (x > 0).to(torch.float64),
+    **{f: _oracle(f) for f in _ELEMENTWISE},
     "sum": torch.sum, "norm2": _norm2, "norm1": lambda x: torch.sum(torch.abs(x)),
     "logsumexp": _logsumexp, "det": torch.linalg.det, "logdet": torch.logdet,
 }
