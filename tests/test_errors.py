@@ -224,9 +224,9 @@ BAD = [
     ("sum(sin(pi*x))", "pi", None, 1, mc.UnsupportedDerivativeError,
      "pi, undeclared, is the constant 3.14159...; declare it (e.g. pi: vector(k)) to "
      "differentiate with respect to a variable named pi", None),
-    ("norm2(weight)^2", "weight", {"weights": "vector(n)"}, 1, mc.UnsupportedDerivativeError,
+    ("norm2(weight)^2", "weight", {"weights": "vector(n)"}, 1, mc.DeclarationError,
      "weights is declared but not used in the expression (did you mean weight?)", None),
-    ("s'*x", "x", {"S": "vector(n)"}, 1, mc.UnsupportedDerivativeError,
+    ("s'*x", "x", {"S": "vector(n)"}, 1, mc.DeclarationError,
      "S is declared but not used in the expression (did you mean s?)", None),
     ("sum(x)", "x", {3: "scalar"}, 1, mc.MatrixCalculusError, "bad variable name 3 in vars", None),
     ("sum(x)", "x", {"1x": "scalar"}, 1, mc.MatrixCalculusError,

@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 
 from . import differentiate, evaluation
 from .compiled import Compiled
-from .errors import LimitError, MatrixCalculusError, UnsupportedDerivativeError, guarded
+from .errors import (
+    DeclarationError,
+    LimitError,
+    MatrixCalculusError,
+    UnsupportedDerivativeError,
+    guarded,
+)
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
 from .language.inference import typecheck
@@ -43,9 +49,11 @@ def parse_vars(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
     return out
 
 
-def front(expr: str, vars: Mapping[str, Any] | None) -> tuple[Typed, Node, dict[str, Node]]:
-    """Parse, type-check and lower: the typed AST, its IR and each variable's IR node."""
-    typed = typecheck(parse(expr), expr, parse_vars(vars))
+def front(expr: str, vars: Mapping[str, Any] | None,
+          wrt: str | None = None) -> tuple[Typed, Node, dict[str, Node]]:
+    """Parse, type-check and lower: the typed AST, its IR and each variable's IR node (wrt,
+    where there is one, is never made a scalar by "a loss is a scalar")."""
+    typed = typecheck(parse(expr), expr, parse_vars(vars), wrt)
     y, var_nodes = lower(typed)
     return typed, y, var_nodes
 
@@ -198,7 +206,7 @@ def not_a_variable(typed: Typed, wrt: str, expr: str) -> None:
         same = [u for u in used if u.lower() == v.name.lower()]
         close = same or difflib.get_close_matches(v.name, used, n=1, cutoff=0.75)
         if close:
-            raise UnsupportedDerivativeError(
+            raise DeclarationError(
                 f"{v.name} is declared but not used in the expression (did you mean "
                 f"{close[0]}?)", expr)
 
@@ -214,7 +222,7 @@ def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
     if not isinstance(wrt, str) or not is_identifier(wrt.strip()):
         raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
     wrt = wrt.strip()
-    typed, y, var_nodes = front(expr, vars)
+    typed, y, var_nodes = front(expr, vars, wrt)
     not_a_variable(typed, wrt, expr)
     if wrt in typed.bindings:
         raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "

@@ -19,6 +19,7 @@ from .. import ast
 from ..errors import ShapeError
 from ..ops import ARITY, row
 from .declarations import GREEK, Declaration, default_kind
+from .source import elementwise_power, power_nodes
 from .typecheck import Typed, check_kinds
 
 DECLARED, USE, LOSS, SPELLING = "declared", "use", "a loss is a scalar", "spelling"
@@ -27,8 +28,21 @@ _MAX_READINGS = 400         # readings tried before the spelling reading's error
 _ALL = ("scalar", "vector", "matrix")
 
 
-def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration]) -> Typed:
-    """The typed expression under the reading LANGUAGE.md's rules choose."""
+def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration],
+              wrt: str | None = None) -> Typed:
+    """The typed expression under the reading LANGUAGE.md's rules choose; `wrt`, the
+    variable a derivative is taken with respect to, is made a scalar by rule 3 only where
+    some variable stays a vector or matrix (`u'*v + b` wrt b), not where that would make
+    the whole problem scalar (`alpha*x + beta` wrt x: x is what the person means to vary)."""
+    typed, free = _read(root, source, decls, wrt)
+    bases = _vector_powers(typed, decls, wrt, free)
+    typed.notes = _notes(typed, bases)
+    return typed
+
+
+def _read(root: ast.Node, source: str, decls: dict[str, Declaration],
+          wrt: str | None) -> tuple[Typed, list[str]]:
+    """Rules 2-4: the reading, with each variable's origin; and the undeclared names."""
     names, dims = _names(root)
     for d in decls.values():
         dims |= {x for x in d.dims if isinstance(x, str)}
@@ -49,10 +63,9 @@ def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration]) -> Typ
             return None
 
     typed, kinds = _search(root, source, decls, constants, free, base, allowed, attempt)
-    typed, loss = _a_loss_is_a_scalar(typed, kinds, allowed, attempt)
+    typed, loss = _a_loss_is_a_scalar(typed, kinds, set(allowed), attempt, wrt)
     _origins(typed, base, allowed, loss)
-    typed.notes = _notes(typed)
-    return typed
+    return typed, free
 
 
 def _loss_left_non_scalar(typed: Typed) -> list[str]:
@@ -65,7 +78,8 @@ def _loss_left_non_scalar(typed: Typed) -> list[str]:
     for name in dict.fromkeys(n for _, literal, names, _ in typed.spread_events
                               if not literal for n in names):
         v = typed.variables.get(name)
-        if v is not None and v.origin == SPELLING and v.name in typed.factors:
+        if v is not None and v.origin == SPELLING and v.name in typed.factors \
+                and v.kind != "scalar":
             out.append(f"the expression is {what}, not a scalar, because {name} is a "
                        f"{v.kind} by its spelling; declare {_declare_as(name, 'scalar')} if "
                        "it is one")
@@ -128,6 +142,8 @@ def _use_constraints(root: ast.Node, free: set[str]) -> dict[str, set[str]]:
                 narrow(n.args[0].name, {"matrix"})
             elif t == "diag":
                 narrow(n.args[0].name, {"vector", "matrix"})
+            elif t == "vector":             # softmax(theta): theta is a vector
+                narrow(n.args[0].name, {"vector"})
         elif isinstance(n, ast.Binary) and n.op == "/":
             for name in _scalar_names(n.right):
                 narrow(name, {"scalar"})
@@ -190,6 +206,7 @@ def _search(root, source, decls, constants, free, base, allowed, attempt):
                    (n not in allowed or k in allowed[n])] for n in free}
     movable = [n for n in free if options[n]]
     tried = 0
+    capped = len(movable) > _MAX_CHANGES
     for size in range(1, min(_MAX_CHANGES, len(movable)) + 1):
         subsets = sorted(combinations(movable, size),
                          key=lambda s: sum(n.lower() not in GREEK for n in s))
@@ -197,17 +214,29 @@ def _search(root, source, decls, constants, free, base, allowed, attempt):
             for choice in product(*(options[n] for n in subset)):
                 tried += 1
                 if tried > _MAX_READINGS:
+                    capped = True
                     break
                 kinds = {**base, **dict(zip(subset, choice))}
                 typed = attempt(kinds)
                 if typed is not None:
                     return typed, kinds
-    # no reading type-checks: the error of the reading the person wrote
-    check_kinds(root, source, decls, base, constants)
+    # no reading type-checks: the error of the reading the person wrote, saying where the
+    # search stopped short of trying every reading
+    try:
+        check_kinds(root, source, decls, base, constants)
+    except ShapeError as e:
+        if not capped:
+            raise
+        raise ShapeError(f"{e.message} (the search for kinds of the undeclared names "
+                         f"{', '.join(movable)} stopped after {min(tried, _MAX_READINGS)} "
+                         f"readings of up to {_MAX_CHANGES} changes from their spelling; "
+                         "declare their types, e.g. x: vector(n), A: matrix(m, n), "
+                         "c: scalar)", e.source, e.pos, e.end) from None
     raise AssertionError("the base reading type-checked the second time")
 
 
-def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], allowed, attempt):
+def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], fixed: set[str], attempt,
+                        wrt: str | None = None):
     """Rule 3: where the expression is a loss but not a scalar, the fewest undeclared
     lowercase names changed (a Latin one to a scalar, a Greek one to a vector) that make it
     a scalar: first the vector names that a scalar spreads (`u'*v + b`, `lam*norm2(w)^2`),
@@ -223,13 +252,13 @@ def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], allowed, attempt):
         out = []
         for additive, literal, names, lone in t.spread_events:
             out += names if not literal else ([lone] if additive and lone else [])
-        return [n for n in dict.fromkeys(out) if n in kinds and n not in allowed
+        return [n for n in dict.fromkeys(out) if n in kinds and n not in fixed
                 and not n[0].isupper()]
 
     def change(name: str) -> str:
         return "vector" if kinds[name] == "scalar" else "scalar"
 
-    others = [n for n in kinds if n not in allowed and not n[0].isupper()]
+    others = [n for n in kinds if n not in fixed and not n[0].isupper()]
     pool = spread(typed)
     pool += [n for n in others if n not in pool]
     tried: set[frozenset[str]] = set()
@@ -242,7 +271,8 @@ def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], allowed, attempt):
             t = attempt({**kinds, **{n: change(n) for n in subset}})
             if t is None:
                 continue
-            if t.is_scalar(t.type_of(t.root)):
+            if t.is_scalar(t.type_of(t.root)) and (wrt not in subset or any(
+                    not t.is_scalar(v.type) for v in t.variables.values())):
                 return t, set(subset)
             pool += [n for n in spread(t) if n not in pool]
     return typed, set()
@@ -276,14 +306,18 @@ def _declare_as(name: str, kind: str) -> str:
             "matrix": f"{name}: matrix({m}, {n})"}[kind]
 
 
-def _notes(typed: Typed) -> list[str]:
+def _notes(typed: Typed, power_bases: set[str]) -> list[str]:
     notes = []
     for v in typed.variables.values():
         if v.declared:
             continue
         spelled = default_kind(v.name)
         kind = "matrix" if v.kind == "symmetric" else v.kind
-        if kind != spelled:
+        if kind != spelled and v.name in power_bases and v.origin == USE:
+            notes.append(f"{v.name} is read as a scalar (the base of ^; by its spelling it "
+                         f"would be a {spelled}); write {v.name}.^2 for an elementwise square "
+                         f"of a vector, or declare {_declare_as(v.name, spelled)}")
+        elif kind != spelled:
             why = ("the expression is a loss, a scalar, only so" if v.origin == LOSS
                    else "its use needs one")
             notes.append(f"{v.name} is read as a {kind} ({why}; by its spelling it would be "
@@ -293,11 +327,47 @@ def _notes(typed: Typed) -> list[str]:
     for name in dict.fromkeys(typed.reduced_scalars):
         v = typed.variables[name]
         if v.origin == SPELLING and v.kind == "scalar":
-            notes.append(f"{name} is a scalar (by its spelling) inside a sum or norm of a "
-                         f"scalar; declare {_declare_as(name, 'vector')} if it is a vector")
+            notes.append(f"{name} is a scalar (by its spelling) inside a sum, norm or softmax "
+                         f"of a scalar; declare {_declare_as(name, 'vector')} if it is a vector")
     for name in dict.fromkeys(typed.spread_scalars):
         v = typed.variables[name]
         if v.kind == "scalar" and default_kind(name) == "scalar" and v.origin == SPELLING:
             notes.append(f"{name} is a scalar (by its spelling) added to every entry; "
                          f"declare {_declare_as(name, 'vector')} if it is a vector")
+    noted = {n.split(" ", 1)[0] for n in notes}      # one note a name
+    for name, how in dict.fromkeys(typed.scaled):
+        v = typed.variables[name]
+        if name not in noted and v.kind == "scalar" and default_kind(name) == "scalar" \
+                and v.origin == SPELLING:
+            notes.append(f"{name} is a scalar (by its spelling) {how}; declare "
+                         f"{_declare_as(name, 'vector')} if it is a vector")
     return notes
+
+
+# ------------------------------------------------------------------ `x^2` of a vector
+def _vector_powers(typed: Typed, decls: dict[str, Declaration], wrt: str | None,
+                   free: list[str]) -> set[str]:
+    """The lowercase Latin names read as scalars as the base of `^` (`c^2`).  Where the
+    expression, with `^` of the name made `.^` and the name a vector (its spelling), is a
+    scalar too, and no other use makes it a scalar (`sum(x^2)`), the guess cannot be made
+    safely: an error with the hint `x.^2` or `x'*x` (issue 12).  The others get a note."""
+    root = typed.root
+    bases = [n for n in dict.fromkeys(p.left.name for p in power_nodes(root)) if n in free
+             and n in typed.variables and typed.variables[n].kind == "scalar" and n not in GREEK
+             and default_kind(n) == "vector"]
+    if not bases:
+        return set()
+    for name in bases:
+        # the reading of the expression with name.^k: another use may still make name a
+        # scalar (`x'*y/x^2`), and the other names follow name's kind (`A*w - y`)
+        try:
+            t, _ = _read(elementwise_power(root, name), typed.source, decls, wrt)
+        except ShapeError:
+            continue
+        if t.variables[name].kind == "vector" and t.is_scalar(t.type_of(t.root)):
+            node = next(power_nodes(root, name))
+            raise ShapeError(f"'^' of a vector: {name} is a vector by its spelling; write "
+                             f"{name}.^2 for elementwise powers or {name}'*{name} for the "
+                             f"squared norm (or declare {name}: scalar)", typed.source,
+                             node.pos, node.end)
+    return set(bases)

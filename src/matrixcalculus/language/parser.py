@@ -234,7 +234,7 @@ _HABITS = [
     (re.compile(r"\.T\b"), "write x' for the transpose (not x.T)"),
     (re.compile(r"@"), "products are written with '*' (x'*A*x, not x.T @ A @ x)"),
     (re.compile(r"\*\*"), "powers are written x^2 for scalars, x.^2 elementwise (not x**2)"),
-    (re.compile(r"\b(np|numpy|jnp|torch|tf|math|scipy)\."),
+    (re.compile(r"\b(np|numpy|jnp|torch|tf|math|scipy)\.(?=[A-Za-z_][\w.]*\s*\()"),
      "functions are written without a module: exp(x), not np.exp(x) or torch.exp(x)"),
     (re.compile(r"\^\s*\{?\\top\b|\^\s*\{?\\intercal\b"),
      "write X' for the transpose (not X^\\top)"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
+
 from .. import ast
 
 
@@ -85,3 +88,32 @@ def first_name(root: ast.Node, name: str) -> ast.Name | None:
             continue
         stack.extend(ast.children(n))
     return min(found, key=lambda n: n.pos) if found else None
+
+
+def power_nodes(root: ast.Node, name: str | None = None) -> Iterator[ast.Binary]:
+    """The `name^k` nodes (any name where name is None)."""
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        stack.extend(ast.children(n))
+        if isinstance(n, ast.Binary) and n.op == "^" and isinstance(n.left, ast.Name) \
+                and (name is None or n.left.name == name):
+            yield n
+
+
+def elementwise_power(node: ast.Node, name: str) -> ast.Node:
+    """node with each `name^k` written `name.^k`."""
+    if isinstance(node, ast.Binary):
+        op = ".^" if node.op == "^" and isinstance(node.left, ast.Name) \
+            and node.left.name == name else node.op
+        return replace(node, op=op, left=elementwise_power(node.left, name),
+                       right=elementwise_power(node.right, name))
+    if isinstance(node, ast.Neg | ast.Transpose):
+        return replace(node, operand=elementwise_power(node.operand, name))
+    if isinstance(node, ast.Call):
+        return replace(node, args=tuple(elementwise_power(a, name) for a in node.args))
+    if isinstance(node, ast.Where):
+        return replace(node, body=elementwise_power(node.body, name),
+                       bindings=tuple((n, elementwise_power(e, name))
+                                      for n, e in node.bindings))
+    return node

@@ -47,6 +47,9 @@ class Typed:
     spread_scalars: list[str] = field(default_factory=list)
     reduced_scalars: list[str] = field(default_factory=list)  # names in sum(scalar) etc.
     factors: set[str] = field(default_factory=set)            # names that are `*` factors
+    # (name, how): an undeclared scalar where a vector would fit as well, `X*beta` (how:
+    # "multiplying the matrix X"), `sigma.*z` ("multiplying z elementwise")
+    scaled: list[tuple[str, str]] = field(default_factory=list)
 
     def type_of(self, node: ast.Node) -> Type:
         return self.types[id(node)]

@@ -43,6 +43,13 @@ class OperatorRules:
         if op == "*":
             self.out.factors |= {n.name for n in (node.left, node.right)
                                  if isinstance(n, ast.Name)}
+            if sc(rt) and not sc(lt) and isinstance(node.right, ast.Name) \
+                    and not (self.dims.is_one(lt[0]) or self.dims.is_one(lt[1])):
+                # `X*beta`: a scalar by spelling where a vector would also fit (a note)
+                name = self._lone_undeclared(node.right)
+                if name is not None:
+                    self.out.scaled.append((name, f"multiplying the matrix "
+                                                  f"{self._text(node.left)}"))
             if sc(lt) or sc(rt):
                 self._spread(node.right if sc(lt) else node.left, node.left if sc(lt)
                              else node.right, lt if sc(lt) else rt, "*")
@@ -111,9 +118,24 @@ class OperatorRules:
         self.spread_events.append((op in ("+", "-"), is_literal(s_node), names,
                                    self._lone_undeclared(other)))
         if op in ("+", "-"):
-            sname = self._lone_undeclared(s_node)
-            if sname is not None and self.out.variables[sname].kind == "scalar":
-                self.spread_scalars.append(sname)
+            self.spread_scalars += [n for n in self._spread_names(s_node)
+                                    if self.out.variables[n].kind == "scalar"]
+
+    def _spread_names(self, node: ast.Node) -> list[str]:
+        """The undeclared variables of a scalar spread by + or -, through elementwise
+        functions and operators (`x - mu`, `exp(s) + mu.^2`, `x - 2*log(mu)`); not inside
+        a reduction, nor an exponent."""
+        if isinstance(node, ast.Neg | ast.Transpose):
+            return self._spread_names(node.operand)
+        if isinstance(node, ast.Call) and node.func in ARITY and len(node.args) == 1 \
+                and row(node.func).typing == "elementwise":
+            return self._spread_names(node.args[0])
+        if isinstance(node, ast.Binary) and node.op in ("^", ".^"):
+            return self._spread_names(node.left)
+        if isinstance(node, ast.Binary) and node.op in ("+", "-", "*", "/", ".*", "./"):
+            return self._spread_names(node.left) + self._spread_names(node.right)
+        name = self._lone_undeclared(node)
+        return [name] if name is not None else []
 
     def _elementwise(self, node: ast.Binary | ast.Call, lt: Type, rt: Type,
                      sides: tuple[ast.Node, ast.Node] | None = None) -> Type:
@@ -127,6 +149,11 @@ class OperatorRules:
             if sc(s_t):
                 if isinstance(node, ast.Binary) and node.op != ".^":
                     self._spread(o_node, s_node, s_t, node.op)
+                if isinstance(node, ast.Binary) and node.op in (".*", "./"):
+                    # `.*` with a scalar is unusual: `sigma.*z` likely means a vector sigma
+                    how = "multiplying" if node.op == ".*" else "dividing"
+                    self.out.scaled += [(n, f"{how} {self._text(o_node)} elementwise")
+                                        for n in self._spread_names(s_node)]
                 return o_t
         if self.dims.unify(lt[0], rt[0]) and self.dims.unify(lt[1], rt[1]):
             return lt
@@ -219,6 +246,9 @@ class CallRules:
         return t
 
     def _vector(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        if self.out.is_scalar(t):       # softmax(theta/T): a note if a name is undeclared
+            self.out.reduced_scalars += [n for n in names_in(arg) if n in self.out.variables
+                                         and not self.out.variables[n].declared]
         if not self.dims.is_one(t[1]) and not self.out.is_scalar(t):
             raise self._err(ShapeError, f"{node.func} takes a vector, but {self._text(arg)} "
                             f"is {self.out.describe(t)}", node)
