@@ -120,8 +120,8 @@ def _scalars_together(alg, a, b, sa, sb):
 
 
 def _scalar_into_elementwise(alg, a, b, sa, sb):
-    # s*(a.*b) = (s*a).*b, which prints without parentheses: 2*x./(1 + x.^2)
-    if sa == SCALAR and isinstance(b, ast.Binary) and b.op in (".*", "./"):
+    # s*(a.*b) = (s*a).*b (and ./, /), which prints without parentheses: 2*x./(1 + x.^2)
+    if sa == SCALAR and isinstance(b, ast.Binary) and b.op in (".*", "./", "/"):
         return ast.Binary(b.op, alg.mul(a, b.left), b.right)
     return None
 
