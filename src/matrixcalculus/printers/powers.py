@@ -21,12 +21,16 @@ def fold_powers(tree: ast.Node, dims: set[str] = frozenset(),
     stack: list[tuple[ast.Node, bool]] = [(tree, False)]
     while stack:                         # iterative: answers can be deep
         node, done = stack.pop()
+        if id(node) in memo:             # a shared subtree (the raiser shares forms): once
+            continue
         kids = ast.children(node)
         if not done and kids:
             stack.append((node, True))
-            stack.extend((k, False) for k in kids)
+            stack.extend((k, False) for k in kids if id(k) not in memo)
             continue
-        memo[id(node)] = _rewrite(ast.with_children(node, [memo[id(k)] for k in kids]), dims,
+        new = [memo[id(k)] for k in kids]
+        same = all(a is b for a, b in zip(new, kids))
+        memo[id(node)] = _rewrite(node if same else ast.with_children(node, new), dims,
                                   square)
     return memo[id(tree)]
 
@@ -42,27 +46,17 @@ def _rewrite(node: ast.Node, dims: set[str], square: set[str]) -> ast.Node:
         return ast.Binary("^", ast.Transpose(base), ast.Num(float(k)))
     if not (isinstance(node, ast.Binary) and node.op == "*"):
         return node
-    factors: list[ast.Node] = []
-    n: ast.Node = node
-    while isinstance(n, ast.Binary) and n.op == "*":
-        factors.append(n.right)
-        n = n.left
-    factors.append(n)
-    factors.reverse()
-    runs: list[list] = []
-    for f in factors:
-        base, k = _power(f)
-        if runs and runs[-1][0] == base and _square(base, square):
-            runs[-1][1] += k
-        else:
-            runs.append([base, k])
-    if len(runs) == len(factors):
+    # bottom up, the left chain is folded already: only its last factor and the right one
+    # can merge (one comparison per product: a chain of L factors costs L, not L^2)
+    left, right = node.left, node.right
+    chained = isinstance(left, ast.Binary) and left.op == "*"
+    last = left.right if chained else left
+    (b1, k1), (b2, k2) = _power(last), _power(right)
+    # _square first: it is cheap, and equality of two large trees is not
+    if not (_square(b2, square) and (b1 is b2 or b1 == b2)):
         return node
-    out: ast.Node | None = None
-    for f, k in runs:
-        term = f if k == 1 else ast.Binary("^", f, ast.Num(float(k)))
-        out = term if out is None else ast.Binary("*", out, term)
-    return out
+    merged = ast.Binary("^", b1, ast.Num(float(k1 + k2)))
+    return ast.Binary("*", left.left, merged) if chained else merged
 
 
 def _power(f: ast.Node) -> tuple[ast.Node, int]:
