@@ -32,11 +32,18 @@ def test_scalar_by_spelling_gets_a_note(expr, wrt, name, words):
     assert any(n.startswith(f"{name} is a scalar") and words in n for n in d.notes), d.notes
 
 
-def test_wrt_is_not_made_a_scalar_when_everything_would_be():
+def test_the_reading_does_not_depend_on_the_wrt():
+    """mc.expression(e) and mc.derivative(e, x) read e alike (found by long mode: `a + x`
+    read x as a vector for the derivative wrt x and as a scalar for its value).  Rule 3
+    makes x a scalar in `alpha*x + beta`, and the note says so."""
     d = mc.derivative("alpha*x + beta", "x")
-    assert _kinds(d)["x"] == "vector" and str(d) == "alpha*eye(n)"
-    # an offset wrt which the derivative is taken is still a loss's scalar
+    e = mc.expression("alpha*x + beta")
+    assert _kinds(d)["x"] == "scalar" == e.variables["x"].kind
+    assert any(n.startswith("x is read as a scalar") for n in d.notes), d.notes
     assert mc.derivative("sigmoid(u'*v + c + d + b)", "b").shape == ()
+    d = mc.derivative("a + x", "x", vars={"a": "scalar"})
+    assert d.variables["x"].kind == mc.expression("a + x", vars={"a": "scalar"}).variables[
+        "x"].kind
 
 
 @pytest.mark.parametrize("cap", [None, 2])

@@ -49,11 +49,10 @@ def parse_vars(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
     return out
 
 
-def front(expr: str, vars: Mapping[str, Any] | None,
-          wrt: str | None = None) -> tuple[Typed, Node, dict[str, Node]]:
-    """Parse, type-check and lower: the typed AST, its IR and each variable's IR node (wrt,
-    where there is one, is never made a scalar by "a loss is a scalar")."""
-    typed = typecheck(parse(expr), expr, parse_vars(vars), wrt)
+def front(expr: str, vars: Mapping[str, Any] | None
+          ) -> tuple[Typed, Node, dict[str, Node]]:
+    """Parse, type-check and lower: the typed AST, its IR and each variable's IR node."""
+    typed = typecheck(parse(expr), expr, parse_vars(vars))
     y, var_nodes = lower(typed)
     return typed, y, var_nodes
 
@@ -222,7 +221,7 @@ def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
     if not isinstance(wrt, str) or not is_identifier(wrt.strip()):
         raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
     wrt = wrt.strip()
-    typed, y, var_nodes = front(expr, vars, wrt)
+    typed, y, var_nodes = front(expr, vars)
     not_a_variable(typed, wrt, expr)
     if wrt in typed.bindings:
         raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "

@@ -28,20 +28,18 @@ _MAX_READINGS = 400         # readings tried before the spelling reading's error
 _ALL = ("scalar", "vector", "matrix")
 
 
-def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration],
-              wrt: str | None = None) -> Typed:
-    """The typed expression under the reading LANGUAGE.md's rules choose; `wrt`, the
-    variable a derivative is taken with respect to, is made a scalar by rule 3 only where
-    some variable stays a vector or matrix (`u'*v + b` wrt b), not where that would make
-    the whole problem scalar (`alpha*x + beta` wrt x: x is what the person means to vary)."""
-    typed, free = _read(root, source, decls, wrt)
-    bases = _vector_powers(typed, decls, wrt, free)
+def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration]) -> Typed:
+    """The typed expression under the reading LANGUAGE.md's rules choose.  The reading never
+    depends on what a derivative is taken with respect to: `mc.expression(e)` and
+    `mc.derivative(e, x)` read e alike (`alpha*x + beta`: x a scalar, with a note)."""
+    typed, free = _read(root, source, decls)
+    bases = _vector_powers(typed, decls, free)
     typed.notes = _notes(typed, bases)
     return typed
 
 
-def _read(root: ast.Node, source: str, decls: dict[str, Declaration],
-          wrt: str | None) -> tuple[Typed, list[str]]:
+def _read(root: ast.Node, source: str, decls: dict[str, Declaration]
+          ) -> tuple[Typed, list[str]]:
     """Rules 2-4: the reading, with each variable's origin; and the undeclared names."""
     names, dims = _names(root)
     for d in decls.values():
@@ -63,7 +61,7 @@ def _read(root: ast.Node, source: str, decls: dict[str, Declaration],
             return None
 
     typed, kinds = _search(root, source, decls, constants, free, base, allowed, attempt)
-    typed, loss = _a_loss_is_a_scalar(typed, kinds, set(allowed), attempt, wrt)
+    typed, loss = _a_loss_is_a_scalar(typed, kinds, set(allowed), attempt)
     _origins(typed, base, allowed, loss)
     return typed, free
 
@@ -235,8 +233,7 @@ def _search(root, source, decls, constants, free, base, allowed, attempt):
     raise AssertionError("the base reading type-checked the second time")
 
 
-def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], fixed: set[str], attempt,
-                        wrt: str | None = None):
+def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], fixed: set[str], attempt):
     """Rule 3: where the expression is a loss but not a scalar, the fewest undeclared
     lowercase names changed (a Latin one to a scalar, a Greek one to a vector) that make it
     a scalar: first the vector names that a scalar spreads (`u'*v + b`, `lam*norm2(w)^2`),
@@ -271,8 +268,7 @@ def _a_loss_is_a_scalar(typed: Typed, kinds: dict[str, str], fixed: set[str], at
             t = attempt({**kinds, **{n: change(n) for n in subset}})
             if t is None:
                 continue
-            if t.is_scalar(t.type_of(t.root)) and (wrt not in subset or any(
-                    not t.is_scalar(v.type) for v in t.variables.values())):
+            if t.is_scalar(t.type_of(t.root)):
                 return t, set(subset)
             pool += [n for n in spread(t) if n not in pool]
     return typed, set()
@@ -345,7 +341,7 @@ def _notes(typed: Typed, power_bases: set[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ `x^2` of a vector
-def _vector_powers(typed: Typed, decls: dict[str, Declaration], wrt: str | None,
+def _vector_powers(typed: Typed, decls: dict[str, Declaration],
                    free: list[str]) -> set[str]:
     """The lowercase Latin names read as scalars as the base of `^` (`c^2`).  Where the
     expression, with `^` of the name made `.^` and the name a vector (its spelling), is a
@@ -361,7 +357,7 @@ def _vector_powers(typed: Typed, decls: dict[str, Declaration], wrt: str | None,
         # the reading of the expression with name.^k: another use may still make name a
         # scalar (`x'*y/x^2`), and the other names follow name's kind (`A*w - y`)
         try:
-            t, _ = _read(elementwise_power(root, name), typed.source, decls, wrt)
+            t, _ = _read(elementwise_power(root, name), typed.source, decls)
         except ShapeError:
             continue
         if t.variables[name].kind == "vector" and t.is_scalar(t.type_of(t.root)):
