@@ -27,8 +27,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import opt_einsum as oe
 
 from . import differentiate
+from .codegen.optimize import einsum_spec
 from .errors import DomainError, EvaluationError, NumericalError, SingularMatrixError
 from .ir.nodes import Node, Op, walk
 from .limits import deadline
@@ -38,7 +40,6 @@ from .rules import EVAL_VJP
 # the NumPy function a FUNC or PRIM node's template computes, from its arguments' values
 Kernel = Callable[[Node], Callable[..., Any]]
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # primitives with an evaluation-time VJP of their own (det): their derivatives differ
 _REDERIVED = frozenset(r.name for r in rows() if r.eval_vjp is not None)
 
@@ -92,11 +93,7 @@ def _value(n: Node, a: list[Any], env: Mapping[str, Any], sizes: Mapping[str, in
     if op == Op.ADD:
         return sum(a[1:], a[0])
     if op == Op.EINSUM:
-        labels = sorted({lab for ix in n.indices for lab in ix})
-        let = {lab: _LETTERS[k] for k, lab in enumerate(labels)}
-        spec = ",".join("".join(let[x] for x in ix) for ix in n.indices) + "->" + \
-            "".join(let[x] for x in n.out)
-        return n.coef * np.einsum(spec, *a, optimize=True)
+        return n.coef * oe.contract(einsum_spec(n), *a)
     if op == Op.POWER:
         return np.power(a[0], a[1])
     return kernel(n)(*a)                    # FUNC, PRIM: the generated code's template

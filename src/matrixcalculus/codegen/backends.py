@@ -9,6 +9,7 @@ depends on nothing it does not use.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..ops import row, rows
 
@@ -37,18 +38,14 @@ class Backend:
             code = code.replace("{" + p + "}", repr(v))
         return code
 
-    def helper(self, name: str) -> str | None:
-        """The source of a helper the generated module needs (the backend's or a row's)."""
-        if name in self.helpers:
-            return self.helpers[name]
+    @cached_property
+    def all_helpers(self) -> dict[str, str]:
+        """Every helper a generated module may need, name -> source: the backend's own and
+        its rows' (gathered once per backend, not at each call of the emitter)."""
+        out = dict(self.helpers)
         for r in rows():
-            src = r.helpers.get(self.name, {}).get(name)
-            if src is not None:
-                return src
-        return None
-
-    def helper_names(self) -> set[str]:
-        return set(self.helpers) | {h for r in rows() for h in r.helpers.get(self.name, {})}
+            out.update(r.helpers.get(self.name, {}))
+        return out
 
 
 # modules a template may name beyond the backend's own: imported only when used

@@ -93,7 +93,7 @@ class _Emitter(ProductWriter):
 
     def call(self, template: str, *args: E) -> E:
         head = template.split("(", 1)[0]
-        if head.startswith("_") and self.b.helper(head) is not None:
+        if head in self.b.all_helpers:
             self._need_helper(head)
         return E(template.format(*(a.text for a in args), xp=self.xp))
 
@@ -102,8 +102,8 @@ class _Emitter(ProductWriter):
         if name in self.helpers:
             return
         self.helpers.add(name)
-        src = self.b.helper(name) or ""
-        for other in self.b.helper_names():
+        src = self.b.all_helpers[name]
+        for other in self.b.all_helpers:
             if other != name and other + "(" in src:
                 self._need_helper(other)
 
@@ -127,7 +127,7 @@ class _Emitter(ProductWriter):
             first = arrays[0] if arrays else None
             body.insert(0, self.b.prologue.format(first=first) if first
                         else "_dtype, _device = torch.float64, None")
-        helpers = [self.b.helper(h) for h in sorted(self.helpers)]
+        helpers = [self.b.all_helpers[h] for h in sorted(self.helpers)]
         used = "\n".join([*helpers, *body])
         imports = [self.b.imports] + [line for prefix, line in OPTIONAL_IMPORTS.items()
                                       if re.search(r"(?<![\w.])" + re.escape(prefix), used)]

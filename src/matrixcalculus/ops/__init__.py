@@ -24,7 +24,6 @@ _INTERNAL: dict[str, Row] = {r.name: r for r in _ALL_ROWS if not r.language}
 ALL = frozenset(ROWS)
 ARITY: dict[str, tuple[int, ...]] = {n: r.arity for n, r in ROWS.items()}
 ELEMENTWISE = tuple(r.name for r in _ALL_ROWS if r.kind == "elementwise")
-PRIMITIVES = tuple(r.name for r in _ALL_ROWS if r.kind == "primitive" and r.language)
 
 
 def row(name: str) -> Row:
@@ -45,5 +44,5 @@ functions.PRIM_BUILD.update({r.name: (lambda *xs, r=r: r.lower(*xs, shape=None))
 build.PRESERVES_SYMMETRY.update(r.name for r in _ALL_ROWS
                                 if r.kind == "primitive" and r.symmetric)
 
-__all__ = ["ROWS", "ALL", "ARITY", "ELEMENTWISE", "PRIMITIVES", "BACKENDS", "TYPINGS", "Row",
+__all__ = ["ROWS", "ALL", "ARITY", "ELEMENTWISE", "BACKENDS", "TYPINGS", "Row",
            "row", "rows"]
