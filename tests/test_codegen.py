@@ -13,6 +13,7 @@ from corpus_support import load
 from corpus_support import runner as _runner
 
 import matrixcalculus as mc
+from matrixcalculus.codegen import generate as generate_module
 
 cases, oracle = load()
 PUBLIC = cases.public()
@@ -216,3 +217,14 @@ def test_torch_code_makes_new_tensors_on_the_arguments_device():
     src = d.code("torch")
     assert "_dtype, _device = x.dtype, x.device" in src
     assert "torch.eye(n, dtype=_dtype, device=_device)" in src
+
+
+def test_docstring_text_cannot_close_the_docstring():
+    """Notes quote the expression: whatever text reaches the docstring stays text."""
+    from matrixcalculus.ir.build import var
+    x = var("x", ("n",))
+    src = generate_module(x, [("x", ("n",))], "numpy", func_name="f",
+                          doc=('a """ b', "end\\"))
+    fn = _load(src, "f")
+    assert fn.__doc__.splitlines()[0] == 'a """ b'
+    assert np.array_equal(fn(np.ones(2)), np.ones(2))

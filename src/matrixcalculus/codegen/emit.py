@@ -136,7 +136,10 @@ class _Emitter(ProductWriter):
             out += ["", src, ""]
         out += ["", f"def {self.func_name}({args}):"]
         if self.doc:
-            doc = ["\"\"\"" + self.doc[0], *self.doc[1:], "\"\"\""]
+            # the docstring is text (notes quote the expression): escaped, so no line of it
+            # can close the string and reach the code
+            lines = [line.replace("\\", "\\\\").replace('"', '\\"') for line in self.doc]
+            doc = ["\"\"\"" + lines[0], *lines[1:], "\"\"\""]
             out += [("    " + line).rstrip() for line in doc]
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
