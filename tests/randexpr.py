@@ -514,7 +514,8 @@ class Generator:
     def reduction(self, depth: int) -> E:
         if self.coin(1, 8):
             return self.scalar_function(depth)
-        f = self.pick(["sum", "sum", "tr", "norm2", "norm1", "logsumexp", "det", "logdet"])
+        f = self.pick(["sum", "sum", "mean", "tr", "norm2", "norm1", "logsumexp", "det",
+                       "logdet"])
         if f == "tr":
             d = self.pick(DIMS)
             return self.call("tr", self.gen((d, d), depth), SCALAR, torch.trace)
@@ -655,7 +656,7 @@ def _oracle(f: str) -> Callable:
 # the elementwise functions' oracles are their rows' (ops/); these are the reductions'
 _TORCH_FUNCS: dict[str, Callable] = {
     **{f: _oracle(f) for f in _ELEMENTWISE},
-    "sum": torch.sum, "norm2": _norm2, "norm1": lambda x: torch.sum(torch.abs(x)),
+    "sum": torch.sum, "mean": torch.mean, "norm2": _norm2, "norm1": lambda x: torch.sum(torch.abs(x)),
     "logsumexp": _logsumexp, "det": torch.linalg.det, "logdet": torch.logdet,
 }
 

@@ -8,6 +8,7 @@ import pytest
 import matrixcalculus as mc
 from matrixcalculus.errors import MatrixCalculusError
 
+M2 = {"X": "matrix(n,d)"}
 M = {"A": "matrix(m,n)"}
 OPERAND_OR_OP = ("unexpected 'b': expected an operator between operands "
                  "(products are written with '*')")
@@ -71,7 +72,9 @@ BAD = [
      "unknown function 'x' (a product is written x*(...))", 0),
     ("x'*A(x)", "x", M, 1, mc.UnknownNameError,
      "'A' is a variable, not a function (a product is written A*(...))", 3),
-    ("sum(x, y)", "x", None, 1, mc.ParseError, "sum takes 1 argument, got 2", 0),
+    ("sum(x, y)", "x", None, 1, mc.ShapeError, "the axis of sum(X, k) is a number written "
+     "out, 1 or 2 (k = 1 down each column, k = 2 along each row), not y", 7),
+    ("exp(x, 2)", "x", None, 1, mc.ParseError, "exp takes 1 argument, got 2", 0),
     ("ones()", "x", None, 1, mc.ParseError, "ones takes 1 or 2 arguments, got 0", 0),
     ("x + exp()", "x", None, 1, mc.ParseError, "exp takes 1 argument, got 0", 4),
     ("eye(2,3)", "x", None, 1, mc.ParseError, "eye takes 1 argument, got 2", 0),
@@ -90,13 +93,14 @@ BAD = [
      "shape mismatch in A*x: A is a matrix (m x n) but x is a vector (p)...", 4),
     ("x+y", "x", {"x": "vector(n)", "y": "vector(m)"}, 1, mc.ShapeError,
      "shape mismatch in x+y: x is a vector (n) but y is a vector (m); '+' needs equal shapes "
-     "or a scalar on one side", 0),
+     "or a scalar on one side (or a row, or an axis-reduced column, beside a matrix)", 0),
     ("x'*y", "x", {"x": "vector(n)", "y": "vector(m)"}, 1, mc.ShapeError,
      "shape mismatch in x'*y: x' is a row vector (1 x n) but y is a vector (m); the inner "
      "dimensions n and m differ", 0),
     ("A.*B", "A", {"A": "matrix(m,n)", "B": "matrix(n,m)"}, 1, mc.ShapeError,
      "shape mismatch in A.*B: A is a matrix (m x n) but B is a matrix (n x m); '.*' needs "
-     "equal shapes or a scalar on one side", 0),
+     "equal shapes or a scalar on one side (or a row, or an axis-reduced column, beside a "
+     "matrix)", 0),
     ("x*y", "x", {"x": "vector(n)", "y": "vector(n)"}, 1, mc.ShapeError,
      "shape mismatch in x*y: x is a vector (n) but y is a vector (n); the inner dimensions 1 "
      "and n differ (for an inner product write x'*y, elementwise x.*y)", 0),
@@ -143,9 +147,33 @@ BAD = [
     ("inv(x)", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
      "inv needs a square matrix, but x is a vector (n)", 0),
     ("softmax(A)", "A", M, 1, mc.ShapeError,
-     "softmax takes a vector, but A is a matrix (m x n)", 0),
+     "softmax takes a vector, but A is a matrix (m x n) without an axis; choose one: "
+     "softmax(A, 2) along each row (each row sums to 1) or softmax(A, 1) down each column", 0),
     ("softmax(x')", "x", None, 1, mc.ShapeError,
-     "softmax takes a vector, but x' is a row vector (1 x n)", 0),
+     "softmax takes a vector, but x' is a row vector (1 x n); softmax(x', 2) runs along the "
+     "row", 0),
+    # --- along one axis, expansion (v2)
+    ("sum(x, 2)", "x", {"x": "vector(n)"}, 1, mc.ShapeError,
+     "sum(x, 2) reduces axis 2, but x is a vector (n): that axis has size 1 (did you mean "
+     "sum(x, 1)?)", 0),
+    ("sum(X, 3)", "X", M2, 1, mc.ShapeError,
+     "sum(X, 3): X is a matrix (n x d), whose axes are 1 (down the columns) and 2 (along the "
+     "rows)", 0),
+    ("mean(X, k)", "X", M2, 1, mc.ShapeError,
+     "the axis of mean(X, k) is a number written out, 1 or 2...", 8),
+    ("logsumexp(X, 1.5)", "X", M2, 1, mc.ShapeError,
+     "the axis of logsumexp(X, k) is a number written out...", 13),
+    ("X - m", "X", {**M2, "m": "vector(d)"}, 1, mc.ShapeError,
+     "shape mismatch in X - m: m is a vector (d) and the other side a matrix (n x d); a "
+     "column vector never expands over a matrix (a row does, and an axis-reduced column such "
+     "as sum(X, 2)): X - m' subtracts m from each row", 0),
+    ("X + b'", "X", {**M2, "b": "vector(n)"}, 1, mc.ShapeError,
+     "shape mismatch in X + b': b' is a row vector (1 x n) but the matrix is a matrix (n x "
+     "d); expanding it needs as many columns (n and d differ)", 0),
+    ("X - sum(X, 1)'", "X", M2, 1, mc.ShapeError,
+     "shape mismatch in X - sum(X, 1)': sum(X, 1)' is a vector (d) and the other side a "
+     "matrix (n x d); a column vector never expands over a matrix...", 0),
+    ("max(x)", "x", None, 1, mc.ParseError, "max(a, b) is elementwise, of two arguments...", 0),
     # --- what the derivative is taken with respect to
     ("sum(x)", "y", None, 1, mc.UnsupportedDerivativeError,
      "y is not a variable of the expression (its variables: x)", None),

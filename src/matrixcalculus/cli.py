@@ -105,8 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", action="store_true",
                    help="also print the chain-rule derivation, step by step")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
-                   help="with --check: draw NAME from positive, prob, binary, spd or "
-                        "invertible (repeat for several)")
+                   help="with --check: draw NAME from positive, prob, binary, spd, "
+                        "invertible, unit, prob-rows or onehot-rows (repeat for several)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
@@ -138,7 +138,8 @@ def _check_parser() -> argparse.ArgumentParser:
                    help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
     p.add_argument("--order", type=int, default=1, help="derivative order (2: Hessian)")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
-                   help="draw NAME from positive, prob, binary, spd or invertible")
+                   help="draw NAME from positive, prob, binary, spd, invertible, unit, "
+                   "prob-rows or onehot-rows")
     p.add_argument("--points", type=int, default=5, help="random points to compare at")
     p.add_argument("--format", choices=("text", "json"), default="text")
     return p

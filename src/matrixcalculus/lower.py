@@ -70,9 +70,35 @@ class _Lowering:
             return self.call(n)
         raise ParseError(f"unexpected {type(n).__name__}", self.t.source, n.pos, n.end)
 
+    def expand(self, x: Node, t: Type, to: Type) -> Node:
+        """x, of type t, spread over the axes of `to` it lacks: a scalar over anything, a
+        row over a matrix's rows, an axis-reduced column over its columns (Expansion)."""
+        have, want = self.axes(t), self.axes(to)
+        if have == want:
+            return x
+        dims = self.t.dims
+        mine = tuple(i for i in (0, 1) if have[i])
+        missing = [i for i in (0, 1) if want[i] and not have[i]]
+        spread = [B.ones(dims.label(to[i])) for i in missing]
+        return B.einsum([x, *spread], [mine, *((i,) for i in missing)],
+                        tuple(i for i in (0, 1) if want[i]))
+
+    def operands(self, n: ast.Node, sides: tuple[ast.Node, ...]) -> list[Node]:
+        """The IR of elementwise operands, each expanded to the result's shape."""
+        to = self.t.type_of(n)
+        out = []
+        for a in sides:
+            x, t = self.lower(a), self.t.type_of(a)
+            # a scalar stays one (`x.^2`, `2*X`): the node rules spread it themselves
+            out.append(x if x.rank == 0 else self.expand(x, t, to))
+        return out
+
     def binary(self, n: ast.Binary) -> Node:
-        a, b = self.lower(n.left), self.lower(n.right)
         op = n.op
+        if op in ("+", "-", ".*", "./", ".^"):
+            a, b = self.operands(n, (n.left, n.right))
+        else:
+            a, b = self.lower(n.left), self.lower(n.right)
         if op in ("+", "-"):
             shape = self.shape(self.t.type_of(n))
             a, b = B.broadcast(a, shape), B.broadcast(b, shape)
@@ -105,6 +131,12 @@ class _Lowering:
         shape = self.shape(self.t.type_of(n))
         if r.typing == "dims":      # ones(m, n), eye(n): the arguments are dimensions
             return r.lower(*n.args, shape=shape)
+        if r.along is not None and len(n.args) == 2:     # f(X, k): k = 1 rows, 2 columns
+            x, k = n.args
+            axis = sum(self.axes(self.t.type_of(x))[:literal_int(k) - 1])
+            return r.along(self.lower(x), axis)
+        if r.typing == "elementwise2":                    # max(X, b'): expanded
+            return r.lower(*self.operands(n, n.args), shape=shape)
         return r.lower(*(self.lower(a) for a in n.args), shape=shape)
 
 

@@ -1,8 +1,9 @@
 """Random points for numerical checks: small distinct sizes, domains, draws that honor them.
 
 Points honor domains as the corpus oracle does (`positive`, `prob`, `binary`, `spd`,
-`invertible`); symmetric variables are drawn symmetric.  Symbolic dimensions get small
-distinct sizes (n=3, m=4, k=2, p=5, others from 6, 7, 3...) so that a transposed answer shows.
+`invertible`, `unit`, `prob-rows`, `onehot-rows`); symmetric variables are drawn
+symmetric.  Symbolic dimensions get small distinct sizes (n=3, m=4, k=2, p=5, others from
+6, 7, 3...) so that a transposed answer shows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from .errors import MatrixCalculusError
 from .variables import VariableInfo, declaration
 
-DOMAINS = ("positive", "prob", "binary", "spd", "invertible")
+DOMAINS = ("positive", "prob", "binary", "spd", "invertible", "unit", "prob-rows", "onehot-rows")
 PREFERRED_SIZES = {"n": 3, "m": 4, "k": 2, "p": 5}
 OTHER_SIZES = (6, 7, 3, 4, 5, 2, 8, 9)
 
@@ -95,6 +96,14 @@ def _draw(kind: str, shape: tuple[int, ...], domain: str | None,
         else:
             a = rng.uniform(0.2, 1.0, shape)
             a = a / a.sum(axis=0, keepdims=True)
+    elif domain == "unit":                # asin, acos: inside (-1, 1)
+        a = rng.uniform(-0.9, 0.9, shape)
+    elif domain == "prob-rows":           # each row a probability vector (a vector: one)
+        a = rng.uniform(0.2, 1.0, shape)
+        a = a / a.sum(axis=-1, keepdims=True) if shape else a
+    elif domain == "onehot-rows":         # class labels: each row one-hot
+        c = shape[-1] if shape else 1
+        a = np.eye(c)[rng.integers(0, c, shape[:-1])] if shape else np.asarray(1.0)
     elif domain == "binary":
         a = rng.integers(0, 2, shape).astype(np.float64)
     elif domain == "spd":

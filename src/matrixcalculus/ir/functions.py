@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .build import add, broadcast, const, einsum, full, neg, power, scale, sub, zero
+from .leaves import ones
 from .nodes import Node, Op, Shape
 
 # filled from ops/ at import: name -> float function of one or two numbers (folding)
@@ -89,12 +90,39 @@ def logdet(x: Node) -> Node:
     return func("log", x) if x.rank == 0 else prim("logdet", x)
 
 
-def softmax(x: Node) -> Node:
-    return const(1.0) if x.rank == 0 else prim("softmax", x)
+def softmax(x: Node, axis: int = 0) -> Node:
+    """softmax along one axis (a vector's only one): each slice along it sums to 1."""
+    if x.rank == 0 or x.shape[axis] == 1:
+        return full(x.shape, 1.0)
+    return prim("softmax", x, axis)
 
 
-def logsumexp(x: Node) -> Node:
-    return x if x.rank == 0 else prim("logsumexp", x)
+def logsumexp(x: Node, axes: tuple[int, ...] | None = None) -> Node:
+    """log(sum(exp(x))) over the given axes (default all: a scalar)."""
+    axes = tuple(range(x.rank)) if axes is None else tuple(sorted(axes))
+    if not axes:
+        return x
+    return prim("logsumexp", x, axes)
+
+
+def sum_along(x: Node, axis: int) -> Node:
+    """The sum over one axis (sum(X, k)): the axis goes."""
+    ix = tuple(range(x.rank))
+    return einsum([x], [ix], ix[:axis] + ix[axis + 1:])
+
+
+def size(dims: Sequence) -> Node:
+    """The number of entries of a block of the given dimensions, as a node: n is
+    sum(ones(n)), m*n the product of two (a dimension's size used as a value)."""
+    return einsum([ones(d) for d in dims], [(i,) for i in range(len(dims))], ())
+
+
+def mean_along(x: Node, axes: Sequence[int]) -> Node:
+    """The mean over the given axes: the sum over them divided by their size."""
+    ix = tuple(range(x.rank))
+    kept = tuple(i for i in ix if i not in axes)
+    total = einsum([x], [ix], kept)
+    return hadamard(total, recip(size([x.shape[a] for a in axes]))) if axes else x
 
 
 # ------------------------------------------------------------------ shapes of products

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .. import ast
 from ..errors import DeclarationError, ParseError
 from ..ops import ALL
+from .axes import AxisRules
 from .declarations import Declaration, default_kind
 from .dims import DimTable
 from .source import binding_name_pos, first_name, names_in, short
@@ -50,6 +51,8 @@ class Typed:
     # (name, how): an undeclared scalar where a vector would fit as well, `X*beta` (how:
     # "multiplying the matrix X"), `sigma.*z` ("multiplying z elementwise")
     scaled: list[tuple[str, str]] = field(default_factory=list)
+    # ids of the AST nodes that are axis-reduced columns (language/axes.py): they expand
+    reduced_columns: set[int] = field(default_factory=set)
 
     def type_of(self, node: ast.Node) -> Type:
         return self.types[id(node)]
@@ -94,7 +97,7 @@ def check_kinds(root: ast.Node, source: str, declarations: dict[str, Declaration
     return _Checker(root, source, declarations, kinds, constants).run()
 
 
-class _Checker(OperatorRules, CallRules):
+class _Checker(OperatorRules, CallRules, AxisRules):
     def __init__(self, root: ast.Node, source: str, decls: dict[str, Declaration],
                  kinds: dict[str, str], constants: dict[str, str]):
         self.root = root
@@ -112,6 +115,9 @@ class _Checker(OperatorRules, CallRules):
         self.out = Typed(root, source, self.dims, {}, constants=dict(constants))
         self.env: dict[str, Type] = {}
         self.pending: set[str] = set()     # where-names not defined yet
+        # axis-reduced columns (axes.py): ids of their AST nodes, and where-names of them
+        self.reduced_columns: set[int] = self.out.reduced_columns
+        self.reduced_names: set[str] = set()
         self.defining: str | None = None   # the where-name being checked
         for name, d in decls.items():
             self._declare(name, d)
@@ -163,6 +169,8 @@ class _Checker(OperatorRules, CallRules):
                                             root, i)
                 self.defining = name
                 self.env[name] = self.check(expr)
+                if id(expr) in self.reduced_columns:
+                    self.reduced_names.add(name)
                 self.pending.discard(name)
                 seen[name] = expr
             self.out.bindings = seen
@@ -196,6 +204,7 @@ class _Checker(OperatorRules, CallRules):
         # iterative-enough: recursion depth is bounded by the parser's depth limit
         t = self._check(node)
         self.out.types[id(node)] = t
+        self._mark_reduced(node, t)
         return t
 
     def _binding_err(self, msg: str, root: ast.Where, i: int) -> ParseError:

@@ -21,7 +21,6 @@ _FUNCTION_HINTS = {
     "sqrtm": "sqrtm is not built yet; sqrt(X) is elementwise",
     "matmul": "products are written with '*'", "dot": "an inner product is written x'*y",
     "norm": "norms are norm2(x) (Euclidean, Frobenius) and norm1(x)",
-    "mean": "mean is not built yet: sum(x)/n, with n a dimension",
 }
 
 
@@ -155,12 +154,16 @@ class OperatorRules:
                     self.out.scaled += [(n, f"{how} {self._text(o_node)} elementwise")
                                         for n in self._spread_names(s_node)]
                 return o_t
+        expanded = self._expand(node, left, right, lt, rt)
+        if expanded is not None:
+            return expanded
         if self.dims.unify(lt[0], rt[0]) and self.dims.unify(lt[1], rt[1]):
             return lt
         raise self._err(ShapeError, f"shape mismatch in {self._text(node)}: "
                         f"{self._text(left)} is {self.out.describe(lt)} but "
                         f"{self._text(right)} is {self.out.describe(rt)}; {what} "
-                        "needs equal shapes or a scalar on one side", node)
+                        "needs equal shapes or a scalar on one side (or a row, or an "
+                        "axis-reduced column, beside a matrix)", node)
 
     def _lone_undeclared(self, node: ast.Node) -> str | None:
         """`b`, `-b`, `b'`, `2*b`: an undeclared variable up to sign, transpose and numeric
@@ -209,6 +212,8 @@ class CallRules:
             raise self._err(ParseError, f"{f}(a, b) is elementwise, of two arguments; the "
                             f"{'largest' if f == 'max' else 'smallest'} entry of one is not a "
                             "function of the language (logsumexp(x) is a smooth max)", node)
+        if len(node.args) == 2 and row(f).along is not None:
+            return self._along(node)
         if len(node.args) not in ARITY[f]:
             want = " or ".join(str(a) for a in ARITY[f])
             plural = "" if ARITY[f] == (1,) else "s"
@@ -250,8 +255,15 @@ class CallRules:
             self.out.reduced_scalars += [n for n in names_in(arg) if n in self.out.variables
                                          and not self.out.variables[n].declared]
         if not self.dims.is_one(t[1]) and not self.out.is_scalar(t):
-            raise self._err(ShapeError, f"{node.func} takes a vector, but {self._text(arg)} "
-                            f"is {self.out.describe(t)}", node)
+            f, x = node.func, self._text(arg)
+            both = ""
+            if row(f).along is not None and self.dims.is_one(t[0]):
+                both = f"; {f}({x}, 2) runs along the row"
+            elif row(f).along is not None:
+                both = (f" without an axis; choose one: {f}({x}, 2) along each row (each row "
+                        f"sums to 1) or {f}({x}, 1) down each column")
+            raise self._err(ShapeError, f"{f} takes a vector, but {x} "
+                            f"is {self.out.describe(t)}{both}", node)
         return t
 
     def _diag(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..ir.build import broadcast, const, delta, einsum, full, power, sub
+from ..ir.build import const, delta, einsum, full, ones, power, sub
 from ..ir.functions import (
     det,
     detd,
@@ -19,8 +19,10 @@ from ..ir.functions import (
     inv,
     logdet,
     logsumexp,
+    mean_along,
     softmax,
     sum_all,
+    sum_along,
 )
 from ..ir.nodes import Node
 from .det_kernels import HELPERS as DETD_HELPERS
@@ -29,12 +31,29 @@ from .row import Row, function, primitive
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
+def _softmax_vjp(node: Node, g: Node) -> Node:
+    """y .* (g - sum_a(g .* y)) along the softmax's axis a."""
+    axes = _LETTERS[:node.rank]
+    a = node.own[0]
+    summed = axes[:a] + "z" + axes[a + 1:]       # the axis summed over, relabelled
+    return sub(ein(f"...{axes},{axes}->...{axes}", g, node),
+               ein(f"...{summed},{summed},{axes}->...{axes}", g, node, node))
+
+
 def _logsumexp_vjp(node: Node, g: Node) -> Node:
-    """The gradient of logsumexp over all entries is the softmax over all entries."""
-    x = node.args[0]
-    p = softmax(x) if x.rank == 1 else func("exp", sub(x, broadcast(node, x.shape)))
+    """The gradient of logsumexp over some axes is the softmax over them (along one axis:
+    softmax(X, k), the node the answers print)."""
+    x, (reduced,) = node.args[0], node.own
+    if len(reduced) == 1:
+        p = softmax(x, reduced[0])
+    else:
+        kept = tuple(i for i in range(x.rank) if i not in reduced)
+        spread = einsum([node] + [ones(x.shape[i]) for i in reduced],
+                        [kept] + [(i,) for i in reduced], tuple(range(x.rank)))
+        p = func("exp", sub(x, spread))
     axes = _LETTERS[:x.rank]
-    return ein(f"...,{axes}->...{axes}", g, p)
+    kept_axes = "".join(c for i, c in enumerate(axes) if i not in reduced)
+    return ein(f"...{kept_axes},{axes}->...{axes}", g, p)
 
 
 def _detd_vjp(node: Node, g: Node) -> Node:
@@ -72,19 +91,15 @@ _LOGDET = {
 }
 
 
-def _stable(xp: str) -> dict[str, dict[str, str]]:
-    """softmax and logsumexp over all entries, shifted by the maximum (no overflow)."""
-    return {
-        "softmax": {"_softmax": f'''def _softmax(x):
-    e = {xp}.exp(x - {xp}.max(x))
-    return e / {xp}.sum(e)'''},
-        "logsumexp": {"_logsumexp": f'''def _logsumexp(x):
-    m = {xp}.max(x)
-    return m + {xp}.log({xp}.sum({xp}.exp(x - m)))'''},
-    }
+# softmax and logsumexp along axes: SciPy's (shifted by the maximum, no overflow); Dask's
+# own, reduced blockwise
+_DASK_SOFTMAX = {"_softmax": '''def _softmax(x, axis):
+    e = da.exp(x - da.max(x, axis=axis, keepdims=True))
+    return e / da.sum(e, axis=axis, keepdims=True)'''}
+_DASK_LOGSUMEXP = {"_logsumexp": '''def _logsumexp(x, axes):
+    m = da.max(x, axis=axes, keepdims=True)
+    return da.squeeze(m, axis=axes) + da.log(da.sum(da.exp(x - m), axis=axes))'''}
 
-
-_NP, _DA = _stable("np"), _stable("da")
 
 # Dask: inv/det are meant for small (k x k) operands: one chunk, NumPy in one task
 _DASK_INV = {"_inv": '''def _inv(x):
@@ -137,22 +152,32 @@ ROWS: list[Row] = [
               helpers={"numpy": {"_logdet": _LOGDET["numpy"]}, "jax": {"_logdet": _LOGDET["jax"]},
                        "dask": {"_logdet": _LOGDET["dask"]}},
               flops=_cubic, latex=r"\log\det"),
-    primitive("softmax", typing="vector", shape=lambda s: s, lower=lambda x, shape: softmax(x),
-              # y .* (g - (g . y))
-              vjp=lambda y, g: sub(ein("...i,i->...i", g, y), ein("...j,j,i->...i", g, y, y)),
-              code={"*": "_softmax({0})", "torch": "torch.softmax({0}, 0)",
-                    "jax": "jax.nn.softmax({0})"},
-              helpers={"numpy": _NP["softmax"], "dask": _DA["softmax"]}, flops=_linear,
+    primitive("softmax", typing="vector", own=("axis",), arity=(1, 2),
+              shape=lambda s, axis: s, lower=lambda x, axis=0, shape=None: softmax(x, axis),
+              along=softmax, vjp=_softmax_vjp,
+              shows=lambda n: (n.own[0] + 1,) if n.rank >= 2 else (),
+              code={"numpy": "scipy.special.softmax({0}, axis={axis})",
+                    "torch": "torch.softmax({0}, {axis})",
+                    "jax": "jax.nn.softmax({0}, axis={axis})", "dask": "_softmax({0}, {axis})"},
+              helpers={"dask": _DASK_SOFTMAX}, flops=lambda s, axis: _linear(s),
               latex=r"\operatorname{softmax}", letter="p"),
-    primitive("logsumexp", typing="scalar", shape=lambda s: (),
-              lower=lambda x, shape: logsumexp(x), vjp=_logsumexp_vjp,
-              code={"*": "_logsumexp({0})", "torch": "torch.logsumexp(({0}).reshape(-1), 0)",
-                    "jax": "jax.nn.logsumexp({0})"},
-              helpers={"numpy": _NP["logsumexp"], "dask": _DA["logsumexp"]}, flops=_linear,
+    primitive("logsumexp", typing="scalar", own=("axes",), arity=(1, 2),
+              shape=lambda s, axes: tuple(d for i, d in enumerate(s) if i not in axes),
+              lower=lambda x, axes=None, shape=None: logsumexp(x, axes),
+              along=lambda x, a: logsumexp(x, (a,)), vjp=_logsumexp_vjp,
+              shows=lambda n: () if len(n.own[0]) == n.args[0].rank else (n.own[0][0] + 1,),
+              code={"numpy": "scipy.special.logsumexp({0}, axis={axes})",
+                    "torch": "torch.logsumexp({0}, {axes})",
+                    "jax": "jax.nn.logsumexp({0}, axis={axes})",
+                    "dask": "_logsumexp({0}, {axes})"},
+              helpers={"dask": _DASK_LOGSUMEXP}, flops=lambda s, axes: _linear(s),
               latex=r"\operatorname{logsumexp}", letter="z"),
     # ---- reductions and structure, lowered to einsums, powers and primitives
     function("sum", kind="reduction", typing="scalar", lower=lambda x, shape: sum_all(x),
-             latex=r"\operatorname{sum}"),
+             along=sum_along, latex=r"\operatorname{sum}"),
+    function("mean", kind="reduction", typing="scalar",
+             lower=lambda x, shape: mean_along(x, tuple(range(x.rank))),
+             along=lambda x, a: mean_along(x, (a,)), latex=r"\operatorname{mean}"),
     function("tr", kind="reduction", typing="square->scalar",
              lower=lambda x, shape: einsum([x], [(0, 0)], ()) if x.rank == 2 else x,
              latex=r"\operatorname{tr}"),

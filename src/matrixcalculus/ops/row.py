@@ -64,6 +64,12 @@ class Row:
     # a primitive's own parameters, by name (detd: ("k",)): in its node after the name
     # (Node.own), in its code templates as {k}, given to shape and flops after the sizes
     own: tuple[str, ...] = ()
+    # along one axis (`sum(X, k)`, LANGUAGE.md "along one axis"): the IR of the function
+    # along the IR axis a of its argument; the call's second argument is k
+    along: Callable[[Node, int], Node] | None = None
+    # the arguments after the first that print a primitive's own parameters
+    # (softmax(X, 2) for the axis 1 of a matrix; () where the one-argument form says it)
+    shows: Callable[[Node], tuple[int, ...]] | None = None
     # a function of the language (parsed, typed, printed); False for a primitive only
     # evaluation IR holds (detd): not in ROWS, so no one may call it
     language: bool = True
@@ -121,19 +127,22 @@ def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node],
               lower: Callable[..., Node], flops: Callable[..., int],
               helpers: dict[str, dict[str, str]] | None = None, symmetric: bool = False,
               letter: str = "", eval_vjp: Callable[[Node, Node], Node] | None = None,
-              own: tuple[str, ...] = (), language: bool = True) -> Row:
-    return Row(name=name, kind="primitive", arity=(1,), typing=typing, lower=lower,
+              own: tuple[str, ...] = (), language: bool = True, arity: tuple[int, ...] = (1,),
+              along: Callable[[Node, int], Node] | None = None,
+              shows: Callable[[Node], tuple[int, ...]] | None = None) -> Row:
+    return Row(name=name, kind="primitive", arity=arity, typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
                flops=flops, symmetric=symmetric, letter=letter, eval_vjp=eval_vjp, own=own,
-               language=language)
+               language=language, along=along, shows=shows)
 
 
 def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,
-             arity: tuple[int, ...] = (1,), letter: str = "") -> Row:
+             arity: tuple[int, ...] = (1,), letter: str = "",
+             along: Callable[[Node, int], Node] | None = None) -> Row:
     """A function lowered to other IR (sum, tr, norm2, diag, ones): no code or rule of its
-    own, since the nodes it lowers to have theirs."""
-    return Row(name=name, kind=kind, arity=arity, typing=typing, lower=lower, latex=latex,
-               letter=letter)
+    own, since the nodes it lowers to have theirs.  With `along`, it also takes an axis."""
+    return Row(name=name, kind=kind, arity=(1, 2) if along else arity, typing=typing,
+               lower=lower, latex=latex, letter=letter, along=along)
 
 
 def check_rows(rows: list[Row]) -> None:
@@ -170,5 +179,9 @@ def check_rows(rows: list[Row]) -> None:
             missing.append("a primitive's kind (only primitives have an eval_vjp)")
         if (r.own or not r.language) and r.kind != "primitive":
             missing.append("a primitive's kind (own parameters, outside the language)")
+        if r.along is not None and 2 not in r.arity:
+            missing.append("the arity 2 of a function along an axis")
+        if r.own and r.language and r.shows is None:
+            missing.append("shows (how its own parameters print)")
         if missing:
             raise RuntimeError(f"ops/ row {r.name!r} lacks: {', '.join(missing)}")

@@ -327,6 +327,11 @@ class Algebra:
             if f == "eye":
                 return MATRIX
             typing = row(f).typing
+            if len(a.args) == 2 and row(f).along is not None:   # sum(X, 1) is a row
+                if typing != "scalar":
+                    return self.shape(a.args[0])
+                k = a.args[1]
+                return (False, True) if isinstance(k, ast.Num) and k.value == 1 else COLUMN
             if typing in ("scalar", "square->scalar"):       # reductions: the rows say so
                 return SCALAR
             s = self.shape(a.args[0])

@@ -8,6 +8,7 @@ from ..ir.build import coef_and_base, const, is_symmetric, power_parts
 from ..ir.build import einsum as ir_einsum
 from ..ir.nodes import Node, walk
 from ..limits import check_deadline
+from ..ops import row
 from .algebra import Algebra, split_number
 from .combine import materialize
 from .pieces import NoMatrixForm, dim_ast, num
@@ -91,7 +92,9 @@ class Raiser:
         if op == "power":
             return self.power(n)
         if op == "prim":
-            return ast.Call(n.name, (self.lift(n.args[0]),))
+            shows = row(n.name).shows          # softmax(X, 2): the axis it runs along
+            extra = tuple(ast.Num(k) for k in shows(n)) if shows is not None else ()
+            return ast.Call(n.name, (self.lift(n.args[0]), *extra))
         if op == "add":
             return self.add(n)
         if op == "einsum":
