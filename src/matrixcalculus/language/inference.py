@@ -134,6 +134,9 @@ def _use_constraints(root: ast.Node, free: set[str]) -> dict[str, set[str]]:
         stack.extend(ast.children(n))
         if isinstance(n, ast.Transpose) and isinstance(n.operand, ast.Name):
             narrow(n.operand.name, {"vector", "matrix"})
+        elif isinstance(n, ast.Call) and len(n.args) == 2 and n.func in ARITY \
+                and row(n.func).along is not None and isinstance(n.args[0], ast.Name):
+            narrow(n.args[0].name, {"vector", "matrix"})     # sum(X, 2): X has an axis 2
         elif isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name):
             t = row_typing(n.func)
             if t in ("square", "square->scalar"):
