@@ -36,7 +36,6 @@ BUILT_IDS = {"v2-hess-mf-U-vec": "its vec form (tensors)",
 LONGER: dict[str, str] = {
     # printing of broadcasts and axis reductions still to come (batched ML, its raising)
     "v2-bias-row": "broadcasts print as ones(n)*c'",
-    "v2-lse-rows-composite": "exp(X)./sum(exp(X), 2) not re-folded to softmax(X, 2)",
     "v2-variance-entries": "mean(x) not raised from ones(n, n)*x/n^2",
     "v2-layernorm-X": "mean(X, 2) and expansions print as products with ones",
     "v2-layernorm-gain": "mean(X, 2) and expansions print as products with ones",

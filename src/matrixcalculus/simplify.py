@@ -10,8 +10,11 @@ driver of ir/rewrite.py, priced by a Pricer made for the run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .ir import build as B
 from .ir import functions as F
+from .ir import softmax_rules as S
 from .ir.nodes import Node, walk
 from .ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
 
@@ -61,10 +64,25 @@ def shorter(price: Pricer) -> Keep:
 
 def expand_rows(keep: Keep) -> list[Rewrite]:
     factoring = Factoring(keep)
+    rows = [Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
+            *softmax_rows(keep)]
+    # the products that distributing makes meet the product rows before factoring
+    # (a*(e/sum(e)) -> e.*a/sum(e) -> softmax(x).*a)
+    products = [r for r in rows if "einsum" in r.ops]
+    return [*rows, Rewrite("distribute a product over its sums, then factor", {"einsum"},
+                           lambda n: expand(n, factoring, products), keep)]
+
+
+def softmax_rows(keep: Keep) -> list[Rewrite]:
+    """The softmax and logsumexp identities (ir/softmax_rules.py), along any axis."""
     return [
-        Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
-        Rewrite("distribute a product over its sums, then factor", {"einsum"},
-            lambda n: expand(n, factoring), keep),
+        Rewrite("exp(x)./sum(exp(x), k) -> softmax(x, k)", {"einsum"}, S.softmax_of_exp_ratio),
+        Rewrite("log(sum(exp(x), k)) -> logsumexp(x, k)", {"func"},
+            S.logsumexp_of_log_sum_exp),
+        Rewrite("exp(x - logsumexp(x, k)) -> softmax(x, k)", {"func"}, S.exp_minus_logsumexp),
+        Rewrite("sum(softmax(x, k), k) -> 1", {"einsum"}, S.softmax_sums_to_one),
+        Rewrite("log(softmax(x, k)) -> x - logsumexp(x, k)", {"func", "add"}, S.log_of_softmax,
+            keep),
     ]
 
 
@@ -82,9 +100,10 @@ def simplify(root: Node, price: Pricer | None = None) -> Node:
 
 
 # ------------------------------------------------------------------ rules
-def expand(n: Node, factoring: Factoring) -> Node | None:
-    """The einsum distributed over the sums among its factors (but the inert ones), then
-    factored: the row's keep decides whether that is shorter."""
+def expand(n: Node, factoring: Factoring, products: Sequence[Rewrite] = ()) -> Node | None:
+    """The einsum distributed over the sums among its factors (but the inert ones), each
+    product made rewritten by the rows `products`, then factored: the row's keep decides
+    whether that is shorter."""
     if not any(a.op == "add" for a in n.args):
         return None
     # a vector or matrix that is a product through a sum of order > 2 (the adjoint in a
@@ -100,7 +119,20 @@ def expand(n: Node, factoring: Factoring) -> Node | None:
         sums = [k for k, a in enumerate(m.args) if a.op == "add" and a not in inert]
         return sorted(sums, key=lambda k: -_reciprocals(m.args[k]))[:1]
     expanded = distribute(n, over, most_terms=_MAX_TERMS_THROUGH if through else _MAX_TERMS)
-    return None if expanded is None else factor(expanded, factoring)
+    if expanded is None:
+        return None
+    if products:
+        terms = expanded.args if expanded.op == "add" else (expanded,)
+        expanded = B.add([_rewritten(t, products) for t in terms])
+    return factor(expanded, factoring)
+
+
+def _rewritten(t: Node, rows: Sequence[Rewrite]) -> Node:
+    """One product through the rows, once each (rows whose keep is None: they choose)."""
+    for row in rows:
+        if t.op in row.ops and row.keep is None:
+            t = row.rewrite(t) or t
+    return t
 
 
 _STRUCTURAL = ("ones", "const", "delta")
