@@ -656,7 +656,8 @@ def _oracle(f: str) -> Callable:
 # the elementwise functions' oracles are their rows' (ops/); these are the reductions'
 _TORCH_FUNCS: dict[str, Callable] = {
     **{f: _oracle(f) for f in _ELEMENTWISE},
-    "sum": torch.sum, "mean": torch.mean, "norm2": _norm2, "norm1": lambda x: torch.sum(torch.abs(x)),
+    "sum": torch.sum, "mean": torch.mean, "norm2": _norm2,
+    "norm1": lambda x: torch.sum(torch.abs(x)),
     "logsumexp": _logsumexp, "det": torch.linalg.det, "logdet": torch.logdet,
 }
 
