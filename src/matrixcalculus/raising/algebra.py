@@ -14,9 +14,9 @@ from typing import NamedTuple
 
 from .. import ast
 from ..ir.nodes import Node
-from ..ops import row
+from ..ops import ELEMENTWISE, row
 from ..printers.text import ByIdentity, Measure
-from .pieces import COLUMN, MATRIX, SCALAR, Shape, is_ones, num
+from .pieces import COLUMN, MATRIX, ROW, SCALAR, Shape, is_ones, num
 
 
 class Rule(NamedTuple):
@@ -112,6 +112,23 @@ def _sum_right(alg, a, b, sa, sb):
     return None
 
 
+def _sum_along_rows(alg, a, b, sa, sb):
+    # X*ones(n) is sum(X, 2) (an axis-reduced column, which may expand); X'*ones(m) is
+    # sum(X, 1)', the row of column sums as a column
+    if sa == MATRIX and is_ones(b):
+        if isinstance(a, ast.Transpose):
+            return ast.Transpose(ast.Call("sum", (a.operand, ast.Num(1))))
+        return ast.Call("sum", (a, ast.Num(2)))
+    return None
+
+
+def _sum_down_columns(alg, a, b, sa, sb):
+    # ones(m)'*X is sum(X, 1), the row of column sums
+    if isinstance(a, ast.Transpose) and is_ones(a.operand) and sb == MATRIX:
+        return ast.Call("sum", (b, ast.Num(1)))
+    return None
+
+
 def _scalars_together(alg, a, b, sa, sb):
     if sb != SCALAR and sa == SCALAR and isinstance(b, ast.Binary) and b.op == "*" \
             and alg.shape(b.left) == SCALAR:
@@ -142,6 +159,8 @@ PRODUCT_ROWS = Rules(
     Rule("A*eye -> A", _eye_right, right=(ast.Call,)),
     Rule("v'*ones -> sum(v)", _sum_left, left=(ast.Transpose,), right=(ast.Call,)),
     Rule("ones'*v -> sum(v)", _sum_right, left=(ast.Transpose,)),
+    Rule("X*ones -> sum(X, 2)", _sum_along_rows, right=(ast.Call,)),
+    Rule("ones'*X -> sum(X, 1)", _sum_down_columns, left=(ast.Transpose,)),
     Rule("s*(t*X) -> s*t*X", _scalars_together, right=(ast.Binary,)),
     Rule("s*(a.*b) -> s*a.*b", _scalar_into_elementwise, right=(ast.Binary,)),
     Rule("a*(b*c) -> a*b*c", _left_chain, right=(ast.Binary,)),
@@ -201,9 +220,48 @@ def _product(alg, a, s):
 
 
 def _elementwise(alg, a, s):
-    if isinstance(a, ast.Binary) and a.op in ("+", "-", ".*", "./"):
-        return ast.Binary(a.op, alg.T(a.left), alg.T(a.right))
+    if isinstance(a, ast.Binary) and a.op in ("+", "-", ".*", "./") \
+            and _transposes_apart(alg, a.left, a.right):
+        left, right = alg.T(a.left), alg.T(a.right)
+        # beside a matrix, ones(m)*r (r a row) is the expansion of r: `A - p'*A`
+        if alg.shape(left) == MATRIX:
+            right = _unspread(alg, right) or right
+        if alg.shape(right) == MATRIX:
+            left = _unspread(alg, left) or left
+        return ast.Binary(a.op, left, right)
     return None
+
+
+def _unspread(alg: Algebra, x: ast.Node) -> ast.Node | None:
+    """For ones(m)*r with r a row (a chain of products, a sign in front): r, the form
+    that expands over a matrix's rows; else None."""
+    if isinstance(x, ast.Neg):
+        inner = _unspread(alg, x.operand)
+        return None if inner is None else ast.Neg(inner)
+    chain: list[ast.Node] = []
+    while isinstance(x, ast.Binary) and x.op == "*":
+        chain.append(x.right)
+        x = x.left
+    chain.append(x)
+    chain.reverse()
+    k = next((k for k, f in enumerate(chain) if alg.shape(f) != SCALAR), None)
+    if k is None or k == len(chain) - 1 or not is_ones(chain[k]):
+        return None
+    rest = chain[:k] + chain[k + 1:]
+    out = rest[0]
+    for f in rest[1:]:
+        out = ast.Binary("*", out, f)
+    return out if alg.shape(out) == ROW else None
+
+
+def _transposes_apart(alg: Algebra, x: ast.Node, y: ast.Node) -> bool:
+    """Whether (x op y)' may be written x' op y': always for equal shapes (or a scalar);
+    for an expansion only where the row side turns into an axis-reduced column (a plain
+    column never expands, so `(X'.*v')'` stays as it is rather than `X.*v`)."""
+    sx, sy = alg.shape(x), alg.shape(y)
+    if sx == sy or SCALAR in (sx, sy):
+        return True
+    return all(s != ROW or alg.reduced(alg.T(v)) for v, s in ((x, sx), (y, sy)))
 
 
 def _by_scalar(alg, a, s):
@@ -236,6 +294,10 @@ PUSH_ROWS = Rules(            # taken where shorter than (...)'
 )
 
 
+_ELEMENTWISE_OPS = ("+", "-", ".*", "./", ".^", "*", "/")
+_ELEMENTWISE_CALLS = frozenset(ELEMENTWISE)
+
+
 class Algebra:
     """Shapes, products and transposes of ASTs, remembered per AST node (one instance per
     raiser: its ASTs share their parts)."""
@@ -246,6 +308,7 @@ class Algebra:
         self.sym_ids: set[int] = set()     # ids of raised ASTs of symmetric matrices
         self.shape = ByIdentity(self._shape)
         self.T = ByIdentity(self._transpose)
+        self.reduced = ByIdentity(self._reduced)
         self.measure = Measure()
 
     def register(self, n: Node) -> None:
@@ -297,6 +360,26 @@ class Algebra:
                 return alt if self.measure(alt) < self.measure(plain) else plain
         return plain
 
+    def _reduced(self, a: ast.Node) -> bool:
+        """Whether a is an axis-reduced column (LANGUAGE.md "Expansion"): sum/mean/
+        logsumexp(X, 2), or built elementwise (scalings included) from such columns and
+        scalars; only such a column may be written expanding over a matrix."""
+        if isinstance(a, ast.Call):
+            if len(a.args) == 2 and row(a.func).along is not None:
+                k = a.args[1]
+                return row(a.func).typing == "scalar" and isinstance(k, ast.Num) \
+                    and k.value == 2 and self.shape(a.args[0]) == MATRIX
+            parts: tuple[ast.Node, ...] = a.args if a.func in _ELEMENTWISE_CALLS else ()
+        elif isinstance(a, ast.Neg):
+            parts = (a.operand,)
+        elif isinstance(a, ast.Binary) and a.op in _ELEMENTWISE_OPS:
+            parts = (a.left, a.right)
+        else:
+            return False
+        shaped = [p for p in parts if self.shape(p) != SCALAR]
+        return bool(shaped) and all(self.shape(p) == COLUMN and self.reduced(p)
+                                    for p in shaped)
+
     def _shape(self, a: ast.Node) -> Shape:
         if isinstance(a, ast.Num):
             return SCALAR
@@ -319,7 +402,8 @@ class Algebra:
                 return SCALAR
             if a.op == "/":
                 return ls
-            return ls if ls != SCALAR else rs     # .^ too: 2.^x has the shape of x
+            # .^ too (2.^x has the shape of x); a row or a column beside a matrix expands
+            return (ls[0] or rs[0], ls[1] or rs[1])
         if isinstance(a, ast.Call):
             f = a.func
             if f == "ones":
@@ -331,11 +415,11 @@ class Algebra:
                 if typing != "scalar":
                     return self.shape(a.args[0])
                 k = a.args[1]
-                return (False, True) if isinstance(k, ast.Num) and k.value == 1 else COLUMN
+                return ROW if isinstance(k, ast.Num) and k.value == 1 else COLUMN
             if typing in ("scalar", "square->scalar"):       # reductions: the rows say so
                 return SCALAR
             s = self.shape(a.args[0])
             if typing == "diag":
-                return MATRIX if s in (COLUMN, (False, True)) else (COLUMN if s == MATRIX else s)
+                return MATRIX if s in (COLUMN, ROW) else (COLUMN if s == MATRIX else s)
             return s
         raise TypeError(type(a).__name__)

@@ -19,9 +19,11 @@ def materialize(p: Piece) -> Piece:
     return Piece(ast.Binary("./", ast.Num(1.0), p.ast), p.idx)
 
 
-def combine(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
+def combine(alg: Algebra, P: Piece, Q: Piece, keep: set[int],
+            last: tuple[int, ...] | None = None) -> list[Piece]:
     """The ways to write the product of two factors keeping the labels `keep` (empty if
-    none in matrix form)."""
+    none in matrix form); `last`: the labels of the result, in order, where the two are
+    the whole product."""
     kind = pair(P.idx, Q.idx, keep)
     if P.den or Q.den:
         if kind is Pair.HADAMARD:          # the same labels: a quotient, or a denominator
@@ -35,6 +37,8 @@ def combine(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
             P = materialize(P)
         if Q.den:
             Q = materialize(Q)
+    if kind is Pair.DIAG:
+        return _diag(alg, P, Q, keep) + _expansions(alg, P, Q, last)
     return WAYS[kind](alg, P, Q, keep)
 
 
@@ -86,6 +90,30 @@ def _diag(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
             Piece(alg.mul(alg.T(Mi), ast.Call("diag", (P.ast,))), (j, i))]
 
 
+def _expansions(alg: Algebra, P: Piece, Q: Piece,
+                last: tuple[int, ...] | None) -> list[Piece]:
+    """A vector along one axis of a matrix as an expansion (LANGUAGE.md): an axis-reduced
+    column over the columns of M (`P.*sum(T, 2)`), and, for the whole product only, the
+    row v' over the rows of M' (`softmax(X, 1).*v'`): inside a chain diag(v) composes with
+    its neighbours (`X'*diag(s)*X`), which the search, group by group, cannot see (and
+    only in the result's orientation: its transpose would be a plain column expanding).
+    A plain column never expands."""
+    P, Q = _vector_first(P, Q)
+    (i,) = P.idx
+    if is_ones(P.ast):
+        return []
+    Mi = Q.ast if Q.idx[0] == i else alg.T(Q.ast)
+    j = Q.idx[1] if Q.idx[0] == i else Q.idx[0]
+    v = P.ast
+    ways = []
+    if alg.reduced(v):
+        ways += [Piece(ast.Binary(".*", Mi, v), (i, j)), Piece(ast.Binary(".*", v, Mi), (i, j))]
+    if last == (j, i):
+        Mt, vt = alg.T(Mi), alg.T(v)
+        ways += [Piece(ast.Binary(".*", Mt, vt), (j, i)), Piece(ast.Binary(".*", vt, Mt), (j, i))]
+    return ways
+
+
 def _hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
     if len(P.idx) == 1:
         if is_ones(P.ast):
@@ -110,7 +138,10 @@ def _summed_hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[P
     (lab,) = kept                          # diag(A*B')
     Pl = P.ast if P.idx[0] == lab else alg.T(P.ast)
     Ql = Qp if P.idx[0] == lab else alg.T(Qp)
-    return [Piece(ast.Call("diag", (alg.mul(Pl, alg.T(Ql)),)), (lab,))]
+    return [Piece(ast.Call("diag", (alg.mul(Pl, alg.T(Ql)),)), (lab,)),
+            Piece(ast.Call("sum", (ast.Binary(".*", Pl, Ql), ast.Num(2))), (lab,)),
+            Piece(ast.Transpose(ast.Call("sum", (ast.Binary(".*", alg.T(Pl), alg.T(Ql)),
+                                                 ast.Num(1)))), (lab,))]
 
 
 def _none(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:

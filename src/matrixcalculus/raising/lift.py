@@ -49,9 +49,9 @@ class Raiser:
             return None
         return self.measure(a)[0] + self.tally(a)[1]
 
-    def _order_key(self, n: Node) -> int:
+    def _order_key(self, n: Node | ast.Node) -> int:
         try:
-            a = self.lift(n)
+            a = n if isinstance(n, ast.Node) else self.lift(n)
         except NoMatrixForm:
             return 0
         return 2 * self.tally(a)[0] - self.measure(a)[0]
@@ -101,6 +101,32 @@ class Raiser:
             return lift_einsum(self, n)
         raise NoMatrixForm
 
+    def _expansions(self, parts: list[tuple[float, Node]],
+                    spread: list[Node | None]) -> list[ast.Node | None]:
+        """The terms of a sum of matrices written as expansions (LANGUAGE.md): `X*W + c'`
+        for ones(n)*c', `X - mean(X, 2)` for an axis-reduced column spread over the
+        columns; a plain column keeps its product with ones.  Only beside a term that is
+        a matrix of its own, which gives the sum its shape."""
+        shown: list[ast.Node | None] = [None] * len(parts)
+        if not parts or parts[0][1].rank != 2:
+            return shown
+        found = [None if s is not None else _expanded(b) for (_, b), s in zip(parts, spread)]
+        if all(f is not None or s is not None for f, s in zip(found, spread)):
+            return shown
+        for k, f in enumerate(found):
+            if f is None:
+                continue
+            vec, axis = f
+            try:
+                a = self.lift(vec)
+            except NoMatrixForm:
+                continue
+            if axis == 0:
+                shown[k] = self.T(a)
+            elif self.alg.reduced(a):
+                shown[k] = a
+        return shown
+
     def power(self, n: Node) -> ast.Node:
         base, e = power_parts(n)
         v = _sum_of_squares(base)
@@ -137,16 +163,17 @@ class Raiser:
         parts = [coef_and_base(t) for t in n.args]
         spread = [_broadcast_scalar(b) for _, b in parts]
         mixed = any(x is None for x in spread)     # `s + 1` spreads the 1; alone it cannot
+        shown_as = self._expansions(parts, spread)
         # each term as (coefficient, base, written form); a number or a sign in front of
         # the written form joins the coefficient (`2*(0.5*X)` is `X`, `+ -X` is `- X`)
-        terms: list[tuple[float, Node, ast.Node | None]] = []
-        for (c, base), scalar in zip(parts, spread):
+        terms: list[tuple[float, Node | ast.Node, ast.Node | None]] = []
+        for (c, base), scalar, vec in zip(parts, spread, shown_as):
             shown = scalar if mixed and scalar is not None else base
             if shown.op == "const":
                 terms.append((c * shown.value, base, None))
             else:
-                k, body = split_number(self.lift(shown))
-                terms.append((c * k, base, body))
+                k, body = split_number(vec if vec is not None else self.lift(shown))
+                terms.append((c * k, base if vec is None else vec, body))
         mags = {abs(c) for c, _, _ in terms}
         common = mags.pop() if len(mags) == 1 else 1.0
         if common != 1:
@@ -165,6 +192,25 @@ class Raiser:
         if common != 1:
             acc = self.mul(ast.Num(common), acc)
         return acc
+
+
+def _expanded(n: Node) -> tuple[Node, int] | None:
+    """For a vector spread over a matrix (ones(n)[i]*c[j] -> [i,j], an einsum with a ones
+    factor that alone carries one of the result's labels): the vector, and the axis it is
+    spread along (0: a row spread over the rows)."""
+    if n.op != "einsum" or n.rank != 2:
+        return None
+    coef, idxs, out = n.params
+    for k, (a, ix) in enumerate(zip(n.args, idxs)):
+        if a.op == "ones" and len(ix) == 1 and ix[0] in out \
+                and not any(ix[0] in jx for j, jx in enumerate(idxs) if j != k):
+            rest = [j for j in range(len(idxs)) if j != k]
+            kept = tuple(lab for lab in out if lab != ix[0])
+            if not any(kept[0] in idxs[j] for j in rest):
+                return None
+            vec = ir_einsum([n.args[j] for j in rest], [idxs[j] for j in rest], kept, coef)
+            return vec, out.index(ix[0])
+    return None
 
 
 def _sum_of_squares(n: Node) -> Node | None:

@@ -11,6 +11,7 @@ from ..printers.text import to_text
 Shape = tuple[bool, bool]    # (has a rows axis, has a cols axis)
 SCALAR: Shape = (False, False)
 COLUMN: Shape = (True, False)
+ROW: Shape = (False, True)
 MATRIX: Shape = (True, True)
 
 

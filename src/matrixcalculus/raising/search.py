@@ -55,7 +55,8 @@ class Grouping:
                     p = pieces[j]
                     key_parts.append((id(p.ast), tuple(ren.setdefault(lab, len(ren))
                                                       for lab in p.idx), p.den))
-            key = (tuple(key_parts), frozenset(ren[lab] for lab in keep if lab in ren))
+            last = mask == full
+            key = (tuple(key_parts), frozenset(ren[lab] for lab in keep if lab in ren), last)
             hit = self.dp_memo.get(key)
             if hit is not None:
                 if hit is not _NONE:
@@ -67,7 +68,8 @@ class Grouping:
             while sub:
                 other = mask ^ sub
                 if sub < other and sub in best and other in best:
-                    cands += combine(self.alg, best[sub], best[other], keep)
+                    cands += combine(self.alg, best[sub], best[other], keep,
+                                     out if last else None)
                 sub = (sub - 1) & mask
             if cands:
                 got = best[mask] = shortest(cands, self.measure, self.texts)
