@@ -36,9 +36,7 @@ BUILT_IDS = {"v2-hess-mf-U-vec": "its vec form (tensors)",
 LONGER: dict[str, str] = {
     # printing of broadcasts and axis reductions still to come (batched ML, its raising)
     "v2-variance-entries": "mean(x) not raised from ones(n, n)*x/n^2",
-    "v2-layernorm-X": "mean(X, 2) and expansions print as products with ones",
-    "v2-layernorm-gain": "mean(X, 2) and expansions print as products with ones",
-    "v2-rmsnorm-X": "mean(X, 2) and expansions print as products with ones",
+    "v2-layernorm-X": "the person's where-names (Xc, s, Y) not yet reused in answers",
 }
 
 

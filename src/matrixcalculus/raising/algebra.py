@@ -233,25 +233,42 @@ def _elementwise(alg, a, s):
 
 
 def _unspread(alg: Algebra, x: ast.Node) -> ast.Node | None:
-    """For ones(m)*r with r a row (a chain of products, a sign in front): r, the form
-    that expands over a matrix's rows; else None."""
+    """For ones(m)*r with r a row, and c*ones(n)' with c an axis-reduced column (a chain
+    of products, a sign in front, a power): r or c, the forms that expand over a matrix
+    beside them; else None."""
     if isinstance(x, ast.Neg):
         inner = _unspread(alg, x.operand)
         return None if inner is None else ast.Neg(inner)
+    if isinstance(x, ast.Binary) and x.op == ".^" and alg.shape(x.right) == SCALAR:
+        inner = _unspread(alg, x.left)
+        return None if inner is None else ast.Binary(".^", inner, x.right)
     chain: list[ast.Node] = []
     while isinstance(x, ast.Binary) and x.op == "*":
         chain.append(x.right)
         x = x.left
     chain.append(x)
     chain.reverse()
-    k = next((k for k, f in enumerate(chain) if alg.shape(f) != SCALAR), None)
-    if k is None or k == len(chain) - 1 or not is_ones(chain[k]):
+    if len(chain) < 2:
         return None
-    rest = chain[:k] + chain[k + 1:]
+    k = next((k for k, f in enumerate(chain) if alg.shape(f) != SCALAR), None)
+    last = chain[-1]
+    if k is not None and k < len(chain) - 1 and is_ones(chain[k]):
+        want, rest = ROW, chain[:k] + chain[k + 1:]
+    elif isinstance(last, ast.Transpose) and is_ones(last.operand):
+        want, rest = COLUMN, chain[:-1]
+    else:
+        return None
     out = rest[0]
     for f in rest[1:]:
         out = ast.Binary("*", out, f)
-    return out if alg.shape(out) == ROW else None
+    if alg.shape(out) != want or want == COLUMN and not alg.reduced(out):
+        return None
+    return out
+
+
+def unspread_beside(alg: Algebra, x: ast.Node) -> ast.Node:
+    """x beside a matrix, as the row or axis-reduced column it spreads where it is one."""
+    return _unspread(alg, x) or x
 
 
 def _transposes_apart(alg: Algebra, x: ast.Node, y: ast.Node) -> bool:
@@ -379,6 +396,35 @@ class Algebra:
         shaped = [p for p in parts if self.shape(p) != SCALAR]
         return bool(shaped) and all(self.shape(p) == COLUMN and self.reduced(p)
                                     for p in shaped)
+
+    def as_reduced(self, a: ast.Node) -> ast.Node | None:
+        """a written as an axis-reduced column where it is one in value: a itself, or with
+        each diag(A*B) in it as sum(A.*B', 2) (`diag(G*X')./r` is `sum(G.*X, 2)./r`);
+        else None."""
+        if self.shape(a) != COLUMN:
+            return None
+        if self.reduced(a):
+            return a
+        if isinstance(a, ast.Call) and a.func == "diag" and len(a.args) == 1:
+            p = a.args[0]
+            if isinstance(p, ast.Binary) and p.op == "*" and self.shape(p.left) == MATRIX \
+                    and self.shape(p.right) == MATRIX:
+                return ast.Call("sum", (ast.Binary(".*", p.left, self.T(p.right)), ast.Num(2)))
+            return None
+        if isinstance(a, ast.Neg):
+            inner = self.as_reduced(a.operand)
+            return None if inner is None else ast.Neg(inner)
+        if isinstance(a, ast.Binary) and a.op in _ELEMENTWISE_OPS:
+            sides = []
+            for p in (a.left, a.right):
+                sides.append(p if self.shape(p) == SCALAR else self.as_reduced(p))
+                if sides[-1] is None:
+                    return None
+            return ast.Binary(a.op, sides[0], sides[1])
+        if isinstance(a, ast.Call) and a.func in _ELEMENTWISE_CALLS and len(a.args) == 1:
+            inner = self.as_reduced(a.args[0])
+            return None if inner is None else ast.Call(a.func, (inner,))
+        return None
 
     def _shape(self, a: ast.Node) -> Shape:
         if isinstance(a, ast.Num):

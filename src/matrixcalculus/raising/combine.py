@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from .. import ast
 from ..ir.patterns import Pair, pair
-from .algebra import Algebra
+from .algebra import Algebra, unspread_beside
 from .pieces import Piece, is_ones, is_ones_matrix
 
 Ways = Callable[[Algebra, Piece, Piece, set[int]], list[Piece]]
@@ -32,6 +32,8 @@ def combine(alg: Algebra, P: Piece, Q: Piece, keep: set[int],
                 return [Piece(ast.Binary(".*", P.ast, q), P.idx, den=True)]
             numer, den = (Q, P) if P.den else (P, Q)
             d = den.ast if den.idx == numer.idx else alg.T(den.ast)
+            if len(numer.idx) == 2:            # G./(r*ones(n)') is G./r for a reduced r
+                d = unspread_beside(alg, d)
             return [Piece(ast.Binary("./", numer.ast, d), numer.idx)]
         if P.den:
             P = materialize(P)
@@ -106,8 +108,9 @@ def _expansions(alg: Algebra, P: Piece, Q: Piece,
     j = Q.idx[1] if Q.idx[0] == i else Q.idx[0]
     v = P.ast
     ways = []
-    if alg.reduced(v):
-        ways += [Piece(ast.Binary(".*", Mi, v), (i, j)), Piece(ast.Binary(".*", v, Mi), (i, j))]
+    r = alg.as_reduced(v)
+    if r is not None:
+        ways += [Piece(ast.Binary(".*", Mi, r), (i, j)), Piece(ast.Binary(".*", r, Mi), (i, j))]
     if last == (j, i):
         Mt, vt = alg.T(Mi), alg.T(v)
         ways += [Piece(ast.Binary(".*", Mt, vt), (j, i)), Piece(ast.Binary(".*", vt, Mt), (j, i))]

@@ -11,16 +11,40 @@ from ..ir.nodes import Node
 from ..ir.patterns import Single, single
 from .algebra import split_number
 from .combine import materialize
-from .pieces import NoMatrixForm, Piece, dim_ast, num
+from .pieces import COLUMN, NoMatrixForm, Piece, dim_ast, num
 
 if TYPE_CHECKING:
     from .lift import Raiser
 
 
-def factors(r: Raiser, n: Node) -> tuple[list[ast.Node], list[ast.Node], list[Piece], float]:
+def mean_size(n: Node) -> int | None:
+    """Where the einsum sums over one label only, and a factor divides by that label's
+    size (sum(ones(d))^-k, a dimension used as a value): the factor's position, so the
+    sum may print as a mean (`mean(X, 2)` for sum(X, 2)/d); else None."""
+    coef, idxs, out = n.params
+    counts: dict[int, int] = {}
+    dims: dict[int, object] = {}
+    for a, ix in zip(n.args, idxs):
+        dims.update(zip(ix, a.shape))
+        for lab in ix:
+            counts[lab] = counts.get(lab, 0) + 1
+    summed = [lab for lab in counts if lab not in out]
+    if len(summed) != 1:
+        return None
+    for k, a in enumerate(n.args):
+        base, e = power_parts(a)
+        if a.op == "power" and e is not None and e < 0 and base.op == "einsum" \
+                and len(base.args) == 1 and base.args[0].op == "ones" and not base.params[2] \
+                and base.args[0].shape[0] == dims[summed[0]]:
+            return k
+    return None
+
+
+def factors(r: Raiser, n: Node, mean_at: int | None = None
+            ) -> tuple[list[ast.Node], list[ast.Node], list[Piece], float]:
     """An einsum's factors: scalar numerators and denominators, the rest as pieces (with
     ones added for labels summed inside a single factor), and the numbers taken out of
-    them."""
+    them; `mean_at`: the size factor (mean_size) whose one power a mean takes."""
     coef, idxs, out = n.params
     dims: dict[int, object] = {}
     for a, ix in zip(n.args, idxs):
@@ -32,7 +56,10 @@ def factors(r: Raiser, n: Node) -> tuple[list[ast.Node], list[ast.Node], list[Pi
         base, e = power_parts(a)
         negative = a.op == "power" and e is not None and e < 0
         if a.rank == 0:
-            if negative:
+            if negative and k == mean_at:
+                if e != -1:                                  # type: ignore[operator]
+                    dens.append(r.positive_power(r.lift(base), -e - 1, 0, base))  # type: ignore[operator]
+            elif negative:
                 dens.append(r.positive_power(r.lift(base), -e, 0, base))  # type: ignore[operator]
             else:
                 nums.append(r.lift(a))
@@ -74,20 +101,70 @@ def factors(r: Raiser, n: Node) -> tuple[list[ast.Node], list[ast.Node], list[Pi
     return nums, dens, pieces, scale
 
 
+def _walk(a: ast.Node):
+    stack = [a]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(ast.children(x))
+
+
+def _as_mean(r: Raiser, mat: ast.Node, pieces: list[Piece]) -> ast.Node | None:
+    """mat with its one sum made here (not inside a factor) as a mean, or None."""
+    inside = {id(x) for p in pieces for x in _walk(p.ast)}
+    made = [x for x in _walk(mat) if isinstance(x, ast.Call) and x.func == "sum"
+            and id(x) not in inside and (len(x.args) == 2 or r.shape(x.args[0]) == COLUMN)]
+    if len({id(x) for x in made}) != 1:
+        return None
+    target = made[0]
+
+    def swap(x: ast.Node) -> ast.Node:
+        if x is target:
+            return ast.Call("mean", x.args)
+        kids = ast.children(x)
+        if not kids or not any(id(k) in below for k in kids):
+            return x
+        return ast.with_children(x, [swap(k) for k in kids])
+
+    below: set[int] = set()          # the nodes on the way down to the target
+
+    def find(x: ast.Node) -> bool:
+        if x is target or any(find(k) for k in ast.children(x)):
+            below.add(id(x))
+            return True
+        return False
+
+    find(mat)
+    return swap(mat)
+
+
+def _matrix_part(r: Raiser, n: Node, pieces: list[Piece]) -> ast.Node | None:
+    coef, idxs, out = n.params
+    if not pieces:
+        return None
+    best = r.combine_all(pieces, tuple(out))
+    if best.den:
+        best = materialize(best)
+    if len(best.idx) != len(out) or set(best.idx) != set(out):
+        raise NoMatrixForm
+    mat = best.ast
+    if len(out) == 2 and best.idx != tuple(out):
+        mat = r.T(mat)
+    return mat
+
+
 def lift_einsum(r: Raiser, n: Node) -> ast.Node:
     coef, idxs, out = n.params
-    nums, dens, pieces, scale = factors(r, n)
-    coef *= scale
+    at = mean_size(n)
     mat: ast.Node | None = None
-    if pieces:
-        best = r.combine_all(pieces, tuple(out))
-        if best.den:
-            best = materialize(best)
-        if len(best.idx) != len(out) or set(best.idx) != set(out):
-            raise NoMatrixForm
-        mat = best.ast
-        if len(out) == 2 and best.idx != tuple(out):
-            mat = r.T(mat)
+    if at is not None:                 # sum(X, 2)/d as mean(X, 2), where the sum is one
+        nums, dens, pieces, scale = factors(r, n, at)
+        got = _matrix_part(r, n, pieces)
+        mat = None if got is None else _as_mean(r, got, pieces)
+    if mat is None:
+        nums, dens, pieces, scale = factors(r, n)
+        mat = _matrix_part(r, n, pieces)
+    coef *= scale
     expr: ast.Node | None = None
     for s in nums:
         expr = s if expr is None else r.mul(expr, s)
