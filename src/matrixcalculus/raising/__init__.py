@@ -1,7 +1,8 @@
 """Raise IR back to matrix notation: einsum index patterns -> products, transposes,
 traces, diag, Hadamard products, sums (DESIGN.md: "Raising is a folder, layered").
 
-Layers, each reading only the ones above it:
+Layers, each reading only the ones above it (expansion.py: axis-reduced columns, for
+algebra.py and combine.py):
   pieces.py    the vocabulary: shapes of ASTs, Piece (a factor with its labels), NoMatrixForm
   algebra.py   AST algebra as named rows (`1*b -> b`, `v'*ones -> sum(v)`, number folding,
                transposes pushed inwards) on one driver

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from .. import ast
 from ..ir.patterns import Pair, pair
-from .algebra import Algebra, unspread_beside
+from .algebra import Algebra
+from .expansion import unspread_beside
 from .pieces import Piece, is_ones, is_ones_matrix
 
 Ways = Callable[[Algebra, Piece, Piece, set[int]], list[Piece]]
