@@ -100,7 +100,7 @@ def _expansions(alg: Algebra, P: Piece, Q: Piece,
     row v' over the rows of M' (`softmax(X, 1).*v'`): inside a chain diag(v) composes with
     its neighbours (`X'*diag(s)*X`), which the search, group by group, cannot see (and
     only in the result's orientation: its transpose would be a plain column expanding).
-    A plain column never expands."""
+    A plain column never expands; a diagonal matrix keeps diag(v.*w)."""
     P, Q = _vector_first(P, Q)
     (i,) = P.idx
     if is_ones(P.ast):
@@ -112,7 +112,7 @@ def _expansions(alg: Algebra, P: Piece, Q: Piece,
     r = alg.as_reduced(v)
     if r is not None:
         ways += [Piece(ast.Binary(".*", Mi, r), (i, j)), Piece(ast.Binary(".*", r, Mi), (i, j))]
-    if last == (j, i):
+    if last == (j, i) and not (isinstance(Mi, ast.Call) and Mi.func == "diag"):
         Mt, vt = alg.T(Mi), alg.T(v)
         ways += [Piece(ast.Binary(".*", Mt, vt), (j, i)), Piece(ast.Binary(".*", vt, Mt), (j, i))]
     return ways
