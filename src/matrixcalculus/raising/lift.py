@@ -230,10 +230,12 @@ def _broadcast_scalar(n: Node) -> Node | None:
     if n.op != "einsum" or n.rank == 0:
         return None
     coef, idxs, out = n.params
-    if any(a.rank and a.op != "ones" for a in n.args):
+    outs = set(out)
+    # the result's axes come from ones alone (u'*v spread by ones(m)*ones(n)': u'*v)
+    if any(a.op != "ones" and outs & set(ix) for a, ix in zip(n.args, idxs)):
         return None
     # the scalar factors, and the ones summed over (each counts its dimension: sum(ones(k)))
-    parts = [(a, ix) for a, ix in zip(n.args, idxs) if not ix or not set(ix) <= set(out)]
+    parts = [(a, ix) for a, ix in zip(n.args, idxs) if not ix or not set(ix) <= outs]
     if not parts:
         return const(coef)
     return ir_einsum([a for a, _ in parts], [ix for _, ix in parts], (), coef)
