@@ -301,6 +301,9 @@ def sweep_tables(sizes: Sequence[str], results: Sequence[dict[str, Cell]], limit
     """The time table (median ms), the ratio table (each method / ours; ours / limit), the
     JAX compile times and the peak-memory table, for one problem's sweep."""
     names = list(results[0])
+    # a method built at some sizes only (memory) is shown skipped at the others
+    results = [{n: r.get(n, Cell(note="skipped: not built at this size")) for n in names}
+               for r in results]
     # time
     def shown(c: Cell) -> str:
         if c.seconds is None:

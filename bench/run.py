@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="where to write the report (default bench/RESULTS.md)")
     ap.add_argument("--only", default="",
                     help="comma-separated problem names to run (logistic, least_squares, "
-                         "matrix_factorization, four_index, jacobians, mlp, corpus, growth)")
+                         "matrix_factorization, four_index, jacobians, mlp, softmax_regression, "
+                         "attention, layer_norm, corpus, growth)")
     args = ap.parse_args(argv)
 
     set_vars = [v for v in SLOW_KERNEL_VARS if v in os.environ]
@@ -55,12 +56,13 @@ def main(argv: list[str] | None = None) -> int:
               f"the NumPy timings are not representative. Run `{COMMAND}`.", file=sys.stderr)
 
     _setup_libraries()
+    import batched
     import engine
     import harness
     import problems
 
     cfg = harness.Config.make(args.quick)
-    runners = [*problems.PROBLEMS, engine.corpus, engine.growth]
+    runners = [*problems.PROBLEMS, *batched.PROBLEMS, engine.corpus, engine.growth]
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
         runners = [r for r in runners if r.__name__ in wanted]

@@ -33,6 +33,9 @@ SECTIONS = ["1a. Logistic regression gradient", "1b. Logistic regression Hessian
             "4b. Gaussian NLL Hessian", "4c. Gaussian NLL Hessian",
             "5a. Jacobian of `sigmoid(W*x)`", "5b. Jacobian of `softmax(W*x)`",
             "6a. Two-layer MLP gradient", "6b. Two-layer MLP gradient",
+            "7a. Softmax regression gradient", "7b. Softmax regression Hessian-vector product",
+            "7c. Softmax regression Hessian", "8. Attention gradients",
+            "9. Layer norm backward",
             "Engine: derivation time per corpus case", "Engine: growth with expression size"]
 
 

@@ -21,6 +21,9 @@ class Backend:
     xp: str                                  # module alias used in expressions
     helpers: dict[str, str] = field(default_factory=dict)   # the backend's own: name -> source
     gram: str = "_gram({0}, {1})"            # a' * diag(d) * a (not a function of the language)
+    # a two-factor product summing shared labels ({spec}: its einsum spec); a sum over axes
+    contract: str = "{xp}.einsum('{spec}', {0}, {1})"
+    sum_axis: str = "{xp}.sum({0}, axis={1})"
     ones: str = "{xp}.ones({n})"
     eye: str = "{xp}.eye({n})"
     zeros: str = "{xp}.zeros({shape})"
@@ -57,6 +60,37 @@ OPTIONAL_IMPORTS = {
 }
 
 
+# np.einsum runs its own loop for two factors unless it can hand them to tensordot, which
+# knows no batch labels: a batched product (the row-wise outer products of a softmax
+# Hessian) is one `@` on reshaped views; x is y (Z' Z) stays one symmetric product (syrk)
+_CONTRACT = '''def _contract(spec, x, y):
+    # a two-factor einsum whose labels are distinct and each shared and summed, shared and
+    # kept (a batch) or one factor's and kept: one (batched) matrix product, BLAS
+    ins, out = spec.split("->")
+    tx, ty = ins.split(",")
+    size = dict(zip(tx, x.shape))
+    size.update(zip(ty, y.shape))
+    batch = [c for c in out if c in tx and c in ty]
+    summed = [c for c in tx if c in ty and c not in out]
+    fx = [c for c in tx if c not in ty]
+    fy = [c for c in ty if c not in tx]
+    if list(out) == batch + fy + fx:            # y's labels first: y @ x writes them in order
+        x, tx, y, ty, fx, fy = y, ty, x, tx, fy, fx
+
+    def flat(labels):
+        return int(np.prod([size[c] for c in labels]))
+
+    def blas(a):                                # BLAS needs one unit-stride axis of two
+        return a if a.itemsize in a.strides[-2:] else np.ascontiguousarray(a)
+    a = np.transpose(x, [tx.index(c) for c in batch + fx + summed])
+    b = np.transpose(y, [ty.index(c) for c in batch + summed + fy])
+    lead = (flat(batch),) if batch else ()
+    r = blas(a.reshape(lead + (flat(fx), flat(summed)))) @ \
+        blas(b.reshape(lead + (flat(summed), flat(fy))))
+    r = r.reshape([size[c] for c in batch + fx + fy])
+    return np.transpose(r, [(batch + fx + fy).index(c) for c in out])'''
+
+
 NUMPY = Backend(
     name="numpy",
     imports="import numpy as np",
@@ -67,7 +101,8 @@ NUMPY = Backend(
     if np.all(d >= 0):
         z = a * np.sqrt(d)[:, None]
         return z.T @ z
-    return a.T @ (a * d[:, None])'''},
+    return a.T @ (a * d[:, None])''', "_contract": _CONTRACT},
+    contract="_contract('{spec}', {0}, {1})",
 )
 
 TORCH = Backend(
@@ -87,6 +122,7 @@ TORCH = Backend(
     asarray="torch.as_tensor({0}, dtype=_dtype, device=_device)",
     literal="torch.tensor({0}, dtype=_dtype, device=_device)",
     prologue="_dtype, _device = {first}.dtype, {first}.device",
+    sum_axis="torch.sum({0}, dim={1})",
 )
 
 JAX = Backend(

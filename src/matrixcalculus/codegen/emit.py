@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from itertools import count
 
+from ..ir import build as B
 from ..ir.nodes import Node, Op, walk
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
@@ -192,11 +193,20 @@ class _Emitter(ProductWriter):
             for group in outer_groups(n, self.uses):
                 terms.append(("+", self.stacked_outer(n, group)))
                 stacked.update(k for k, _, _ in group)
+        views = {k: v for k, arg in enumerate(n.args) if k not in stacked
+                 and (v := self.spread_view(arg)) is not None}
+        if len(views) + len(stacked) + sum(arg.op == "ones" for arg in n.args) >= len(n.args):
+            views = {}                           # no full term left to broadcast against
         for k, (arg, e) in enumerate(zip(n.args, a)):
             if k in stacked:
                 continue
             if spread and arg.op == "ones":      # 1 - s rather than ones(n) - s
                 e = E("1")
+            if k in views:                       # G - v[:, None], not G - v[:, None]*ones
+                coef, v = views[k]
+                terms.append(("-", self.scaled(-coef, v)) if coef < 0 else
+                             ("+", self.scaled(coef, v)))
+                continue
             if arg in self.signed and self.uses[arg] == 1 and self.signed[arg][0] < 0:
                 coef, build = self.signed[arg]
                 terms.append(("-", build(-coef)))
@@ -210,6 +220,25 @@ class _Emitter(ProductWriter):
         for sign, e in terms[1:]:
             text += f" {sign} {e.at(MUL) if sign == '-' else e.at(ADD)}"
         return E(text, ADD)
+    def spread_view(self, arg: Node) -> tuple[float, E] | None:
+        """A term P * ones' of a sum, whose ones factors only spread the product P over
+        labels nothing else carries (used once): (coef, P as a broadcasting view); the
+        sum's full terms give the shape, so the spread is never written."""
+        if arg.op != "einsum" or self.uses[arg] > 1:
+            return None
+        coef, idxs, out = arg.params
+        other = [x for a, ix in zip(arg.args, idxs) if a.op != "ones" for x in ix]
+        spread = {ix[0] for a, ix in zip(arg.args, idxs) if a.op == "ones"
+                  and ix[0] in out and ix[0] not in other and out.count(ix[0]) == 1}
+        if not spread or len(spread) == len(out) or \
+                sum(1 for a in arg.args if a.op == "ones") != len(spread):
+            return None
+        keep = [k for k, a in enumerate(arg.args) if a.op != "ones"]
+        rest = B.einsum([arg.args[k] for k in keep], [idxs[k] for k in keep],
+                        [x for x in out if x not in spread])
+        v = self.emit_new(rest)
+        return coef, E(f"{v.at(ATOM)}[{', '.join('None' if x in spread else ':' for x in out)}]")
+
     def emit_new(self, root: Node) -> E:
         """Code for a node built here (not in the answer's DAG): its new parts inline."""
         for m in walk(root):

@@ -102,6 +102,25 @@ def _free(ops: list[Node], idxs: list[tuple], out: tuple, j: int) -> bool:
         and not set(ix) & others
 
 
+def _power_of_spread(n: Node) -> Node | None:
+    """(v * ones')^p -> v^p * ones': a power of a vector spread over a matrix (the row
+    scale of layer norm, r*ones(p)') is the power of the vector, spread; the matrix's
+    passes (and pow over all of it) go."""
+    base, e = n.args
+    if base.op != "einsum" or e.op != "const":
+        return None
+    coef, idxs, out = base.params
+    rest = [k for k, a in enumerate(base.args) if a.op != "ones"]
+    if coef != 1 or len(rest) != 1 or len(rest) == len(base.args):
+        return None
+    labels = [x for ix in idxs for x in ix]
+    if len(labels) != len(set(labels)) or set(labels) != set(out):     # no sums, no sharing
+        return None
+    k = rest[0]
+    args = [B.power(a, e) if j == k else a for j, a in enumerate(base.args)]
+    return B.einsum(args, idxs, out)
+
+
 def rows(sizes: dict, uses: dict[Node, int]) -> list[Rewrite]:
     """The size-aware pass: distribute where that saves flops, then pull out free factors
     (P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k]: for the 4-index Hessians each
@@ -109,6 +128,7 @@ def rows(sizes: dict, uses: dict[Node, int]) -> list[Rewrite]:
     keep = fewer_flops(sizes, uses)
     outer = Factoring(keep, pullable=_free, options=1, deep=False)
     return [
+        Rewrite("a power of a spread vector is the spread power", {"power"}, _power_of_spread),
         Rewrite("distribute a product over a sum of <= 8 terms, 5 sums deep", {"einsum"},
             lambda n: distribute(n, _small_sums, keep, depth=5) if len(n.args) > 1 else None,
             keep),
@@ -128,5 +148,5 @@ def optimize(root: Node, sizes: dict) -> Node:
 
     def rebuilt(old: Node, new: Node) -> None:
         uses[new] = max(uses.get(new, 0), uses.get(old, 0))
-    distribute_row, factor_row = rows(sizes, uses)
-    return run(run(root, [distribute_row], rebuilt), [factor_row])
+    spread_row, distribute_row, factor_row = rows(sizes, uses)
+    return run(run(root, [spread_row, distribute_row], rebuilt), [factor_row])

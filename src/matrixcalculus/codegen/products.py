@@ -113,14 +113,24 @@ class ProductWriter:
         if at[0] == "factor":
             k = at[1]
             work[k] = (self.scaled(coef, work[k][0]), work[k][1])
+        sigs = _signatures([(e.text, t) for e, t in work], steps,
+                           at[1] if at[0] == "step" else None)
+        repeated = {s for s, c in Counter(sigs).items() if c > 1}
+        computed: dict[str, E] = {}
         for k, (inds, res) in enumerate(steps):
             picked = [work.pop(i) for i in inds]
+            if sigs[k] in computed:          # X[p,i]*P[p,j] twice in Z'Z: computed once
+                work.append((computed[sigs[k]], res))
+                continue
             if len(picked) == 1:
                 e = self.single(picked[0][0], picked[0][1], res)
             else:
                 (x, tx), (y, ty) = picked
                 e = self.binary(x, tx, y, ty, res)
-            work.append((self.scaled(coef, e) if at == ("step", k) else e, res))
+            e = self.scaled(coef, e) if at == ("step", k) else e
+            if sigs[k] in repeated:
+                e = computed[sigs[k]] = self.bind(e)
+            work.append((e, res))
         ((prod, term),) = work
         return self.scaled(coef if at[0] == "result" else 1, self.single(prod, term, target))
 
@@ -159,6 +169,13 @@ class ProductWriter:
             return E(f"{x.at(ATOM)}.T")
         if kind is P.Single.SUM:
             return E(f"{self.xp}.sum({x.text})")
+        if len(set(term)) == len(term) and set(target) < set(term):
+            # a sum over some axes (rows' sums): the library's reduction, not an einsum loop
+            axes = [k for k, c in enumerate(term) if c not in target]
+            kept = "".join(c for c in term if c in target)
+            axis = str(axes[0]) if len(axes) == 1 else f"({', '.join(map(str, axes))})"
+            summed = E(self.b.sum_axis.format(x.text, axis, xp=self.xp))
+            return self.single(summed, kept, target)
         return self.ein(f"{term}->{target}", x)
 
     def ein(self, spec: str, *xs: E) -> E:
@@ -167,7 +184,20 @@ class ProductWriter:
     def binary(self, x: E, tx: str, y: E, ty: str, res: str) -> E:
         """Two operands, by their pattern in the table the raiser reads too: `@`, a product
         with a broadcast, or a two-operand einsum."""
+        if len(set(tx)) == len(tx) and len(set(ty)) == len(ty):
+            # labels only one factor carries and the result drops are summed first (a
+            # vector of row sums times a matrix, not an einsum over both)
+            own_x, own_y = set(tx) - set(ty) - set(res), set(ty) - set(tx) - set(res)
+            if own_x:
+                kept = "".join(c for c in tx if c not in own_x)
+                x, tx = self.single(x, tx, kept), kept
+            if own_y:
+                kept = "".join(c for c in ty if c not in own_y)
+                y, ty = self.single(y, ty, kept), kept
         kind = P.pair(tx, ty, res)
+        if kind in (P.Pair.HADAMARD, P.Pair.SUMMED_HADAMARD) and tx != ty and \
+                len(set(tx)) == len(tx):
+            y, ty = self.single(y, ty, tx), tx      # the same labels in another order: a view
         if kind is P.Pair.MATMUL:
             # a matrix (or matrix-vector, or inner) product over the shared label s
             (s,) = set(tx) & set(ty)
@@ -194,7 +224,24 @@ class ProductWriter:
             v = f"{x.at(ATOM)}[:, None]" if ty[0] == tx else f"{x.at(ATOM)}[None, :]"
             prod = E(f"{v} * {y.at(POW)}", MUL)
             return prod if res == ty else E(f"{prod.at(ATOM)}.T")
+        if len(set(tx)) == len(tx) and len(set(ty)) == len(ty) and \
+                set(tx) | set(ty) == set(res) | (set(tx) & set(ty)):
+            if set(tx) & set(ty) <= set(res):
+                # shared labels all kept (row-wise outer products): a broadcast, which
+                # writes the result in order
+                return E(f"{self._spread_any(x, tx, res)} * {self._spread_any(y, ty, res)}",
+                         MUL)
+            # labels summed (several, or beside labels both keep): one batched matrix
+            # product (the library's own einsum does it; NumPy's needs a helper)
+            return self.call(self.b.contract.replace("{spec}", f"{tx},{ty}->{res}"), x, y)
         return self.ein(f"{tx},{ty}->{res}", x, y)
+
+    def _spread_any(self, x: E, tx: str, res: str) -> str:
+        """x as a view broadcasting over the labels of res (permuted first if need be)."""
+        ordered = "".join(c for c in res if c in tx)
+        base = self.single(x, tx, ordered)
+        index = ", ".join(":" if c in tx else "None" for c in res)
+        return f"{base.at(ATOM)}[{index}]"
 
     @staticmethod
     def _spread(x: E, tx: str, res: str) -> str:
@@ -239,6 +286,23 @@ def outer_groups(n: Node, uses: Counter) -> list[list[tuple[int, tuple[int, ...]
         if len(left) < n.rank:
             by_split.setdefault(left, []).append((k, left, tuple(sorted(side))))
     return [g for g in by_split.values() if len(g) > 1]
+
+
+def _signatures(work: list[tuple[str, str]], steps: list[tuple[tuple, str]],
+                scaled: int | None) -> list[str]:
+    """For each step, what it computes, independent of the letters: equal signatures are
+    the same array (the step `scaled` carries the coefficient: its own)."""
+    items = list(work)
+    out: list[str] = []
+    for k, (inds, res) in enumerate(steps):
+        picked = [items.pop(i) for i in inds]
+        order = dict.fromkeys("".join(t for _, t in picked) + res)
+        canon = {c: LETTERS[j] for j, c in enumerate(order)}
+        sig = "(" + ",".join(f"{s}:{''.join(canon[c] for c in t)}" for s, t in picked) + \
+            "->" + "".join(canon[c] for c in res) + (f")#{k}" if k == scaled else ")")
+        out.append(sig)
+        items.append((sig, res))
+    return out
 
 
 def _plan(terms: list[str], target: str, dims: dict[str, int]) -> list[tuple[tuple, str]]:
