@@ -440,7 +440,9 @@ class AxisForms:
         wrt = self.pick(list(self.kinds)) if self.kinds else ""
         case = Case(text, dict(self.vars), dict(self.domains), dict(self.kinds), lambda env: 0,
                     SCALAR, 1, wrt, sizes=dict(self.sizes))
-        return case, kind, (len(prefix), len(prefix) + len(bad))
+        # a caret may take in the parentheses that group the wrong part: 2*(softmax(X))
+        grouped = k == 2
+        return case, kind, (len(prefix) - grouped, len(prefix) + len(bad) + grouped)
 
     def _beside(self, m: E, v: E, op: str) -> str:
         """m op v or v op m, as text (v beside the matrix m)."""
@@ -1221,3 +1223,33 @@ def _check_inferred(case: Case, d) -> None:
                 assert sizes.setdefault(label, size) == size, (
                     f"dimension {label} stands for sizes {sizes[label]} and {size} "
                     f"({name}: inferred {info.shape}, intended {want})")
+
+
+# ------------------------------------------------------------------ rejected forms
+def check_rejected(case: Case, span: tuple[int, int]) -> str:
+    """A case that must be rejected (AxisForms.rejected_case): expression() and derivative()
+    each raise one MatrixCalculusError, of a kind that points into the text, with its caret
+    inside the wrong part (span) and a message that is no internal error.  Returns it."""
+    import matrixcalculus as mc
+    calls = [lambda: mc.expression(case.text, vars=case.vars)]
+    if case.wrt:
+        calls.append(lambda: mc.derivative(case.text, case.wrt, vars=case.vars))
+    message = ""
+    for call in calls:
+        try:
+            got = call()
+        except mc.MatrixCalculusError as e:
+            assert isinstance(e, mc.ParseError | mc.ShapeError), (
+                f"{type(e).__name__}: {e.message}")
+            assert not e.message.startswith("internal error"), e.message
+            assert e.source == case.text and e.pos is not None, (e.source, e.pos, e.message)
+            assert span[0] <= e.pos < span[1], (
+                f"the caret at {e.pos} is outside {case.text[span[0]:span[1]]!r} "
+                f"({span}): {e.message}")
+            assert e.end is None or e.end <= span[1] + 1, (e.end, span, e.message)
+            carets = [ln for ln in str(e).splitlines() if ln.strip() and not ln.strip("^ ")]
+            assert len(carets) == 1, str(e)
+            message = e.message
+        else:
+            raise AssertionError(f"accepted: {case.text!r} ({got})")
+    return message
