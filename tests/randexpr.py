@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -80,6 +80,7 @@ class E:
     fn: Callable[[dict], torch.Tensor]
     type: Type
     size: int = 1
+    reduced: bool = False   # an axis-reduced column (LANGUAGE.md "Expansion"): it may expand
 
 
 def wrap(e: E, at_least: int) -> str:
@@ -155,7 +156,357 @@ class Case:
                 f"sizes {self.sizes}; seed {self.seed}")
 
 
-class Generator:
+# ------------------------------------------------------------------ axis functions, expansion
+# LANGUAGE.md v2 "along one axis", "Expansion" and dimensions used as values: a mixin of
+# Generator, kept apart so that other additions to the generator merge cleanly.
+AXIS_REDUCTIONS = ("sum", "mean", "logsumexp")
+EXPANDING = ("+", "-", ".*", "./", ".^", "max", "min")
+_ALONG: dict[str, Callable] = {
+    "sum": lambda x, dim: torch.sum(x, dim), "mean": lambda x, dim: torch.mean(x, dim),
+    "logsumexp": lambda x, dim: torch.logsumexp(x, dim),
+    "softmax": lambda x, dim: torch.softmax(x, dim)}
+# what a rejected case (AxisForms.rejected_case) is made of
+REJECTED = ("plain-column", "plain-column-name", "singleton-axis", "softmax-no-axis",
+            "bad-axis", "row-mismatch", "column-mismatch")
+
+
+def _reduced(e: E) -> E:
+    return replace(e, reduced=True)
+
+
+class AxisForms:
+    """f(X, k) of sum/mean/logsumexp/softmax, rows and axis-reduced columns expanded over
+    matrices, dimension names as values; each with its torch meaning: f along dim k - 1 of a
+    matrix (dim 0 of a vector: torch holds rows and columns 1-d), and an axis-reduced column
+    lifted to x[:, None] before it broadcasts over a matrix.  Axis-reduced columns carry
+    E.reduced; only they (and rows) ever stand beside a matrix."""
+
+    # ------------------------------------------------------------ hooks of gen and pos
+    def axis_options(self, t: Type, depth: int) -> list[tuple[int, Callable[[], E]]]:
+        opts: list[tuple[int, Callable[[], E]]] = [
+            (1, lambda: self.prod_op(self.gen(t, depth), self.dim_value(), "/"))]
+        if t == SCALAR:
+            opts += [(2, lambda: self.along_vector(depth)), (1, self.dim_value)]
+        elif t[0] is None:                  # a row: sum(X, 1) ...
+            opts += [(3, lambda: self.row_reduction(t[1], depth)),
+                     (1, lambda: self.softmax_along(t, depth))]
+        elif t[1] is None:                  # a column: sum(X, 2) ... (axis-reduced)
+            opts += [(3, lambda: self.reduced_column(t[0], depth)),
+                     (1, lambda: self.softmax_along(t, depth))]
+        else:
+            opts += [(2, lambda: self.softmax_along(t, depth)),
+                     (5, lambda: self.expansion(t, depth))]
+        return opts
+
+    def axis_pos_options(self, t: Type, depth: int) -> list[tuple[int, Callable[[], E]]]:
+        """Positive forms of type t (for pos())."""
+        if t == SCALAR:
+            return [(1, self.dim_value), (1, lambda: self.along_vector(depth, positive=True))]
+        soft = (1, lambda: self.softmax_along(t, depth))
+        if t[0] is None:
+            return [soft, (1, lambda: self.row_reduction(t[1], depth, positive=True))]
+        if t[1] is None:
+            return [soft, (2, lambda: self.reduced_positive(t[0], depth))]
+        return [soft, (2, lambda: self.expansion(t, depth, positive=True))]
+
+    # ------------------------------------------------------------ f(X, k)
+    def along(self, f: str, a: E, k: int, t: Type) -> E:
+        """f(a, k): along dim k - 1 of a matrix, dim 0 of a vector."""
+        dim = k - 1 if rank(a.type) == 2 else 0
+        self.produced.add(f"{f}(X, {k})" if rank(a.type) == 2 else f"{f}(x, k)")
+        sp = self.pick(["", " "])
+        return E(f"{f}({a.text},{sp}{k})", ATOM, lambda env: _ALONG[f](a.fn(env), dim), t,
+                 a.size + 1)
+
+    def along_vector(self, depth: int, positive: bool = False) -> E:
+        """sum(x, 1) of a column, mean(x', 2) of a row: along the non-singleton axis."""
+        f = self.pick(["sum", "mean"] if positive else list(AXIS_REDUCTIONS))
+        d = self.pick(DIMS)
+        t, k = self.pick([(col(d), 1), (row(d), 2)])
+        return self.along(f, self.pos(t, depth) if positive else self.gen(t, depth), k, SCALAR)
+
+    def row_reduction(self, c: str, depth: int, positive: bool = False) -> E:
+        """f(X, 1): a row 1 x c."""
+        f = self.pick(["sum", "mean"] if positive else list(AXIS_REDUCTIONS))
+        t = (self.pick(DIMS), c)
+        return self.along(f, self.pos(t, depth) if positive else self.gen(t, depth), 1, row(c))
+
+    def softmax_along(self, t: Type, depth: int) -> E:
+        k = self.pick([1, 2]) if rank(t) == 2 else (1 if t[1] is None else 2)
+        return self.along("softmax", self.gen(t, depth), k, t)
+
+    def dim_value(self) -> E:
+        """A dimension's name as its size (`/n`, `sqrt(m)`): only a dimension written by name
+        (declared through some variable, or z_d)."""
+        named = [d for d in DIMS if self.dim_text[d] == d]
+        if not named:
+            return self.num(2.0)
+        d = self.pick(named)
+        self.dim(d)
+        self.produced.add("dim-value")
+        e = E(d, ATOM, lambda env: torch.tensor(float(env["#"][d]), dtype=torch.float64),
+              SCALAR)
+        return self.call("sqrt", e, SCALAR, torch.sqrt) if self.coin(1, 3) else e
+
+    # ------------------------------------------------------------ axis-reduced columns
+    def reduced_base(self, d: str, depth: int, positive: bool = False) -> E:
+        f = self.pick(["sum", "mean"] if positive else list(AXIS_REDUCTIONS))
+        t = (d, self.pick(DIMS))
+        arg = self.pos(t, depth) if positive else (self.gen(t, depth) if depth > 0
+                                                   else self.leaf(t))
+        return _reduced(self.along(f, arg, 2, col(d)))
+
+    def reduced_column(self, d: str, depth: int) -> E:
+        """sum/mean/logsumexp(X, 2), or built elementwise from such and scalars."""
+        if depth <= 0:
+            return self.reduced_base(d, 0)
+        d1 = depth - 1
+        return self.weighted([
+            (3, lambda: self.reduced_base(d, d1)),
+            (2, lambda: self.reduced_elementwise(d, d1)),
+            (2, lambda: self.reduced_scaling(d, d1)),
+            (1, lambda: self.reduced_combination(d, d1)),
+            (2, lambda: self.reduced_name(d, d1, positive=False)),
+        ])
+
+    def reduced_bounded(self, d: str, depth: int) -> E:
+        f = self.pick(["tanh", "sin", "cos", "sigmoid"])
+        return _reduced(self.call(f, self.reduced_column(d, depth), col(d), _TORCH_FUNCS[f]))
+
+    def reduced_positive(self, d: str, depth: int) -> E:
+        if depth <= 0:
+            return self.reduced_base(d, 0, positive=True)
+        d1 = depth - 1
+        t = col(d)
+
+        def one_plus_square():
+            sq = _reduced(self.dotcaret(self.reduced_column(d, d1), self.num(2.0)))
+            return _reduced(self.sum_op(self.num(1.0), sq, "+"))
+
+        return self.weighted([
+            (3, lambda: self.reduced_base(d, d1, positive=True)),
+            (1, lambda: _reduced(self.call("exp", self.reduced_bounded(d, d1), t, torch.exp))),
+            (1, lambda: _reduced(self.call("sigmoid", self.reduced_column(d, d1), t,
+                                           torch.sigmoid))),
+            (1, lambda: _reduced(self.call("softplus", self.reduced_column(d, d1), t,
+                                           _softplus))),
+            (1, one_plus_square),
+            (1, lambda: _reduced(self.call("sqrt", self.reduced_positive(d, d1), t,
+                                           torch.sqrt))),
+            (1, lambda: _reduced(self.sum_op(self.reduced_positive(d, d1),
+                                             self.num(self.pick([1e-5, 0.5])), "+"))),
+            (1, lambda: _reduced(self.prod_op(self.pos(SCALAR, d1),
+                                              self.reduced_positive(d, d1), "*"))),
+            (2, lambda: self.reduced_name(d, d1, positive=True)),
+        ])
+
+    def reduced_elementwise(self, d: str, depth: int) -> E:
+        """An elementwise function (any alias) of an axis-reduced column."""
+        f = self.pick([g for g in _ELEMENTWISE if ops.row(g).arity == (1,)])
+        domain = ops.row(f).domain
+        if domain == "bounded":
+            arg = self.reduced_bounded(d, depth)
+        elif domain == "positive":
+            arg = self.reduced_positive(d, depth)
+        elif domain == "unit":
+            arg = _reduced(self.prod_op(self.num(0.9), self.reduced_bounded(d, depth), "*"))
+        else:
+            arg = self.reduced_column(d, depth)
+        self.produced.add("reduced-elementwise")
+        return _reduced(self.call(self.pick(list(ops.row(f).names)), arg, col(d), _oracle(f)))
+
+    def reduced_scaling(self, d: str, depth: int) -> E:
+        """s*r, r/s, -r, r + s, s - r, r.^2: scalings and shifts of an axis-reduced column."""
+        r = self.reduced_column(d, depth)
+        k = self.choice(7)
+        if k == 3:
+            e = self.neg(r)
+        elif k == 6:
+            e = self.dotcaret(r, self.num(2.0))
+        elif k == 2:
+            # (decided before generating: a side generated and dropped would leave a variable
+            # the text never uses)
+            e = self.prod_op(r, self.pos(SCALAR, depth) if self.coin() else self.dim_value(), "/")
+        else:
+            s = self.weighted([(3, lambda: self.gen(SCALAR, depth)), (1, self.dim_value),
+                               (1, lambda: self.num(self.pick([2.0, 0.5])))])
+            e = (self.prod_op(s, r, "*") if k == 0 else self.prod_op(r, s, "*") if k == 1
+                 else self.sum_op(r, s, "+") if k == 4 else self.sum_op(s, r, "-"))
+        self.produced.add("reduced-scaling")
+        return _reduced(e)
+
+    def reduced_combination(self, d: str, depth: int) -> E:
+        """r1 op r2 of two axis-reduced columns (+ - .* ./ max min), or max(r, s)."""
+        op = self.pick(["+", "-", ".*", "./", "max", "min"])
+        a = self.reduced_column(d, depth)
+        if op in ("+", "-"):
+            e = self.sum_op(a, self.reduced_column(d, depth), op)
+        elif op == ".*":
+            e = self.prod_op(a, self.reduced_column(d, depth), op)
+        elif op == "./":
+            e = self.prod_op(a, self.reduced_positive(d, depth), op)
+        else:
+            b = self.gen(SCALAR, depth) if self.coin(1, 3) else self.reduced_column(d, depth)
+            e = self.call2(op, a, b, col(d)) if self.coin() else self.call2(op, b, a, col(d))
+        self.produced.add("reduced-combination")
+        return _reduced(e)
+
+    def reduced_name(self, d: str, depth: int, positive: bool) -> E:
+        """A where-name bound to an axis-reduced column (a new one, or one bound before)."""
+        key = (d, positive)
+        have = self.reduced_bound.setdefault(key, [])
+        if have and self.coin():
+            return self.pick(have)
+        e = self.reduced_positive(d, depth) if positive else self.reduced_column(d, depth)
+        name = f"s{len(self.bindings) + 1}"
+        self.bindings.append((name, e))
+        self.produced.add("reduced-name")
+        bound = E(name, ATOM, e.fn, col(d), 1, reduced=True)
+        have.append(bound)
+        return bound
+
+    # ------------------------------------------------------------ expansion
+    def expansion(self, t: Type, depth: int, positive: bool = False) -> E:
+        """A row over a matrix's rows or an axis-reduced column over its columns, through
+        + - .* ./ .^ max min (LANGUAGE.md "Expansion"), the matrix on either side."""
+        r, c = t
+        op = self.pick(("+", ".*", "./", ".^", "max", "min") if positive else EXPANDING)
+        side = self.pick(["row", "column"])
+
+        def vec(kind: str) -> E:
+            if side == "row":
+                return {"any": lambda: self.gen(row(c), depth),
+                        "pos": lambda: self.pos(row(c), depth),
+                        "bounded": lambda: self.bounded(row(c), max(depth - 1, 0))}[kind]()
+            return {"any": lambda: self.reduced_column(r, depth),
+                    "pos": lambda: self.reduced_positive(r, depth),
+                    "bounded": lambda: self.reduced_bounded(r, max(depth - 1, 0))}[kind]()
+
+        def mat(kind: str) -> E:
+            return {"any": lambda: self.gen(t, depth), "pos": lambda: self.pos(t, depth),
+                    "bounded": lambda: self.bounded(t, max(depth - 1, 0))}[kind]()
+
+        mat_left = self.coin()
+        plain = "pos" if positive else "any"
+        kinds = {"+": (plain, plain), "-": ("any", "any"), ".*": (plain, plain),
+                 "./": (plain, "pos"), ".^": ("pos", "bounded"),
+                 "max": ("pos" if positive else "any", "any"), "min": (plain, plain)}[op]
+        if mat_left:
+            a, b = mat(kinds[0]), vec(kinds[1])
+        else:
+            a, b = vec(kinds[0]), mat(kinds[1])
+        v = b if mat_left else a
+        dim = 0 if side == "row" else -1
+        lifted = replace(v, fn=lambda env: v.fn(env).unsqueeze(dim))
+        a, b = (a, lifted) if mat_left else (lifted, b)
+        if op in ("+", "-"):
+            e = self.sum_op(a, b, op)
+        elif op in (".*", "./"):
+            e = self.prod_op(a, b, op)
+        elif op == ".^":
+            e = self.dotcaret(a, b)
+        else:
+            e = self.call2(op, a, b, t)
+        self.produced.add(f"expand {side} {op}")
+        return replace(e, type=t, reduced=False)
+
+    # ------------------------------------------------------------ rejected forms
+    def rejected_case(self) -> tuple[Case, str, tuple[int, int]]:
+        """An expression that must be rejected: a plain column beside a matrix, f(x, 2) of a
+        column, softmax of a matrix without k, a bad axis, a row or an axis-reduced column
+        of another length; inside a well-typed context.  Returns the case (every variable
+        declared), its kind and the span of the wrong part in the text."""
+        kind = self.pick(REJECTED)
+        depth = 1 + self.choice(3)
+        named = [d for d in DIMS if self.dim_text[d] == d]
+        if kind in ("row-mismatch", "column-mismatch") and len(named) < 2:
+            kind = "plain-column"
+        bad = getattr(self, "_bad_" + kind.replace("-", "_"))(depth, named)
+        self.produced.add(f"rejected {kind}")
+        k = self.choice(5)
+        if k == 4:
+            prefix, suffix = self.gen(SCALAR, 1).text + " + sum(", ")"
+        else:
+            prefix, suffix = [("", ""), ("sum(", ")"), ("2*(", ")"), ("exp(", ")")][k]
+        text = prefix + bad + suffix
+        if self.bindings:
+            text += " where " + ", ".join(f"{name} = {b.text}" for name, b in self.bindings)
+        declared = {d for _, dims in self.kinds.values() for d in dims}
+        for d in DIMS:
+            if d not in declared and d in self.dims_used:
+                self.vars[f"z_{d}"] = f"vector({self.dim_text[d]})"
+                self.domains[f"z_{d}"] = None
+                self.kinds[f"z_{d}"] = ("vector", (d,))
+        wrt = self.pick(list(self.kinds)) if self.kinds else ""
+        case = Case(text, dict(self.vars), dict(self.domains), dict(self.kinds), lambda env: 0,
+                    SCALAR, 1, wrt, sizes=dict(self.sizes))
+        # a caret may take in the parentheses that group the wrong part: 2*(softmax(X))
+        grouped = k == 2
+        return case, kind, (len(prefix) - grouped, len(prefix) + len(bad) + grouped)
+
+    def _beside(self, m: E, v: E, op: str) -> str:
+        """m op v or v op m, as text (v beside the matrix m)."""
+        a, b = (m, v) if self.coin() else (v, m)
+        if op in ("+", "-"):
+            return self.sum_op(a, b, op).text
+        if op in (".*", "./"):
+            return self.prod_op(a, b, op).text
+        if op == ".^":
+            return self.dotcaret(a, b).text
+        return f"{op}({a.text}, {b.text})"
+
+    def _plain_column(self, d: str, depth: int) -> E:
+        """A column that is not axis-reduced."""
+        k = self.choice(4)
+        if k == 0:
+            return self.const(col(d))
+        if k == 1:
+            e = self.pick(DIMS)
+            return self.prod_op(self.gen((d, e), depth - 1), self.gen(col(e), depth - 1), "*")
+        if k == 2:
+            return self.call("exp", self.var(col(d)), col(d), torch.exp)
+        return self.var(col(d))
+
+    def _bad_plain_column(self, depth: int, named: list[str]) -> str:
+        t = (self.pick(DIMS), self.pick(DIMS))
+        return self._beside(self.gen(t, depth), self._plain_column(self.pick(t), depth),
+                            self.pick(EXPANDING))
+
+    def _bad_plain_column_name(self, depth: int, named: list[str]) -> str:
+        t = (self.pick(DIMS), self.pick(DIMS))
+        v = self._plain_column(t[0], depth)
+        name = f"s{len(self.bindings) + 1}"
+        self.bindings.append((name, v))
+        return self._beside(self.gen(t, depth), E(name, ATOM, v.fn, v.type), self.pick(EXPANDING))
+
+    def _bad_singleton_axis(self, depth: int, named: list[str]) -> str:
+        f = self.pick(list(_ALONG))
+        d = self.pick(DIMS)
+        t, k = self.pick([(col(d), 2), (row(d), 1), (SCALAR, 1), (SCALAR, 2)])
+        return f"{f}({self.gen(t, depth).text}, {k})"
+
+    def _bad_softmax_no_axis(self, depth: int, named: list[str]) -> str:
+        return f"softmax({self.gen((self.pick(DIMS), self.pick(DIMS)), depth).text})"
+
+    def _bad_bad_axis(self, depth: int, named: list[str]) -> str:
+        f = self.pick(list(_ALONG))
+        d = self.pick(DIMS)
+        t = self.pick([(d, self.pick(DIMS)), col(d), row(d)])
+        ks = ["0", "3", "-1", "4", "2.5", "1e9", "1 + 1", self.var(SCALAR).text] + named
+        return f"{f}({self.gen(t, depth).text}, {self.pick(ks)})"
+
+    def _bad_row_mismatch(self, depth: int, named: list[str]) -> str:
+        c, e = self.pick([(x, y) for x in named for y in named if x != y])
+        m = self.gen((self.pick(DIMS), c), depth)
+        return self._beside(m, self.gen(row(e), depth), self.pick(EXPANDING))
+
+    def _bad_column_mismatch(self, depth: int, named: list[str]) -> str:
+        r, e = self.pick([(x, y) for x in named for y in named if x != y])
+        m = self.gen((r, self.pick(DIMS)), depth)
+        return self._beside(m, self.reduced_column(e, depth), self.pick(EXPANDING))
+
+
+class Generator(AxisForms):
     def __init__(self, choice: Callable[[int], int], max_depth: int = 6):
         self.choice = choice
         self.max_depth = max_depth
@@ -173,6 +524,8 @@ class Generator:
         self.bound: dict[int, str] = {}
         self.dims_used: set[str] = set()
         self.undeclared: set[str] = set()
+        self.produced: set[str] = set()       # the axis and expansion forms made (AxisForms)
+        self.reduced_bound: dict[tuple, list[E]] = {}   # where-names of axis-reduced columns
 
     def dim(self, d: str) -> str:
         """How a dimension is written in ones(...) and eye(...)."""
@@ -414,6 +767,7 @@ class Generator:
                                            lambda x: torch.softmax(x, 0))),
                      (1, lambda: self.call("diag", self.gen((t[0], t[0]), d1), t,
                                            torch.diagonal))]
+        opts += self.axis_options(t, d1)
         return self.remember(self.weighted(opts))
 
     def leaf(self, t: Type) -> E:
@@ -615,6 +969,7 @@ class Generator:
         if t[1] is None and t[0] is not None:
             opts.append((1, lambda: self.call("softmax", self.gen(t, d1), t,
                                               lambda x: torch.softmax(x, 0))))
+        opts += self.axis_pos_options(t, d1)
         return self.weighted(opts)
 
 
@@ -868,3 +1223,33 @@ def _check_inferred(case: Case, d) -> None:
                 assert sizes.setdefault(label, size) == size, (
                     f"dimension {label} stands for sizes {sizes[label]} and {size} "
                     f"({name}: inferred {info.shape}, intended {want})")
+
+
+# ------------------------------------------------------------------ rejected forms
+def check_rejected(case: Case, span: tuple[int, int]) -> str:
+    """A case that must be rejected (AxisForms.rejected_case): expression() and derivative()
+    each raise one MatrixCalculusError, of a kind that points into the text, with its caret
+    inside the wrong part (span) and a message that is no internal error.  Returns it."""
+    import matrixcalculus as mc
+    calls = [lambda: mc.expression(case.text, vars=case.vars)]
+    if case.wrt:
+        calls.append(lambda: mc.derivative(case.text, case.wrt, vars=case.vars))
+    message = ""
+    for call in calls:
+        try:
+            got = call()
+        except mc.MatrixCalculusError as e:
+            assert isinstance(e, mc.ParseError | mc.ShapeError), (
+                f"{type(e).__name__}: {e.message}")
+            assert not e.message.startswith("internal error"), e.message
+            assert e.source == case.text and e.pos is not None, (e.source, e.pos, e.message)
+            assert span[0] <= e.pos < span[1], (
+                f"the caret at {e.pos} is outside {case.text[span[0]:span[1]]!r} "
+                f"({span}): {e.message}")
+            assert e.end is None or e.end <= span[1] + 1, (e.end, span, e.message)
+            carets = [ln for ln in str(e).splitlines() if ln.strip() and not ln.strip("^ ")]
+            assert len(carets) == 1, str(e)
+            message = e.message
+        else:
+            raise AssertionError(f"accepted: {case.text!r} ({got})")
+    return message

@@ -14,12 +14,13 @@ derivative IR, run through the NumPy code generator, gives the same numbers).
 from __future__ import annotations
 
 import collections
+import re
 import time
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from randexpr import SCALAR, Generator, Skip, check_case
+from randexpr import REJECTED, SCALAR, Generator, Skip, check_case, check_rejected
 
 import matrixcalculus as mc
 from matrixcalculus.limits import deadline
@@ -88,15 +89,64 @@ def test_derivatives_match_autograd(long_mode, long_examples):
 
 @pytest.mark.long
 def test_every_production_is_reachable():
-    """The generator's vocabulary covers every operator and function of the language."""
+    """The generator's vocabulary covers every operator and function of the language, and
+    every axis form, expansion and rejected form (Generator.produced)."""
     import random
 
     from matrixcalculus.ops import ARITY
     texts = []
+    produced: set[str] = set()
     for seed in range(400):
-        texts.append(Generator(random.Random(seed).randrange, MAX_DEPTH).case().text)
+        g = Generator(random.Random(seed).randrange, MAX_DEPTH)
+        texts.append(g.case().text)
+        produced |= g.produced
+    for seed in range(200):
+        g = Generator(random.Random(seed).randrange, MAX_DEPTH)
+        g.rejected_case()
+        produced |= g.produced
     joined = " ".join(texts)
     for f in ARITY:
         assert f + "(" in joined, f
     for op in ["+", "-", "*", "/", ".*", "./", "^", ".^", "'", " where "]:
         assert op in joined, op
+    assert re.search(r"\bmean\((?:[^(),]|\((?:[^()]|\([^()]*\))*\))*\)", joined), "mean(x)"
+    wanted = {f"{f}(X, {k})" for f in ("sum", "mean", "logsumexp", "softmax") for k in (1, 2)}
+    wanted |= {f"{f}(x, k)" for f in ("sum", "mean", "logsumexp", "softmax")}
+    wanted |= {f"expand {side} {op}" for side in ("row", "column")
+               for op in ("+", "-", ".*", "./", ".^", "max", "min")}
+    wanted |= {"dim-value", "reduced-elementwise", "reduced-scaling", "reduced-combination",
+               "reduced-name"} | {f"rejected {kind}" for kind in REJECTED}
+    assert not wanted - produced, sorted(wanted - produced)
+
+
+@pytest.mark.long
+def test_rejected_forms_raise_one_error(long_mode, long_examples):
+    """A plain column beside a matrix, sum(x, 2) of a column, softmax of a matrix without
+    k, sum(X, 3), a row of another length ...: inside well-typed contexts, each is one
+    MatrixCalculusError with its caret on the wrong part, from expression() and
+    derivative() alike."""
+    kinds: collections.Counter = collections.Counter()
+
+    @st.composite
+    def rejected(draw):
+        def choice(k: int) -> int:
+            return draw(st.integers(0, k - 1)) if k > 1 else 0
+        return Generator(choice, MAX_DEPTH).rejected_case()
+
+    @_settings(long_mode, NORMAL_EXAMPLES, (long_examples or LONG_EXAMPLES) // 4)
+    @given(rejected())
+    def run(made):
+        case, kind, span = made
+        try:
+            with deadline(None if long_mode else 2.0):
+                check_rejected(case, span)
+        except mc.LimitError:
+            assume(False)
+        except BaseException:
+            print(f"\nFAILED ({kind}): {case}")
+            raise
+        kinds[kind] += 1
+
+    run()
+    print(f"\nrejected forms: {sum(kinds.values())} checked; {dict(sorted(kinds.items()))}")
+    assert set(kinds) == set(REJECTED)

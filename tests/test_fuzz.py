@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from corpus_support import load
+from corpus_support import load, load_v2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +24,10 @@ from matrixcalculus.limits import deadline
 from matrixcalculus.ops import ALL
 
 cases, _ = load()
-SEEDS = sorted({c["expr"] for c in cases.public()})
-SEED_VARS = {c["expr"]: c["vars"] for c in cases.public()}
+cases_v2, _ = load_v2()          # v2's axis functions and expansions are mutated too
+SEED_CASES = [*cases.public(), *cases_v2.public()]
+SEEDS = sorted({c["expr"] for c in SEED_CASES})
+SEED_VARS = {c["expr"]: c["vars"] for c in SEED_CASES}
 NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 POSITIONED = (mc.ParseError, mc.ShapeError, mc.UnknownNameError)
 SECONDS = 2.0          # each fuzzed derivation runs under this time limit
@@ -132,6 +134,47 @@ def declarations(draw) -> dict:
     return out
 
 
+# axis functions, 2-argument calls and expansion (LANGUAGE.md v2 "along one axis", "Expansion")
+AXIS_VARS = {"X": "matrix(n, m)", "Y": "matrix(n, m)", "W": "matrix(m, k)", "x": "vector(n)",
+             "y": "vector(m)", "a": "scalar", "S": "symmetric(n)"}
+AXIS_ATOMS = ["X", "Y", "W", "x", "y", "x'", "y'", "a", "S", "X'", "X*W", "ones(n)",
+              "ones(n, m)", "eye(n)", "sum(X, 1)", "sum(X, 2)", "mean(X, 2)", "2*sum(X, 2)",
+              "logsumexp(X, 2)", "softmax(X, 2)", "sum(X, 2)'", "n", "m", "sqrt(k)", "1", "0.5",
+              "s", "pi", "u"]
+AXES = ["1", "2", "0", "3", "-1", "2.5", "1e0", "1.0", "k", "n", "a", "x", "(1)", "1 + 1", "2'",
+        "", "X", "sum(X, 2)", "1e999", "-0", "4"]
+FUNCS = sorted(ALL)
+ALONG = ["sum", "mean", "logsumexp", "softmax"]
+
+
+def axis_expressions() -> st.SearchStrategy[str]:
+    def extend(inner):
+        return st.one_of(
+            st.tuples(st.sampled_from(ALONG * 4 + FUNCS), inner,
+                      st.sampled_from(["1", "2"] * 6 + AXES))
+            .map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),                  # f(X, k), any k
+            st.tuples(st.sampled_from(["max", "min"] * 4 + FUNCS), inner, inner)
+            .map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),                  # f(a, b) of every f
+            st.tuples(st.sampled_from(FUNCS), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            st.tuples(inner, st.sampled_from(["+", "-", ".*", "./", ".^", "*", "/", "^"]),
+                      inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),  # expansions
+            st.tuples(inner, inner).map(lambda t: f"{t[0]}'*{t[1]}"),
+        )
+    return st.recursive(st.sampled_from(AXIS_ATOMS), extend, max_leaves=6)
+
+
+@st.composite
+def axis_forms(draw) -> tuple[str, dict | None]:
+    text = draw(axis_expressions())
+    if draw(st.booleans()):                                         # a where-name
+        text = f"{text} where s = {draw(axis_expressions())}"
+    pick = draw(st.integers(0, 3))          # undeclared, the names used declared, or all
+    vars_ = None if pick == 0 else (
+        {k: v for k, v in AXIS_VARS.items() if re.search(rf"\b{k}\b", text)} if pick < 3
+        else dict(AXIS_VARS))
+    return text, vars_
+
+
 # ------------------------------------------------------------------ the tests
 @pytest.mark.long
 def test_random_bytes(long_mode):
@@ -163,6 +206,19 @@ def test_mutated_corpus_expressions(long_mode):
         names = names_in(text)
         front_door(text, names[k % len(names)], vars_, order)
         front_door(text, "x", vars_, order)
+    run()
+
+
+@pytest.mark.long
+def test_axis_forms_and_expansions(long_mode):
+    """f(X, k) with every k (bad ones too), two arguments to every function, rows, columns
+    and matrices side by side, where-names; declared, partly declared or not."""
+    @_settings(long_mode, normal=300, long=10_000)
+    @given(axis_forms(), st.integers(0, 3), st.sampled_from([1, 1, 1, 2]))
+    def run(form, k, order):
+        text, vars_ = form
+        names = names_in(text)
+        front_door(text, names[k % len(names)], vars_, order)
     run()
 
 

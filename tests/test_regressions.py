@@ -385,3 +385,20 @@ def test_pi_prints_by_name():
     assert str(d) == "2*pi*w.*cos(2*pi*x)"
     assert d.check(points=2).ok
     assert "3.141592653589793" in d.code("numpy")
+
+
+# ------------------------------------------------------------------ axis functions (v2)
+def test_logsumexp_down_the_columns_prints_as_a_column_where_one_is_meant():
+    # logsumexp(X, 1) is a row; the answer used it where the IR has a (column) vector:
+    # `exp(x.*z).*z where z = logsumexp(A, 1)` did not parse back, and
+    # `sqrt(z'*z/n)` parsed back as a matrix
+    v = {"A": "matrix(m,n)", "x": "vector(n)"}
+    check("sum(exp(x'.*logsumexp(A, 1)))", "x", v)
+    d = check("norm2(logsumexp(S, 1)/sqrt(n))*a", "a", {"a": "scalar", "S": "symmetric(n)"})
+    assert d.shape == ()
+    assert str(mc.derivative("logsumexp(A, 1)*x", "x", vars=v)) == "logsumexp(A, 1)'"
+
+
+def test_an_elementwise_alias_of_an_axis_reduced_column_expands():
+    # arctan(sum(X, 2)) was a plain column (the aliases were not elementwise calls)
+    check("sum(X - arctan(sum(X, 2)))", "X", {"X": "matrix(n,m)"})

@@ -21,7 +21,8 @@ _ELEMENTWISE_OPS = ("+", "-", ".*", "./", ".^", "*", "/")
 class AxisRules:
     """Mixin of the checker: calls along an axis, axis-reduced columns, expansion."""
 
-    _ELEMENTWISE_CALLS = frozenset(ELEMENTWISE)
+    # aliases included: arctan(sum(X, 2)) is as axis-reduced as atan(sum(X, 2))
+    _ELEMENTWISE_CALLS = frozenset(n for f in ELEMENTWISE for n in row(f).names)
 
     # ----------------------------------------------------------- f(X, k)
     def _along(self, node: ast.Call) -> tuple:
