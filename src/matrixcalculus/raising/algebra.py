@@ -102,15 +102,29 @@ def _eye_right(alg, a, b, sa, sb):
     return a if isinstance(b, ast.Call) and b.func == "eye" and sa != SCALAR else None
 
 
+def _total(v: ast.Node) -> ast.Node:
+    """sum(v) of a column; of an axis sum, sum(sum(X, 2)) is sum(X)."""
+    if isinstance(v, ast.Call) and v.func == "sum" and len(v.args) == 2:
+        return ast.Call("sum", (v.args[0],))
+    return ast.Call("sum", (v,))
+
+
 def _sum_left(alg, a, b, sa, sb):
     if isinstance(a, ast.Transpose) and alg.shape(a.operand) == COLUMN and is_ones(b):
-        return ast.Call("sum", (a.operand,))
+        return _total(a.operand)
+    return None
+
+
+def _row_sum_total(alg, a, b, sa, sb):
+    if isinstance(a, ast.Call) and a.func == "sum" and len(a.args) == 2 and is_ones(b) \
+            and sa == (False, True):
+        return ast.Call("sum", (a.args[0],))
     return None
 
 
 def _sum_right(alg, a, b, sa, sb):
     if isinstance(a, ast.Transpose) and is_ones(a.operand) and sb == COLUMN:
-        return ast.Call("sum", (b,))
+        return _total(b)
     return None
 
 
@@ -161,6 +175,7 @@ PRODUCT_ROWS = Rules(
     Rule("A*eye -> A", _eye_right, right=(ast.Call,)),
     Rule("v'*ones -> sum(v)", _sum_left, left=(ast.Transpose,), right=(ast.Call,)),
     Rule("ones'*v -> sum(v)", _sum_right, left=(ast.Transpose,)),
+    Rule("sum(X, 1)*ones -> sum(X)", _row_sum_total, left=(ast.Call,), right=(ast.Call,)),
     Rule("X*ones -> sum(X, 2)", _sum_along_rows, right=(ast.Call,)),
     Rule("ones'*X -> sum(X, 1)", _sum_down_columns, left=(ast.Transpose,)),
     Rule("s*(t*X) -> s*t*X", _scalars_together, right=(ast.Binary,)),

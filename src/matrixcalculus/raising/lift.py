@@ -104,7 +104,8 @@ class Raiser:
         if op == "add":
             return self.add(n)
         if op == "einsum":
-            return lift_einsum(self, n)
+            size = _size(n)
+            return size if size is not None else lift_einsum(self, n)
         raise NoMatrixForm
 
     def _expansions(self, parts: list[tuple[float, Node]],
@@ -245,6 +246,20 @@ def _broadcast_scalar(n: Node) -> Node | None:
     if not parts:
         return const(coef)
     return ir_einsum([a for a, _ in parts], [ix for _, ix in parts], (), coef)
+
+
+def _size(n: Node) -> ast.Node | None:
+    """A block's number of entries, sum(ones(m))*sum(ones(n)) (a dimension used as a
+    value, a mean's divisor): `m*n`."""
+    coef, idxs, out = n.params
+    if out or coef != 1 or not all(a.op == "ones" for a in n.args) \
+            or len({lab for ix in idxs for lab in ix}) != len(n.args):
+        return None
+    acc: ast.Node | None = None
+    for a in n.args:
+        d = dim_ast(a.shape[0])
+        acc = d if acc is None else ast.Binary("*", acc, d)
+    return acc
 
 
 def to_matrix_form(root: Node) -> ast.Node:
