@@ -64,7 +64,9 @@ class Printed:
 
     @cached_property
     def _answer(self):
-        return render(self.ir)
+        declared = {d for v in getattr(self, "variables", {}).values()
+                    if v.origin == "declared" for d in v.shape if isinstance(d, str)}
+        return render(self.ir, dims=declared)
 
     def __str__(self) -> str:
         return self._answer.text

@@ -22,9 +22,12 @@ class Answer:
     tree: ast.Node | None = None      # the surface AST when matrix_form
 
 
-def render(root: Node, taken: set[str] = frozenset()) -> Answer:
+def render(root: Node, taken: set[str] = frozenset(),
+           dims: set[str] = frozenset()) -> Answer:
     """Matrix notation where it exists (shared subexpressions named once), else index
-    notation.  `taken`: names the answer must not bind (variables, dimensions).
+    notation.  `taken`: names the answer must not bind (variables, dimensions); `dims`:
+    the dimension names a reader has declared (a size prints by name where it reads back
+    as one: declared, or carried by a variable in the answer).
     LimitError when the text is longer than LIMITS.max_answer_chars."""
     from ..raising import NoMatrixForm, Raiser
     raiser = Raiser(root)
@@ -36,7 +39,8 @@ def render(root: Node, taken: set[str] = frozenset()) -> Answer:
         return Answer(text, tex, False)
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
-    carried = {d for n in walk(root) if n.op == "var" for d in n.shape if isinstance(d, str)}
+    carried = {d for n in walk(root) if n.op == "var" for d in n.shape
+               if isinstance(d, str)} | set(dims)
     square = {n.params[0] for n in walk(root) if n.op == "var"
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
     tree = name_shared(fold_powers(tree, carried, square), used)

@@ -249,15 +249,16 @@ def _broadcast_scalar(n: Node) -> Node | None:
 
 
 def _size(n: Node) -> ast.Node | None:
-    """A block's number of entries, sum(ones(m))*sum(ones(n)) (a dimension used as a
-    value, a mean's divisor): `m*n`."""
+    """A block's number of entries (a dimension used as a value, a mean's divisor), as
+    sum(ones(m))*sum(ones(n)): printers/powers.py writes `m*n` where m and n read back as
+    dimensions."""
     coef, idxs, out = n.params
     if out or coef != 1 or not all(a.op == "ones" for a in n.args) \
             or len({lab for ix in idxs for lab in ix}) != len(n.args):
         return None
     acc: ast.Node | None = None
     for a in n.args:
-        d = dim_ast(a.shape[0])
+        d = ast.Call("sum", (ast.Call("ones", (dim_ast(a.shape[0]),)),))
         acc = d if acc is None else ast.Binary("*", acc, d)
     return acc
 
