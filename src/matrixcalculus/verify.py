@@ -164,6 +164,8 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
     lower = value.evaluate if order == 1 else d.lower_order().evaluate
     fd_method = FD_NAME if order == 1 else \
         f"{FD_NAME} of the {'first' if order == 2 else f'order-{order - 1}'} derivative"
+    if d.is_mixed:
+        fd_method = f"{FD_NAME} of the derivative with respect to {', '.join(d.wrt_list[:-1])}"
 
     notes: list[str] = []
     torch_fn = None

@@ -1,6 +1,7 @@
 """What a derivative is taken with respect to: the wrt argument checked and normalised.
 
     names(wrt, order) -> the tuple of variable names, one per differentiation
+    option("U,V") -> ["U", "V"]     the command line's and the web page's comma list
     validate(typed, names, expr)    each name a variable of the expression
 
 `wrt` is a variable's name (order k: the k-th derivative) or a list of names, a mixed
@@ -53,6 +54,12 @@ def names(wrt: object, order: object = None) -> tuple[str, ...]:
             f"derivative's order is the length of its list ({len(out)}); leave order out")
     _check_order(len(out) if order is None else order)
     return tuple(out)
+
+
+def option(text: str) -> str | list[str]:
+    """The command line's --wrt x, or --wrt U,V: the list of a mixed derivative."""
+    names = [w.strip() for w in text.split(",")]
+    return names if len(names) > 1 else text
 
 
 def text(wrt: Sequence[str]) -> str:
