@@ -89,8 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("expr", nargs="?", metavar="EXPR",
                    help="the expression, or - to read it from standard input")
     p.add_argument("--wrt", action="append", required=True, metavar="VAR",
-                   help="the variable to differentiate by (repeat for several); a comma "
-                        "list U,V: the mixed derivative, wrt U then wrt V")
+                   help="the variable to differentiate by (repeat for several; U,V: mixed)")
     p.add_argument("--var", action="append", metavar="'NAME: TYPE'",
                    help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
     p.add_argument("--order", type=int, default=None, help="derivative order (2: Hessian)")
