@@ -32,7 +32,7 @@ def runner(d, backend: str):
 
     ns: dict = {}
     exec(compile(d.code(backend), "<generated>", "exec"), ns)  # noqa: S102 - our own code
-    fn = ns[d.kind.lower()]
+    fn = ns[d.func_name]
     names = list(d.variables)
     if backend == "torch":
         import torch  # noqa: PLC0415

@@ -13,7 +13,8 @@ Variables are reused, subexpressions repeated (as text, or named by `where`), di
 sometimes written as integers, and some variables left undeclared (their spelling gives
 their kind; type inference their dimensions).
 
-check_case(case, order) then compares, at random points honoring the domains: the
+check_case(case, order) (or, with case.mixed set, the mixed derivative wrt that list)
+then compares, at random points honoring the domains: the
 expression's value with torch; the derivative (generated NumPy and PyTorch code) with
 torch autograd; the printed answer, parsed back (one-line and multi-line), with the
 derivative; the unsimplified derivative IR with the simplified one.
@@ -113,6 +114,7 @@ class Case:
     size: int
     wrt: str = ""
     order: int = 1
+    mixed: tuple[str, ...] = ()     # a mixed derivative's list of variables (wrt unused)
     sizes: dict[str, int] = field(default_factory=lambda: {"n": 3, "m": 2, "k": 4})
     seed: int = 0
     undeclared: tuple[str, ...] = ()  # variables left to type inference (not in vars)
@@ -152,7 +154,8 @@ class Case:
             decl += "; undeclared: " + ", ".join(
                 f"{k} {self.kinds[k][0]}({', '.join(self.kinds[k][1])})"
                 + (f" [{self.domains[k]}]" if self.domains[k] else "") for k in self.undeclared)
-        return (f"{self.text!r} wrt {self.wrt} order {self.order}; vars {{{decl}}}; "
+        wrt = f"[{', '.join(self.mixed)}]" if self.mixed else self.wrt
+        return (f"{self.text!r} wrt {wrt} order {self.order}; vars {{{decl}}}; "
                 f"sizes {self.sizes}; seed {self.seed}")
 
 
@@ -1058,6 +1061,29 @@ def reference(case: Case, inputs: dict[str, np.ndarray], order: int) -> np.ndarr
     return res.detach().numpy().copy()
 
 
+def mixed_reference(case: Case, inputs: dict[str, np.ndarray], wrt: tuple[str, ...]
+                    ) -> np.ndarray:
+    """torch autograd: the mixed derivative of case.torch_fn wrt wrt[0], then wrt[1], ...
+    (nested jacobians, each a function of every variable), each symmetric variable's own
+    index pair symmetrised."""
+    env = _tensors(case, inputs)
+
+    def along(g, name):
+        return lambda kw: torch.autograd.functional.jacobian(
+            lambda w: g({**kw, name: w}), kw[name], create_graph=True)
+
+    g = case.torch_fn
+    for name in wrt:
+        g = along(g, name)
+    res = g(env)
+    axis = res.dim() - sum(env[name].dim() for name in wrt)
+    for name in wrt:
+        if case.kinds[name][0] == "symmetric":
+            res = (res + res.transpose(axis, axis + 1)) / 2
+        axis += env[name].dim()
+    return res.detach().numpy().copy()
+
+
 def close(got: np.ndarray, want: np.ndarray, floor: float = 1e-7) -> float:
     """Normwise relative error max|got - want| / max(max|want|, floor), inf on a shape
     mismatch."""
@@ -1072,11 +1098,12 @@ def close(got: np.ndarray, want: np.ndarray, floor: float = 1e-7) -> float:
     return d / max(float(np.max(np.abs(want))), floor)
 
 
-def raw_derivative(y, x, order: int):
-    """The derivative IR without the simplifier (for "simplification never changes values")."""
+def raw_derivative(y, xs):
+    """The derivative IR wrt xs[0], then xs[1], ... without the simplifier (for
+    "simplification never changes values")."""
     from matrixcalculus import differentiate
     d = y
-    for _ in range(order):
+    for x in xs:
         d = differentiate.jacobian(d, x)
         if x.params[1]:
             d = differentiate.symmetrize_last(d)
@@ -1108,7 +1135,11 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
     from matrixcalculus.verify import nudged
     try:
         expr = mc.expression(case.text, vars=case.vars)
-        d = mc.derivative(case.text, case.wrt, vars=case.vars, order=order)
+        if case.mixed:
+            d = mc.derivative(case.text, list(case.mixed), vars=case.vars)
+            assert d.order == order and d.kind == "mixed derivative", (d.order, d.kind)
+        else:
+            d = mc.derivative(case.text, case.wrt, vars=case.vars, order=order)
     except mc.ShapeError as e:
         if case.undeclared:      # the rules for undeclared names read the text otherwise
             raise Skip(f"inference: {e.message}") from None
@@ -1125,8 +1156,10 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
             again = mc.expression(d.text(multiline=True), vars=declarations(d))
             assert again.ir is reparsed.ir, d.text(multiline=True)
         assert reparsed.shape == d.shape, f"reparsed shape {reparsed.shape} != {d.shape}"
-    raw = raw_derivative(d.expression_ir, d.wrt_ir, order)
-    hvp = d.hvp() if order == 2 and d.expression_ir.rank == 0 else None
+    raw = raw_derivative(d.expression_ir, d.wrt_irs)
+    assert len(d.wrt_irs) == order
+    hvp = d.hvp() if order == 2 and (d.expression_ir.rank == 0 or case.mixed) else None
+    last = case.mixed[-1] if case.mixed else case.wrt      # the direction's variable
     checked = 0
     for k in range(points):
         inputs = case.inputs(case.seed + 1000 * k)
@@ -1135,7 +1168,8 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
             value = case.torch_fn(env).numpy()
         if not np.all(np.isfinite(value)):
             continue
-        ref = reference(case, inputs, order)
+        ref = mixed_reference(case, inputs, case.mixed) if case.mixed else \
+            reference(case, inputs, order)
         if not np.all(np.isfinite(ref)) or np.max(np.abs(ref), initial=0) > 1e12:
             continue
         # numbers below this are roundoff (x - x, a./a inside a determinant ...)
@@ -1153,9 +1187,9 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
         assert err < RTOL, (f"derivative differs from autograd: rel err {err:.3g}\n"
                             f" answer {answer}\n got {got}\n want {ref}")
         if hvp is not None:         # the Hessian-vector product is the verified Hessian's
-            w = np.asarray(inputs[case.wrt])
+            w = np.asarray(inputs[last])
             v = np.random.default_rng(case.seed + k).standard_normal(w.shape)
-            if d.variables[case.wrt].kind == "symmetric":
+            if d.variables[last].kind == "symmetric":
                 v = (v + v.T) / 2
             prod = hvp.evaluate(**inputs, **{hvp.direction: v})
             err = close(prod, np.tensordot(got, v, axes=w.ndim), floor)

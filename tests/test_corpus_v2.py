@@ -21,7 +21,6 @@ PUBLIC = cases.public()
 
 # category -> the issue that builds it
 PENDING_CATEGORIES = {
-    "mixed": "batched ML",
     "matrix-function": "matrix functions",
     "kron-vec": "tensors", "tensor": "tensors",
 }

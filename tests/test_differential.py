@@ -2,10 +2,11 @@
 
 Each example is one random tree (tests/randexpr.py) built twice: as text in the input
 language, and as a torch function written directly from each operator's meaning.  The
-engine's derivative (order 1; order 2 for small expressions, 3 for tiny scalar ones) must match
-torch.autograd at random points honoring the domains; the printed answer must parse
-back to the same values; the simplifier must not change values (the unsimplified
-derivative IR, run through the NumPy code generator, gives the same numbers).
+engine's derivative (order 1; order 2 for small expressions, 3 for tiny scalar ones; for
+small ones also the mixed derivative wrt two different variables, [x, y], or [x, y, x] for
+tiny ones) must match torch.autograd at random points honoring the domains; the printed
+answer must parse back to the same values; the simplifier must not change values (the
+unsimplified derivative IR, run through the NumPy code generator, gives the same numbers).
 
     pytest tests/test_differential.py            300 examples, derandomized (a few seconds)
     pytest tests/test_differential.py --long -s  20,000 random examples, with a summary
@@ -58,11 +59,20 @@ def test_derivatives_match_autograd(long_mode, long_examples):
     @_settings(long_mode, NORMAL_EXAMPLES, long_examples or LONG_EXAMPLES)
     @given(random_cases(), st.integers(0, 9))
     def run(case, k):
+        # the second variable of a mixed derivative: another one the expression uses
+        others = [v for v in case.kinds if v != case.wrt and not v.startswith("z_")]
         if k == 0 and case.size <= TINY and case.type == SCALAR:
             order = 3
+        elif others and k in (1, 3, 6) and case.size <= SMALL:
+            other = others[case.seed % len(others)]
+            # order 3 (nested autograd) only of tiny scalar expressions, as above
+            tiny = case.size <= TINY and case.type == SCALAR
+            case.mixed = (case.wrt, other, case.wrt) if k == 1 and tiny else (case.wrt, other)
+            order = len(case.mixed)
         else:
             order = 2 if k < 6 and case.size <= SMALL else 1
         case.order = order
+        what = f"mixed, order {order}" if case.mixed else f"at order {order}"
         try:
             with deadline(seconds):
                 check_case(case, order, points=2 if long_mode else 1)
@@ -75,7 +85,7 @@ def test_derivatives_match_autograd(long_mode, long_examples):
         except BaseException:
             print(f"\nFAILED: {case}")
             raise
-        stats[f"checked at order {order}"] += 1
+        stats[f"checked {what}"] += 1
 
     try:
         run()

@@ -190,9 +190,9 @@ BAD = [
     ("sum(s) where s = x", "s", None, 1, mc.UnsupportedDerivativeError,
      "s is a named subexpression (where s = ...), not a variable", None),
     ("sum(x)", None, None, 1, mc.UnsupportedDerivativeError,
-     "'with respect to' must be a variable name, got None", None),
+     "'with respect to' must be a variable name or a list of variable names, got None", None),
     ("sum(x)", 3, None, 1, mc.UnsupportedDerivativeError,
-     "'with respect to' must be a variable name, got 3", None),
+     "'with respect to' must be a variable name or a list of variable names, got 3", None),
     # --- order
     ("sum(x)", "x", None, 0, mc.UnsupportedDerivativeError,
      "order must be a positive integer, got 0", None),
@@ -204,8 +204,15 @@ BAD = [
      "order must be a positive integer, got 2.0", None),
     ("sum(x)", "x", None, True, mc.UnsupportedDerivativeError,
      "order must be a positive integer, got True", None),
-    ("sum(x)", "x", None, None, mc.UnsupportedDerivativeError,
-     "order must be a positive integer, got None", None),
+    # (order None: 1 for a name, the list's length for a list)
+    ("sum(x .* y)", ["x", "y"], None, 3, mc.UnsupportedDerivativeError,
+     "order 3 does not match the wrt list x, y: a mixed derivative's order is the length of "
+     "its list (2); leave order out", None),
+    ("sum(x)", ["x", 2], None, None, mc.UnsupportedDerivativeError,
+     "entry 2 of the wrt list must be a variable name, got 2", None),
+    ("sum(x)", [], None, None, mc.UnsupportedDerivativeError,
+     "the list of variables to differentiate by is empty", None),
+    ("sum(x)", ["x"] * 5, None, None, mc.LimitError, "order 5 is above the limit of 4", None),
     ("sum(x)", "x", None, 5, mc.LimitError, "order 5 is above the limit of 4", None),
     # --- declarations (the caret points into the declaration text)
     ("sum(x)", "x", {"x": "matrix(n)"}, 1, mc.DeclarationError,

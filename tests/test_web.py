@@ -465,6 +465,21 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     expect(page.locator("tr[data-name=A] button.reset")).to_be_visible()
     assert "var=A%3Asymmetric" in page.url
 
+    # a mixed derivative: "a list" in the wrt select, then the variables in order
+    page.fill("#expr", "x'*B*y")
+    page.press("#expr", "Enter")
+    expect(page.locator("#result-title")).to_contain_text("x'*B*y")
+    page.select_option("#wrt", "__list__")
+    assert page.locator("#order").is_disabled()
+    page.fill("#wrt-list", "x, y")
+    page.press("#wrt-list", "Enter")
+    expect(page.locator("#result-title")).to_contain_text("Mixed derivative")
+    expect(page.locator("#text")).to_have_text("B")
+    expect(page.locator("#hvp-text")).to_have_text("B*dy")
+    assert "wrt=x%2C+y" in page.url
+    page.select_option("#wrt", "x")
+    expect(page.locator("#result-title")).to_contain_text("Gradient")
+
     # a bad expression: the error inline, with the caret under the position
     page.fill("#expr", "x'*A*")
     page.click("#go")

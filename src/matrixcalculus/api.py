@@ -7,7 +7,7 @@ work and never imports this module; the CLI, the web page and Jupyter sit on top
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import claims, verify
@@ -30,7 +30,7 @@ class Derivative(Derivation):
 
     def __repr__(self) -> str:
         return f"<Derivative d{'^' + str(self.order) if self.order > 1 else ''} of " \
-               f"{self.source!r} wrt {self.wrt}: {self}>"
+               f"{self.source!r} wrt {self.wrt_text}: {self}>"
 
     def check(self, domains=None, points: int = 5, seed: int = 0,
               max_seconds: float | None = None) -> CheckResult:
@@ -49,7 +49,8 @@ class Derivative(Derivation):
     def hvp(self, direction: str | None = None) -> HessianVectorProduct:
         """This Hessian's product with a direction shaped like the variable (named
         `direction`, default d<wrt>), in closed form: for norm2(R - U*V')^2 wrt U,
-        2*dU*V'*V.  Its code never forms the Hessian (HessianVectorProduct)."""
+        2*dU*V'*V.  Its code never forms the Hessian (HessianVectorProduct).  For a mixed
+        second derivative wrt [V1, V2], the product along a direction of V2 (dV2)."""
         return guarded(lambda: HessianVectorProduct(self, direction), self.source)
 
     def steps(self) -> Steps:
@@ -60,7 +61,7 @@ class Derivative(Derivation):
     def _repr_html_(self) -> str:
         return (f"<div class='matrixcalculus'><div>{html.escape(self.kind)} of "
                 f"<code>{html.escape(self.source)}</code> with respect to "
-                f"<code>{html.escape(self.wrt)}</code> (shape: "
+                f"<code>{html.escape(self.wrt_text)}</code> (shape: "
                 f"{html.escape(shape_text(self.shape))})</div>"
                 f"<div>$${html.escape(self.latex())}$$</div>"
                 f"<pre>{html.escape(self.text(multiline=True))}</pre>"
@@ -69,9 +70,11 @@ class Derivative(Derivation):
                 + "</div>")
 
 
-def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
-               order: int = 1) -> Derivative:
-    """The order-`order` derivative of `expr` with respect to the variable `wrt`.
+def derivative(expr: str, wrt: str | Sequence[str], *, vars: Mapping[str, Any] | None = None,
+               order: int | None = None) -> Derivative:
+    """The order-`order` derivative (default 1) of `expr` with respect to the variable
+    `wrt`; or, wrt a list ["U", "V"], the mixed derivative: wrt U, then the result wrt V,
+    shaped out + U's shape + V's shape (order: the list's length; ["x", "x"] is the Hessian).
 
     vars: declarations such as {"A": "matrix(m,n)", "x": "vector(n)", "S": "symmetric(n)"};
     undeclared names get a type by spelling (LANGUAGE.md).  Raises MatrixCalculusError,
@@ -84,8 +87,9 @@ def derivative(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
     return guarded(run, expr if isinstance(expr, str) else "")
 
 
-def check_claim(expr: str, wrt: str, claim: str, vars: Mapping[str, Any] | None = None,
-                order: int = 1, domains: Mapping[str, str] | None = None,
+def check_claim(expr: str, wrt: str | Sequence[str], claim: str,
+                vars: Mapping[str, Any] | None = None, order: int | None = None,
+                domains: Mapping[str, str] | None = None,
                 points: int = claims.POINTS, seed: int = 0) -> ClaimResult:
     """Is `claim` the order-`order` derivative of `expr` with respect to `wrt`?
 

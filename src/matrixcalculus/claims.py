@@ -73,8 +73,8 @@ class ClaimResult:
 
 # ------------------------------------------------------------------ helpers
 def noun(d: Derivation) -> str:
-    return {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian"}.get(
-        d.kind, "derivative")
+    return {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian",
+            "mixed derivative": "mixed derivative"}.get(d.kind, "derivative")
 
 
 def _fmt(x: float) -> str:
@@ -147,7 +147,7 @@ def _symbolically_equal(d: Derivation, c: Expression) -> bool:
 def _transpositions(d: Derivation) -> list[tuple[str, tuple[int, ...]]]:
     """Axis permutations of the derivative that a layout confusion produces."""
     rank = len(d.shape)
-    out_rank = rank - d.order * len(d.wrt_ir.shape)
+    out_rank = rank - sum(x.rank for x in d.wrt_irs)
     wrt_rank = rank - out_rank
     perms: list[tuple[str, tuple[int, ...]]] = []
     if rank == 2:
@@ -267,7 +267,7 @@ def compare(d: Derivation, claim: str, domains: Mapping[str, str] | None = None,
     if n == 0:
         raise MatrixCalculusError(f"the expression or its {what} is not finite at any of "
                                   f"{pts.skipped} random points; give domains (e.g. "
-                                  f"{d.wrt}=positive)")
+                                  f"{d.wrt_list[0]}=positive)")
     at = f"at {n} random point{'s' if n != 1 else ''}"
     row = _is_row_vector(c) and len(ds) == 1
 
@@ -355,8 +355,7 @@ def _scaled_text(f: float, what: str, the_answer: str) -> str:
 def _symmetric_convention(d: Derivation, pts: _Points) -> str | None:
     """For a gradient with respect to a symmetric matrix: is the claim the unconstrained
     gradient G (sym(claim) = answer), or the Matrix Cookbook's G + G' - diag(G)?"""
-    info = d.variables[d.wrt]
-    if info.kind != "symmetric" or d.order != 1 or len(d.shape) != 2:
+    if d.order != 1 or d.variables[d.wrt_list[0]].kind != "symmetric" or len(d.shape) != 2:
         return None
     name = d.wrt
     if max(_errors([_sym(c) for c in pts.claim], pts.answer)) <= RTOL:

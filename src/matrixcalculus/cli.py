@@ -30,6 +30,7 @@ from .language.declarations import Declaration, parse_var_option
 from .points import parse_domain_option, parse_domains
 from .variables import shape_text, variables_line
 from .verify import CheckResult, check
+from .wrt import option as wrt_option
 
 T = TypeVar("T")
 
@@ -37,6 +38,7 @@ EPILOG = """\
 examples:
   matrixcalculus "x'*A*x" --wrt x
   matrixcalculus "x'*A*x" --wrt x --order 2
+  matrixcalculus "x'*A*y" --wrt x,y                (mixed: wrt x, then wrt y)
   matrixcalculus "sum(A*X)" --wrt X --var "A: matrix(m,n)" --var "X: matrix(n,k)"
   matrixcalculus "sigmoid(u'*v + c)" --wrt u --wrt v --var "c: scalar"
   matrixcalculus "-log(sigmoid(w'*x + b))" --wrt w --var "b: scalar" --format latex
@@ -53,14 +55,14 @@ alpha (a Greek letter's name) a scalar; dimensions are inferred.
 
 def heading(d: Derivative) -> str:
     """'derivative of EXPR with respect to x   (shape: n)'."""
-    if d.kind == "hessian":
-        what = "hessian"
+    if d.kind in ("hessian", "mixed derivative"):
+        what = d.kind
     elif d.order > 1:
         what = f"order {d.order} derivative"
     else:
         what = "derivative"
     expr = " ".join(d.source.split())
-    return f"{what} of {expr} with respect to {d.wrt}   (shape: {shape_text(d.shape)})"
+    return f"{what} of {expr} with respect to {d.wrt_text}   (shape: {shape_text(d.shape)})"
 
 
 def format_text(d: Derivative, bold: bool = False) -> str:
@@ -87,10 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("expr", nargs="?", metavar="EXPR",
                    help="the expression, or - to read it from standard input")
     p.add_argument("--wrt", action="append", required=True, metavar="VAR",
-                   help="the variable to differentiate by (repeat for several)")
+                   help="the variable to differentiate by (repeat for several; U,V: mixed)")
     p.add_argument("--var", action="append", metavar="'NAME: TYPE'",
                    help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
-    p.add_argument("--order", type=int, default=1, help="derivative order (2: Hessian)")
+    p.add_argument("--order", type=int, default=None, help="derivative order (2: Hessian)")
     p.add_argument("--format", choices=("text", "latex", "json"), default="text")
     p.add_argument("--file", metavar="F", help="read the expression from F (- for stdin)")
     p.add_argument("--check", action="store_true",
@@ -131,12 +133,13 @@ def _check_parser() -> argparse.ArgumentParser:
                     "transposed, off by a constant factor, wrong shape, wrong).")
     p.add_argument("expr", nargs="?", metavar="EXPR",
                    help="the expression, or - to read it from standard input")
-    p.add_argument("--wrt", required=True, metavar="VAR", help="the variable to differentiate by")
+    p.add_argument("--wrt", required=True, metavar="VAR",
+                   help="the variable to differentiate by (U,V: the mixed derivative)")
     p.add_argument("--claim", required=True, metavar="CLAIM",
                    help="the derivative you expect, in the same language (may use where)")
     p.add_argument("--var", action="append", metavar="'NAME: TYPE'",
                    help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
-    p.add_argument("--order", type=int, default=1, help="derivative order (2: Hessian)")
+    p.add_argument("--order", type=int, default=None, help="derivative order (2: Hessian)")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
                    help="draw NAME from positive, prob, binary, spd, invertible, unit, "
                    "prob-rows or onehot-rows")
@@ -158,7 +161,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.domain and not args.check:
         parser.error("--domain is used with --check")
     if args.hvp is not None:
-        if args.order not in (1, 2):
+        if args.order not in (None, 1, 2):
             parser.error("--hvp is the product with the Hessian: --order 2")
         args.order = 2
     return args
@@ -210,7 +213,7 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
     source = _read_source(args)
     decls = _declarations(args.var or [])
     domains = _domains(args.domain or [])
-    results = [derivative(source, w, vars=decls, order=args.order) for w in args.wrt]
+    results = [derivative(source, wrt_option(w), vars=decls, order=args.order) for w in args.wrt]
     unknown = [k for k in domains if not any(k in d.variables for d in results)]
     if unknown:
         raise MatrixCalculusError(f"a domain is given for {', '.join(unknown)}, which is not a "
@@ -342,7 +345,7 @@ def _claim_result(args: argparse.Namespace) -> ClaimResult:
     source = sys.stdin.read().strip() if args.expr == "-" else args.expr
     decls = _declarations(args.var or [])
     domains = _domains(args.domain or [])
-    d = derivative(source, args.wrt, vars=decls, order=args.order)
+    d = derivative(source, wrt_option(args.wrt), vars=decls, order=args.order)
     parse_domains(domains, d.variables)
     try:
         parse_claim(d, args.claim)

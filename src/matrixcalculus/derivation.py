@@ -2,6 +2,7 @@
 
     expression(expr, vars=) -> Expression       parsed, type-checked, lowered; evaluates
     derive(expr, wrt, vars, order) -> Derivation   its derivative as IR, printed once asked
+                                                   (wrt: a name, or a list: mixed, wrt.py)
 
 Checking (verify.py), claims and Hessian-vector products take a Derivation and work on its
 IR: the lower-order derivative and the expression's value are built from the IR, never by
@@ -10,20 +11,13 @@ parsing an answer's text again.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
 from . import differentiate, evaluation
 from .compiled import Compiled
-from .errors import (
-    DeclarationError,
-    LimitError,
-    MatrixCalculusError,
-    UnsupportedDerivativeError,
-    guarded,
-)
+from .errors import LimitError, MatrixCalculusError, guarded
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
 from .language.inference import typecheck
@@ -34,6 +28,9 @@ from .lower import lower
 from .printers import render
 from .printers.text import to_text
 from .variables import free_dims_of, variables_of
+from .wrt import names as wrt_names
+from .wrt import text as wrt_text
+from .wrt import validate
 
 
 def parse_vars(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
@@ -118,19 +115,32 @@ def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expressio
 
 
 class Derivation(Printed, Compiled):
-    """A derivative: its closed form (str, latex), shape, and evaluation."""
+    """A derivative: its closed form (str, latex), shape, and evaluation.
 
-    def __init__(self, source: str, wrt: str, order: int, typed: Typed, expr_ir: Node,
-                 wrt_ir: Node, result: Node):
+    wrt_list holds the variables differentiated by, one per order: (x, x) for a Hessian,
+    (U, V) for a mixed derivative.  wrt is the variable's name when there is one (whatever
+    the order), the tuple wrt_list for a mixed derivative; wrt_ir is the first variable's
+    node, wrt_irs all of them."""
+
+    def __init__(self, source: str, wrt: tuple[str, ...], typed: Typed, expr_ir: Node,
+                 wrt_irs: tuple[Node, ...], result: Node):
         self.source = source
-        self.wrt = wrt
-        self.order = order
+        self.wrt_list = tuple(wrt)
+        self.order = len(self.wrt_list)
+        self.is_mixed = len(set(self.wrt_list)) > 1
+        self.wrt: str | tuple[str, ...] = self.wrt_list if self.is_mixed else self.wrt_list[0]
         self.typed = typed
         self.expression_ir = expr_ir
-        self.wrt_ir = wrt_ir
+        self.wrt_irs = tuple(wrt_irs)
+        self.wrt_ir = self.wrt_irs[0]
         variables = variables_of(typed)
         super().__init__(result, variables, free_dims_of(typed, variables),
-                         self.kind.lower())
+                         self.kind.lower().replace(" ", "_"))
+
+    @property
+    def wrt_text(self) -> str:
+        """'x', or 'U, V' for a mixed derivative."""
+        return wrt_text(self.wrt_list)
 
     @property
     def shape(self) -> tuple[str | int, ...]:
@@ -140,7 +150,7 @@ class Derivation(Printed, Compiled):
     def eval_ir(self) -> Node:
         """The derivative as evaluated: derived again with the rows' eval_vjp where the
         printed IR holds such a primitive (det: its derivatives from an SVD)."""
-        return evaluation.evaluation_ir(self.expression_ir, self.wrt_ir, self.order, self.ir)
+        return evaluation.evaluation_ir(self.expression_ir, self.wrt_irs, self.ir)
 
     @property
     def notes(self) -> list[str]:
@@ -154,7 +164,10 @@ class Derivation(Printed, Compiled):
 
     @property
     def kind(self) -> str:
-        """gradient / Jacobian / Hessian / derivative, as LANGUAGE.md names them."""
+        """gradient / Jacobian / Hessian / mixed derivative / derivative, as LANGUAGE.md
+        names them."""
+        if self.is_mixed:
+            return "mixed derivative"
         if self.order == 2 and self.expression_ir.rank == 0:
             return "hessian"
         if self.order == 1 and self.expression_ir.rank == 0:
@@ -169,71 +182,28 @@ class Derivation(Printed, Compiled):
         return Compiled(self.expression_ir, self.variables, self.free_dims)
 
     def lower_order(self) -> Derivation:
-        """The order-1 lower derivative (order >= 2), from the IR."""
+        """The order-1 lower derivative (order >= 2), from the IR: with respect to the
+        list without its last entry."""
         if self.order < 2:
             raise ValueError("the first derivative has no lower-order derivative")
-        k = self.order - 1
-        return Derivation(self.source, self.wrt, k, self.typed, self.expression_ir,
-                          self.wrt_ir, differentiate.derivative(self.expression_ir,
-                                                                self.wrt_ir, k))
+        xs = self.wrt_irs[:-1]
+        return Derivation(self.source, self.wrt_list[:-1], self.typed, self.expression_ir,
+                          xs, differentiate.mixed(self.expression_ir, xs))
 
 
 D = TypeVar("D", bound=Derivation)
 
 
-def not_a_variable(typed: Typed, wrt: str, expr: str) -> None:
-    """A derivative is taken with respect to a variable: not a dimension, not the constant
-    pi; and every declared name but wrt is used (LANGUAGE.md "Names that are not
-    variables", "Undeclared names")."""
-    what = typed.constants.get(wrt)
-    if what == "dimension":
-        owners = [v.name for v in typed.variables.values() if v.declared
-                  and wrt in typed.shape(v.type)]
-        of = f" (of {', '.join(owners)})" if owners else ""
-        raise UnsupportedDerivativeError(
-            f"{wrt} is a dimension{of}: used as a value it is that dimension's size, and a "
-            "derivative cannot be taken with respect to it", expr)
-    if what == "pi":
-        raise UnsupportedDerivativeError(
-            "pi, undeclared, is the constant 3.14159...; declare it (e.g. pi: vector(k)) to "
-            "differentiate with respect to a variable named pi", expr)
-    # a declared name the expression does not use is an error where it looks like a typo
-    # of a name it does use (`weights` declared, `weight` used; `S` and `s`); one with no
-    # such look-alike may declare a dimension's size for evaluate() (`z: vector(n)`)
-    used = [v.name for v in typed.variables.values() if v.used] + [wrt]
-    for v in typed.variables.values():
-        if not v.declared or v.used or v.name == wrt:
-            continue
-        same = [u for u in used if u.lower() == v.name.lower()]
-        close = same or difflib.get_close_matches(v.name, used, n=1, cutoff=0.75)
-        if close:
-            raise DeclarationError(
-                f"{v.name} is declared but not used in the expression (did you mean "
-                f"{close[0]}?)", expr)
-
-
-def derive(expr: str, wrt: str, vars: Mapping[str, Any] | None, order: int,
-           make: type[D] = Derivation) -> D:
-    """The order-`order` derivative of expr wrt the variable wrt, as `make` (a Derivation
-    class); raises MatrixCalculusError on bad input (unguarded, no time limit: api.py)."""
-    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-        raise UnsupportedDerivativeError(f"order must be a positive integer, got {order!r}")
-    if order > LIMITS.max_order:
-        raise LimitError(f"order {order} is above the limit of {LIMITS.max_order}")
-    if not isinstance(wrt, str) or not is_identifier(wrt.strip()):
-        raise UnsupportedDerivativeError(f"'with respect to' must be a variable name, got {wrt!r}")
-    wrt = wrt.strip()
+def derive(expr: str, wrt: str | Sequence[str], vars: Mapping[str, Any] | None,
+           order: int | None, make: type[D] = Derivation) -> D:
+    """The order-`order` derivative of expr wrt the variable wrt, or the mixed derivative
+    wrt a list of variables (order: its length, or None), as `make` (a Derivation class);
+    raises MatrixCalculusError on bad input (unguarded, no time limit: api.py)."""
+    names = wrt_names(wrt, order)
     typed, y, var_nodes = front(expr, vars)
-    not_a_variable(typed, wrt, expr)
-    if wrt in typed.bindings:
-        raise UnsupportedDerivativeError(f"{wrt} is a named subexpression (where {wrt} = ...), "
-                                         "not a variable", expr)
-    if wrt not in typed.variables:
-        names = ", ".join(typed.variables) or "none"
-        raise UnsupportedDerivativeError(f"{wrt} is not a variable of the expression (its "
-                                         f"variables: {names})", expr)
-    x = var_nodes[wrt]
-    d = differentiate.derivative(y, x, order)
+    validate(typed, names, expr)
+    xs = tuple(var_nodes[w] for w in names)
+    d = differentiate.mixed(y, xs)
     if len(walk(d)) > LIMITS.max_ir_nodes:
         raise LimitError(f"the derivative has more than {LIMITS.max_ir_nodes} IR nodes")
-    return make(expr, wrt, order, typed, y, x, d)
+    return make(expr, names, typed, y, xs, d)

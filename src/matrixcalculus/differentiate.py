@@ -7,6 +7,8 @@ twice, Hessians are the same code.  Only nodes that depend on x are visited.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .ir.build import add, const, delta, einsum, scale, zero
 from .ir.nodes import Node, Op, walk
 from .limits import check_deadline, check_ir_size
@@ -55,8 +57,14 @@ def symmetrize_last(t: Node) -> Node:
 
 def derivative(y: Node, x: Node, order: int = 1, rules: Rules = VJP) -> Node:
     """The order-k derivative; for symmetric x each pair of x's axes is symmetrised."""
+    return mixed(y, (x,) * order, rules)
+
+
+def mixed(y: Node, xs: Sequence[Node], rules: Rules = VJP) -> Node:
+    """The derivative wrt xs[0], then the result's wrt xs[1], ...: shape y.shape +
+    xs[0].shape + xs[1].shape + ...; each symmetric variable's own axes symmetrised."""
     d = y
-    for _ in range(order):
+    for x in xs:
         d = jacobian(d, x, rules)
         if x.symmetric:
             d = symmetrize_last(d)

@@ -44,15 +44,16 @@ Kernel = Callable[[Node], Callable[..., Any]]
 _REDERIVED = frozenset(r.name for r in rows() if r.eval_vjp is not None)
 
 
-def evaluation_ir(expression: Node, wrt: Node, order: int, printed: Node) -> Node:
+def evaluation_ir(expression: Node, wrt: Sequence[Node], printed: Node) -> Node:
     """The derivative as it is evaluated: printed itself unless that holds a primitive
     whose row has an eval_vjp (det, from det's rule det(X)*inv(X)'), when it is derived
-    again with those rules.  A printed answer with none (it cancelled, or log(det(X)) left
-    inv(X)') is evaluated as printed."""
+    again with those rules (wrt: the variables differentiated by, one per order).  A
+    printed answer with none (it cancelled, or log(det(X)) left inv(X)') is evaluated as
+    printed."""
     if not any(n.op == Op.PRIM and n.name in _REDERIVED for n in walk(printed)):
         return printed
     with deadline():
-        return differentiate.derivative(expression, wrt, order, rules=EVAL_VJP)
+        return differentiate.mixed(expression, wrt, rules=EVAL_VJP)
 
 
 def run(fn: Callable[..., Any], values: Sequence[Any], ir: Node, names: Sequence[str],

@@ -5,6 +5,9 @@ factorisation norm2(R - U*V')^2; its product with a direction dU is the matrix
 2*dU*V'*V.  The product is built on the symbolic Hessian (its δ factors vanish in
 the contraction), simplified and raised like any answer, so its code never forms
 the tensor: O(m k^2) work instead of O(m^2 k^2) memory.
+
+A mixed second derivative D wrt [V1, V2] (of any expression) has the product along a
+direction dV2 of V2: sum over b of D[o..., a..., b...] dV2[b...], the same way.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from .verify import CheckResult
 
 
 def direction_name(d: Derivation, name: str | None) -> str:
-    """The direction's variable name: `name`, or d<wrt> (dU), made unique."""
+    """The direction's variable name: `name`, or d<wrt> (dU; the last variable of a mixed
+    derivative), made unique."""
     if name is not None:
         if not isinstance(name, str) or not is_identifier(name):
             raise UnsupportedDerivativeError(f"the direction must be a variable name, got "
@@ -38,7 +42,7 @@ def direction_name(d: Derivation, name: str | None) -> str:
             raise UnsupportedDerivativeError(f"the direction {name} is already a name in the "
                                              "expression: choose another")
         return name
-    out = "d" + d.wrt
+    out = "d" + d.wrt_list[-1]
     while out in d.variables or out in d.free_dims:
         out += "_"
     return out
@@ -46,33 +50,35 @@ def direction_name(d: Derivation, name: str | None) -> str:
 
 class HessianVectorProduct(Printed, Compiled):
     """H[v] for the Hessian H of a scalar expression and a direction v shaped like the
-    variable: str / latex() / code() / evaluate(**arrays, <direction>=...) / check()."""
+    variable (or a mixed second derivative wrt [V1, V2] and v shaped like V2):
+    str / latex() / code() / evaluate(**arrays, <direction>=...) / check()."""
 
     def __init__(self, hessian: Derivation, direction: str | None = None):
-        if hessian.order != 2 or hessian.expression_ir.rank != 0:
+        if hessian.order != 2 or (hessian.expression_ir.rank != 0 and not hessian.is_mixed):
             shape = hessian.expression_shape
             raise UnsupportedDerivativeError(
                 "a Hessian-vector product needs the Hessian (order 2) of a scalar "
-                f"expression; this is the order-{hessian.order} {hessian.kind} of "
+                "expression, or a mixed second derivative; this is the "
+                f"order-{hessian.order} {hessian.kind} of "
                 f"{shape_text(shape) if shape else 'a scalar'}")
         self.hessian = hessian
         self.source = hessian.source
         self.typed = hessian.typed
         self.wrt = hessian.wrt
         self.direction = direction_name(hessian, direction)
-        info = hessian.variables[self.wrt]
+        info = hessian.variables[hessian.wrt_list[-1]]
         super().__init__(self._along(hessian.ir), {**hessian.variables, self.direction:
                          VariableInfo(self.direction, info.kind, info.shape)},
                          hessian.free_dims, "hvp")
 
     def _along(self, hessian: Node) -> Node:
-        """The Hessian's IR contracted with the direction, simplified."""
-        x = self.hessian.wrt_ir
-        r = x.rank
-        v = B.var(self.direction, x.shape,
-                  self.hessian.variables[self.wrt].kind == "symmetric")
-        return simplify(B.einsum([hessian, v], [tuple(range(2 * r)), tuple(range(r, 2 * r))],
-                                 tuple(range(r))))
+        """The Hessian's IR contracted with the direction over its last variable's axes,
+        simplified."""
+        x = self.hessian.wrt_irs[-1]
+        n, r = hessian.rank, x.rank
+        v = B.var(self.direction, x.shape, x.symmetric)
+        return simplify(B.einsum([hessian, v], [tuple(range(n)), tuple(range(n - r, n))],
+                                 tuple(range(n - r))))
 
     @cached_property
     def eval_ir(self) -> Node:
@@ -89,7 +95,7 @@ class HessianVectorProduct(Printed, Compiled):
         return tuple(self.ir.shape)
 
     def __repr__(self) -> str:
-        return f"<HessianVectorProduct of {self.source!r} wrt {self.wrt} along " \
+        return f"<HessianVectorProduct of {self.source!r} wrt {self.hessian.wrt_text} along " \
                f"{self.direction}: {self}>"
 
     def check(self, domains=None, points: int = 5, seed: int = 0) -> CheckResult:
@@ -103,8 +109,9 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
     d = h.hessian
     doms = parse_domains(domains, d.variables)
     sizes = dimension_sizes(d.variables, d.free_dims)
-    r = d.wrt_ir.rank
-    symmetric = d.variables[d.wrt].kind == "symmetric"
+    last = d.wrt_list[-1]                 # the direction's variable
+    r = d.wrt_irs[-1].rank
+    symmetric = d.variables[last].kind == "symmetric"
     value = d.value                       # from the Hessian's IR, not parsed again
     gradient = d.lower_order()
     torch_fn = value.compiled("torch") if torch_available() else None
@@ -116,7 +123,7 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
         if used == points:
             break
         inputs = draw_inputs(d.variables, sizes, doms, rng, d.free_dims)
-        v = rng.standard_normal(np.shape(inputs[d.wrt]))
+        v = rng.standard_normal(np.shape(inputs[last]))
         if symmetric:
             v = (v + v.T) / 2
         try:                  # evaluate() raises where a value is not finite
@@ -125,10 +132,14 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
             dense = np.tensordot(d.evaluate(**inputs), v, axes=r)
         except NumericalError:
             continue
-        if torch_fn is not None:
-            ref = _autograd_hvp(torch_fn, value.argument_names, inputs, d.wrt, v, symmetric)
+        if torch_fn is not None and d.is_mixed:
+            first = d.wrt_list[0]
+            ref = _autograd_mixed_hvp(torch_fn, value.argument_names, inputs, first, last, v,
+                                      d.variables[first].kind == "symmetric")
+        elif torch_fn is not None:
+            ref = _autograd_hvp(torch_fn, value.argument_names, inputs, last, v, symmetric)
         else:
-            ref = _fd_hvp(gradient, inputs, d.wrt, v)
+            ref = _fd_hvp(gradient, inputs, last, v)
         mag = max(1.0, float(np.max(np.abs(f0), initial=0.0)))
         errs = [rel_error(got, ref, verify.AUTOGRAD_FLOOR * mag),
                 rel_error(got, dense, verify.AUTOGRAD_FLOOR * mag)]
@@ -164,6 +175,29 @@ def _autograd_hvp(fn, params: list[str], inputs: dict[str, Any], wrt: str, v: np
         return fn(*(kw[p] for p in params))
 
     _, out = hvp(f, tens[wrt], torch.tensor(v, dtype=torch.float64))
+    return out.detach().numpy().astype(np.float64)
+
+
+def _autograd_mixed_hvp(fn, params: list[str], inputs: dict[str, Any], first: str, last: str,
+                        v: np.ndarray, symmetric: bool) -> np.ndarray:
+    """The derivative wrt `first` (by autograd), differentiated along v in `last` (a jvp);
+    `first`'s index pair symmetrised when it is symmetric (v, for a symmetric `last`, is)."""
+    import torch
+    from torch.autograd.functional import jacobian, jvp
+
+    tens = torch_inputs(inputs)
+
+    def f(w1, w2):
+        kw = {**tens, first: w1, last: w2}
+        r = fn(*(kw[p] for p in params))
+        return r if torch.is_tensor(r) else torch.tensor(float(r), dtype=torch.float64)
+
+    def gradient(w2):
+        return jacobian(lambda w1: f(w1, w2), tens[first], create_graph=True)
+
+    _, out = jvp(gradient, tens[last], torch.tensor(v, dtype=torch.float64))
+    if symmetric:
+        out = (out + out.transpose(-1, -2)) / 2
     return out.detach().numpy().astype(np.float64)
 
 

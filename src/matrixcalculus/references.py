@@ -9,7 +9,7 @@ reference that is zero from counting as a large relative error.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -124,4 +124,37 @@ def autograd_reference(fn: Callable[..., Any], params: list[str],
         for k in range(order):
             a, b = out_rank + 2 * k, out_rank + 2 * k + 1
             res = (res + res.transpose(a, b)) / 2
+    return res.detach().numpy().astype(np.float64).copy()
+
+
+def autograd_mixed(fn: Callable[..., Any], params: list[str], arrays: Mapping[str, np.ndarray],
+                   wrt: Sequence[str], symmetric: set[str]) -> np.ndarray:
+    """The mixed derivative of fn(*params) wrt wrt[0], then wrt[1], ... by nested torch
+    autograd, shaped out + wrt[0].shape + wrt[1].shape + ...; the index pair of each
+    variable in `symmetric` symmetrised."""
+    import torch  # noqa: PLC0415
+    from torch.autograd.functional import jacobian  # noqa: PLC0415
+
+    tens = torch_inputs(arrays)
+
+    def f(vals: dict[str, Any]) -> Any:
+        r = fn(*(vals[p] for p in params))
+        return r if torch.is_tensor(r) else torch.tensor(float(r), dtype=torch.float64)
+
+    def along(g: Callable[[dict[str, Any]], Any], name: str, last: bool):
+        # d g / d name, itself a function of every variable (so it can be differentiated
+        # again with respect to another)
+        return lambda vals: jacobian(lambda w: g({**vals, name: w}), vals[name],
+                                     create_graph=not last, strict=False, vectorize=False)
+
+    g = f
+    for k, name in enumerate(wrt):
+        g = along(g, name, k == len(wrt) - 1)
+    res = g(dict(tens))
+    axis = f(tens).dim()
+    for name in wrt:
+        rank = tens[name].dim()
+        if name in symmetric:
+            res = (res + res.transpose(axis, axis + 1)) / 2
+        axis += rank
     return res.detach().numpy().astype(np.float64).copy()

@@ -210,7 +210,7 @@ class _Derivation:
     # ------------------------------------------------------------ the walk
     def positions(self) -> tuple[_Pos | None, list[_Pos]]:
         """The tree of intermediates on the paths to the variable, and the occurrences."""
-        wrt = self.d.wrt
+        wrt = self.d.wrt_list[0]       # a mixed derivative's first variable, then "again"
         memo: dict[int, bool] = {}
 
         def contains(n: ast.Node) -> bool:
@@ -235,7 +235,7 @@ class _Derivation:
         return visit((), self.root, None), occurrences
 
     def run(self) -> Steps:
-        d, wrt = self.d, self.d.wrt
+        d, wrt = self.d, self.d.wrt_list[0]
         top, occurrences = self.positions()
         steps: list[Step] = []
         numbered = len(occurrences) > 1
@@ -264,7 +264,8 @@ class _Derivation:
         root = self.typed.root      # as typed, `where` and all
         return Steps(to_text(root), to_latex(root), shape_text(d.expression_ir.shape), wrt,
                      shape_text(d.wrt_ir.shape), d.order, len(occurrences), tuple(steps),
-                     self.g_name, variables_line(d.variables), tuple(d.notes))
+                     self.g_name, variables_line(d.variables), tuple(d.notes),
+                     d.wrt_list if d.is_mixed else ())
 
     def chain_step(self, p: _Pos, through: _Pos, occurrences: list[_Pos]) -> Step:
         e, a = p.node, through.node
@@ -283,7 +284,7 @@ class _Derivation:
     def closing_steps(self, steps: list[Step], contributions: list[Node]) -> list[Step]:
         """The sum over occurrences, symmetrisation, simplification, higher orders:
         whatever leads from the last chain step to the answer str(d)."""
-        d, wrt = self.d, self.d.wrt
+        d, wrt = self.d, self.d.wrt_list[0]
         x = d.wrt_ir
         name_t, name_x = wrt, latex_name(wrt)
         out: list[Step] = []
@@ -316,14 +317,23 @@ class _Derivation:
             out.append(Step(name_t, name_x, shape_text(x.shape), "simplified",
                             r"\text{simplified}", grad_text, grad_tex, gshape, kind="result"))
         if d.order > 1:
-            times = "again" if d.order == 2 else f"{d.order - 1} more times"
-            out.append(Step(grad_text, grad_tex, gshape,
-                            f"differentiate the gradient g = {grad_text} with respect to "
-                            f"{wrt} {times}",
-                            rf"\text{{differentiate }} g = {grad_tex} \text{{ with respect to }}"
-                            rf" {name_x} \text{{ {times}}}",
-                            str(d), d.latex(), shape_text(d.shape), kind="again"))
+            out.append(_again(d, grad_text, grad_tex, gshape))
         return out
+
+
+def _again(d: Derivation, grad_text: str, grad_tex: str, gshape: str) -> Step:
+    """The last step of a higher order: the gradient differentiated again (a mixed
+    derivative's: with respect to the list's other variables)."""
+    wrt = d.wrt_list[0]
+    times = "again" if d.order == 2 else f"{d.order - 1} more times"
+    then, then_tex = f"{wrt} {times}", rf"{latex_name(wrt)} \text{{ {times}}}"
+    if d.is_mixed:
+        then = ", then ".join(d.wrt_list[1:])
+        then_tex = r"\text{, then }".join(latex_name(w) for w in d.wrt_list[1:])
+    return Step(grad_text, grad_tex, gshape,
+                f"differentiate the gradient g = {grad_text} with respect to {then}",
+                rf"\text{{differentiate }} g = {grad_tex} \text{{ with respect to }} {then_tex}",
+                str(d), d.latex(), shape_text(d.shape), kind="again")
 
 
 def _transpose_name(a: ast.Node, name: str) -> ast.Node:

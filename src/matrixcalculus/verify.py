@@ -30,6 +30,7 @@ from .errors import MatrixCalculusError, NumericalError
 from .points import concrete_shape, dimension_sizes, draw_inputs, parse_domains
 from .references import (
     OutOfTime,
+    autograd_mixed,
     autograd_reference,
     central_differences,
     rel_error,
@@ -82,7 +83,7 @@ def _work(d: Derivation, sizes: Mapping[str, int]) -> int:
     size = 1
     for dim in d.shape:
         size *= dim if isinstance(dim, int) else sizes[dim]
-    wrt = d.variables[d.wrt]
+    wrt = d.variables[d.wrt_list[-1]]        # differences are taken along the last one
     return size * max(1, int(np.prod(concrete_shape(wrt, sizes), dtype=np.int64)))
 
 
@@ -150,7 +151,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
         raise MatrixCalculusError(f"points must be at least 1, got {points}")
     doms = parse_domains(domains, d.variables)
     sizes = dimension_sizes(d.variables, d.free_dims)
-    wrt = d.wrt
+    wrt = d.wrt_list[-1]            # differences of the lower order along the last variable
     symmetric = d.variables[wrt].kind == "symmetric"
     order = d.order
 
@@ -163,6 +164,8 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
     lower = value.evaluate if order == 1 else d.lower_order().evaluate
     fd_method = FD_NAME if order == 1 else \
         f"{FD_NAME} of the {'first' if order == 2 else f'order-{order - 1}'} derivative"
+    if d.is_mixed:
+        fd_method = f"{FD_NAME} of the derivative with respect to {', '.join(d.wrt_list[:-1])}"
 
     notes: list[str] = []
     torch_fn = None
@@ -174,10 +177,11 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
     params = value.argument_names
     # nested autograd takes one backward pass per entry of each lower derivative: beyond a
     # few hundred (order 4 wrt a 3 x 3 matrix: 729) it takes minutes; differences suffice
-    wrt_size = int(np.prod(concrete_shape(d.variables[wrt], sizes), dtype=np.int64))
-    out_size = int(np.prod([sizes.get(s, s) if isinstance(s, str) else s
-                            for s in d.expression_shape], dtype=np.int64))
-    if torch_fn is not None and order > 2 and out_size * wrt_size ** (order - 1) > 300:
+    passes = int(np.prod([sizes.get(s, s) if isinstance(s, str) else s
+                          for s in d.expression_shape], dtype=np.int64))
+    for w in d.wrt_list[:-1]:
+        passes *= int(np.prod(concrete_shape(d.variables[w], sizes), dtype=np.int64))
+    if torch_fn is not None and order > 2 and passes > 300:
         torch_fn = None
         notes.append(f"torch autograd skipped (order {order}: too many nested backward passes)")
     refs = [FD_NAME] + ([AUTOGRAD_NAME] if torch_fn is not None else [])
@@ -247,7 +251,10 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
         errs = {FD_NAME: rel_error(got, ref_fd, FD_FLOOR * mag)}
         if torch_fn is not None:
             try:
-                ref_ad = autograd_reference(torch_fn, params, inputs, wrt, order, symmetric)
+                ref_ad = autograd_mixed(torch_fn, params, inputs, d.wrt_list, {
+                    w for w in d.wrt_list if d.variables[w].kind == "symmetric"}) \
+                    if d.is_mixed else \
+                    autograd_reference(torch_fn, params, inputs, wrt, order, symmetric)
             except Exception as e:  # noqa: BLE001 - e.g. an op torch cannot differentiate
                 notes.append(f"torch autograd skipped ({type(e).__name__}: {e})")
                 torch_fn = None
@@ -276,7 +283,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
         return CheckResult(False, float("nan"), method(),
                            "not verified: the expression is not finite at any of "
                            f"{skipped} random points at these sizes ({at}); give domains "
-                           f"(e.g. {wrt}=positive), or declare sizes where it is defined "
+                           f"(e.g. {d.wrt_list[0]}=positive), or declare sizes where it is defined "
                            "(logdet(X'*X) needs at least as many rows as columns)",
                            0, {}, None, notes)
     worst = max(errors.values())

@@ -42,6 +42,7 @@ class Steps(Sequence[Step]):
     placeholder: str = "G"         # the name G of the rules (another where G is taken)
     variables_text: str = ""       # every variable with type, dims and origin
     notes: tuple[str, ...] = ()    # LANGUAGE.md's notes on how undeclared names were read
+    wrt_list: tuple[str, ...] = () # a mixed derivative's variables (wrt is the first)
 
     def __getitem__(self, i: Any) -> Any:
         return self.steps[i]
@@ -55,6 +56,8 @@ class Steps(Sequence[Step]):
     def _lhs(self, s: Step) -> str:
         if s.kind == "again":
             k = self.order
+            if self.wrt_list:
+                return f"d^{k}f/{' '.join('d' + w for w in self.wrt_list)}"
             return f"d^{k}f/d{self.wrt}^{k}"
         return f"df/d{_paren_text(s.expr_text)}"
 
@@ -81,7 +84,9 @@ class Steps(Sequence[Step]):
             if s.kind == "again":
                 k = self.order
                 wrt = latex_name(self.wrt)
-                lhs = rf"\frac{{\partial^{{{k}}} f}}{{\partial {wrt}^{{{k}}}}}"
+                by = rf"\partial {wrt}^{{{k}}}" if not self.wrt_list else \
+                    r"\,".join(rf"\partial {latex_name(w)}" for w in self.wrt_list)
+                lhs = rf"\frac{{\partial^{{{k}}} f}}{{{by}}}"
             else:
                 e = s.expr_latex if s.expr_text.isidentifier() else rf"\left({s.expr_latex}\right)"
                 lhs = rf"\frac{{\partial f}}{{\partial {e}}}"

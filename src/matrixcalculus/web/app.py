@@ -59,9 +59,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 class DerivativeRequest(BaseModel):
     expr: str
-    wrt: str | None = None
+    wrt: str | list[str] | None = None       # "U, V" or ["U", "V"]: a mixed derivative
     vars: dict[str, str] = Field(default_factory=dict)
-    order: int = 1
+    order: int | None = None                 # 1, or the length of a wrt list
     check: bool = True
 
 

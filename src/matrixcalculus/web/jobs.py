@@ -16,6 +16,7 @@ from ..api import Derivative, VariableInfo, derivative, expression
 from ..errors import LimitError, MatrixCalculusError
 from ..limits import deadline, time_left
 from ..variables import declaration, shape_text
+from ..wrt import option as wrt_option
 
 BACKENDS = ("numpy", "torch", "jax")
 MAX_OUTPUT_CHARS = 200_000        # text + LaTeX + code of one answer
@@ -77,8 +78,9 @@ def _check(d: Derivative) -> dict[str, Any]:
 
 
 def _hvp(d: Derivative) -> dict[str, Any] | None:
-    """For a Hessian: its product with a direction, which never forms the Hessian."""
-    if d.kind != "hessian":
+    """For a Hessian (or a mixed second derivative): its product with a direction, which
+    never forms the Hessian."""
+    if d.kind != "hessian" and not (d.is_mixed and d.order == 2):
         return None
     h = d.hvp()
     return {"direction": h.direction, "text": str(h), "latex": h.latex(),
@@ -103,7 +105,8 @@ def _time_limit(req: Mapping[str, Any]) -> float | None:
 
 
 def derive(req: Mapping[str, Any]) -> dict[str, Any]:
-    """POST /api/derivative: {expr, wrt, vars, order, check} -> the answer, or an error.
+    """POST /api/derivative: {expr, wrt, vars, order, check} -> the answer, or an error
+    (wrt: a name, or a list of names, or "U, V": the mixed derivative; order: default 1).
     `time_limit` (seconds), when given, bounds the engine's work (LimitError past it)."""
     with deadline(_time_limit(req)):
         return _derive(req)
@@ -114,6 +117,8 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
     expr = req.get("expr", "")
     try:
         wrt = req.get("wrt") or None
+        if isinstance(wrt, str):        # "U, V": the mixed derivative wrt U, then V
+            wrt = wrt_option(wrt)
         vars = req.get("vars") or {}
         if wrt is None:         # the first variable, as the page would choose it
             names = list(expression(expr, vars=vars).variables)
@@ -121,7 +126,7 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
                 raise MatrixCalculusError("the expression has no variable to differentiate by",
                                           expr)
             wrt = names[0]
-        d = derivative(expr, wrt, vars=vars, order=req.get("order", 1))
+        d = derivative(expr, wrt, vars=vars, order=req.get("order"))
         text, latex = str(d), d.latex()
         multiline = d.text(multiline=True)
         code = _code(d)

@@ -10,6 +10,8 @@
 
   const exprEl = $("#expr");
   const wrtEl = $("#wrt");
+  const wrtListEl = $("#wrt-list");
+  const LIST = "__list__";          // the wrt option that takes a list: a mixed derivative
   const orderEl = $("#order");
 
   const state = {
@@ -96,16 +98,31 @@
   }
 
   // ------------------------------------------------------------------ variables
+  function wrtText(wrt) {
+    return Array.isArray(wrt) ? wrt.join(", ") : wrt;
+  }
+
+  // the variables, then "a list…" (mixed); a preferred "U, V" or ["U", "V"] selects the list
   function setWrtOptions(names, preferred) {
-    const current = preferred || wrtEl.value;
+    const listed = Array.isArray(preferred) || (preferred || "").includes(",");
+    const current = listed ? LIST : preferred || wrtEl.value;
+    if (listed) wrtListEl.value = wrtText(preferred);
     wrtEl.textContent = "";
-    for (const name of names) {
+    for (const [value, label] of [...names.map((n) => [n, n]), [LIST, "a list (mixed)…"]]) {
       const opt = document.createElement("option");
-      opt.value = name;
-      opt.textContent = name;
+      opt.value = value;
+      opt.textContent = label;
       wrtEl.appendChild(opt);
     }
-    if (names.includes(current)) wrtEl.value = current;
+    if (names.includes(current) || current === LIST) wrtEl.value = current;
+    else if (names.length) wrtEl.value = names[0];
+    showWrtList();
+  }
+
+  function showWrtList() {
+    const listed = wrtEl.value === LIST;
+    wrtListEl.hidden = !listed;
+    orderEl.disabled = listed;          // a mixed derivative's order is its list's length
   }
 
   function renderVariables(variables, preferredWrt) {
@@ -223,6 +240,9 @@
   function request() {
     const expr = exprEl.value;
     // a choice left over from the previous expression: let the server take the first variable
+    if (wrtEl.value === LIST && wrtListEl.value.trim()) {
+      return { expr, wrt: wrtListEl.value.trim(), vars: activeDecls(expr), order: null };
+    }
     const wrt = identifiers(expr).has(wrtEl.value) ? wrtEl.value : null;
     return { expr, wrt, vars: activeDecls(expr), order: Number(orderEl.value) };
   }
@@ -249,13 +269,14 @@
     clearError();
     renderVariables(r.data.variables, r.data.wrt);
     renderResult(r.data);
-    writeURL({ ...req, wrt: r.data.wrt }, push);
+    writeURL({ ...req, wrt: wrtText(r.data.wrt) }, push);
   }
 
   function renderResult(d) {
     state.result = d;
     const kind = d.kind.charAt(0).toUpperCase() + d.kind.slice(1);
-    const ordinal = d.order > 1 && d.kind !== "hessian" ? ` (order ${d.order})` : "";
+    const ordinal = d.order > 1 && d.kind !== "hessian" && d.kind !== "mixed derivative"
+      ? ` (order ${d.order})` : "";
     const title = $("#result-title");
     title.textContent = `${kind}${ordinal} of `;
     const e = document.createElement("code");
@@ -263,7 +284,7 @@
     title.appendChild(e);
     title.appendChild(document.createTextNode(" with respect to "));
     const w = document.createElement("code");
-    w.textContent = d.wrt;
+    w.textContent = wrtText(d.wrt);
     title.appendChild(w);
 
     $("#shape").textContent = d.shape_text;
@@ -360,7 +381,7 @@
     const p = new URLSearchParams();
     p.set("expr", req.expr);
     if (req.wrt) p.set("wrt", req.wrt);
-    if (req.order !== 1) p.set("order", String(req.order));
+    if (req.order !== 1 && req.order !== null) p.set("order", String(req.order));
     for (const [name, decl] of Object.entries(req.vars)) p.append("var", `${name}:${decl}`);
     const search = "?" + p.toString();
     if (search === window.location.search) return;
@@ -380,7 +401,7 @@
       if (i > 0) state.decls[item.slice(0, i).trim()] = item.slice(i + 1).trim();
     }
     const wrt = p.get("wrt");
-    setWrtOptions(wrt ? [wrt] : [], wrt);
+    setWrtOptions(wrt && !wrt.includes(",") ? [wrt] : [], wrt);
     if (expr.trim()) {
       derive(false);
     } else {
@@ -410,7 +431,12 @@
     clearTimeout(timer);
     timer = setTimeout(refreshVariables, 250);
   });
-  wrtEl.addEventListener("change", () => { if (state.result) derive(true); });
+  wrtEl.addEventListener("change", () => {
+    showWrtList();
+    if (wrtEl.value === LIST) wrtListEl.focus();
+    else if (state.result) derive(true);
+  });
+  wrtListEl.addEventListener("change", () => { if (state.result) derive(true); });
   orderEl.addEventListener("change", () => { if (state.result) derive(true); });
   for (const tab of document.querySelectorAll(".tabs [role=tab]")) {
     tab.addEventListener("click", () => showCode(tab.dataset.backend));
