@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import scipy.special as sp
+from corpus_support import runner
 
 import matrixcalculus as mc
 from matrixcalculus.ir import build as B
@@ -155,3 +156,19 @@ def test_attention_with_a_constant_mask_has_the_same_form(wrt):
         is masked.ir
     if wrt == "V":
         assert str(masked) == "softmax(Q*K'/sqrt(d) + M, 2)'*G"
+
+
+def test_log_of_softmax_is_computed_stably():
+    # printed as -log(softmax(X*W, 2)); computed literally it underflows to -inf where a
+    # row's logits are far apart: the code computes X*W - logsumexp(X*W, 2)
+    v = {"X": "matrix(n,d)", "W": "matrix(d,c)", "Y": "matrix(n,c)"}
+    d = mc.derivative("-sum(Y.*log(softmax(X*W, 2)))", "Y", vars=v)
+    assert str(d) == "-log(softmax(X*W, 2))"
+    rng = np.random.default_rng(0)
+    X, W, Y = 100 * rng.standard_normal((3, 6)), rng.standard_normal((6, 7)), rng.random((3, 7))
+    Z = X @ W
+    want = -(Z - sp.logsumexp(Z, axis=1, keepdims=True))
+    for backend in ("numpy", "torch", "jax", "dask"):
+        got = np.asarray(runner(d, backend)(X=X, W=W, Y=Y))
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert np.isfinite(d.value.evaluate(X=X, W=W, Y=Y))

@@ -17,6 +17,7 @@ import opt_einsum as oe
 from ..ir import build as B
 from ..ir.nodes import Node, walk
 from ..ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
+from ..ir.softmax_rules import log_of_softmax
 from ..ops import row
 
 GUESS = 1000   # size assumed for a dimension whose size is not given
@@ -128,6 +129,10 @@ def rows(sizes: dict, uses: dict[Node, int]) -> list[Rewrite]:
     keep = fewer_flops(sizes, uses)
     outer = Factoring(keep, pullable=_free, options=1, deep=False)
     return [
+        # computed as printed, log(softmax(X, 2)) underflows to -inf where a row's entries
+        # are far apart; X - logsumexp(X, 2) keeps every digit
+        Rewrite("log(softmax(x, k)) computed as x - logsumexp(x, k)", {"func"},
+                log_of_softmax),
         Rewrite("a power of a spread vector is the spread power", {"power"}, _power_of_spread),
         Rewrite("distribute a product over a sum of <= 8 terms, 5 sums deep", {"einsum"},
             lambda n: distribute(n, _small_sums, keep, depth=5) if len(n.args) > 1 else None,
@@ -148,5 +153,5 @@ def optimize(root: Node, sizes: dict) -> Node:
 
     def rebuilt(old: Node, new: Node) -> None:
         uses[new] = max(uses.get(new, 0), uses.get(old, 0))
-    spread_row, distribute_row, factor_row = rows(sizes, uses)
-    return run(run(root, [spread_row, distribute_row], rebuilt), [factor_row])
+    stable_row, spread_row, distribute_row, factor_row = rows(sizes, uses)
+    return run(run(root, [stable_row, spread_row, distribute_row], rebuilt), [factor_row])
