@@ -402,3 +402,17 @@ def test_logsumexp_down_the_columns_prints_as_a_column_where_one_is_meant():
 def test_an_elementwise_alias_of_an_axis_reduced_column_expands():
     # arctan(sum(X, 2)) was a plain column (the aliases were not elementwise calls)
     check("sum(X - arctan(sum(X, 2)))", "X", {"X": "matrix(n,m)"})
+
+
+def test_the_persons_where_names_are_kept_in_answers():
+    # LANGUAGE.md: a name the person defined in their own where keeps that name in the
+    # answer (the answer named sigmoid(A*x) `s`, its row's letter, where the person wrote q)
+    d = mc.derivative("sum(q.*exp(q)) where q = sigmoid(A*x)", "x")
+    assert str(d) == "A'*diag(q - q.^3)*exp(q) where q = sigmoid(A*x)"
+    assert mc.derivative("sum(exp(u)) where u = tanh(x)", "x").check(points=2).ok
+    assert str(mc.derivative("sum(exp(u)) where u = tanh(x)", "x")) == \
+        "exp(u).*(1 - u.^2) where u = tanh(x)"
+    v = {"X": "matrix(n,d)", "G": "matrix(n,d)", "g": "vector(d)", "b": "vector(d)"}
+    d = mc.derivative("sum(G.*(Y.*g' + b')) where Xc = X - mean(X, 2), "
+                      "s = sqrt(mean(Xc.^2, 2) + 1e-5), Y = Xc./s", "g", vars=v)
+    assert "where Xc = X - mean(X, 2)" in str(d)

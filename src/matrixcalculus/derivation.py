@@ -24,7 +24,7 @@ from .language.inference import typecheck
 from .language.parser import parse
 from .language.typecheck import Typed
 from .limits import LIMITS, deadline
-from .lower import lower
+from .lower import lower, where_names
 from .printers import render
 from .printers.text import to_text
 from .variables import free_dims_of, variables_of
@@ -63,7 +63,9 @@ class Printed:
     def _answer(self):
         declared = {d for v in getattr(self, "variables", {}).values()
                     if v.origin == "declared" for d in v.shape if isinstance(d, str)}
-        return render(self.ir, dims=declared)
+        typed = getattr(self, "typed", None)
+        own = where_names(typed) if typed is not None and typed.bindings else None
+        return render(self.ir, dims=declared, own=own)
 
     def __str__(self) -> str:
         return self._answer.text

@@ -25,6 +25,14 @@ def lower(typed: Typed) -> tuple[Node, dict[str, Node]]:
     return low.run(), low.vars
 
 
+def where_names(typed: Typed) -> dict[Node, str]:
+    """The IR node each of the person's where-names stands for (hash-consed: the same
+    nodes as in the expression's IR), for answers to keep those names."""
+    low = _Lowering(typed)
+    low.run()
+    return {n: name for name, n in low.env.items()}
+
+
 class _Lowering:
     def __init__(self, typed: Typed):
         self.t = typed

@@ -23,11 +23,12 @@ class Answer:
 
 
 def render(root: Node, taken: set[str] = frozenset(),
-           dims: set[str] = frozenset()) -> Answer:
+           dims: set[str] = frozenset(), own: dict[Node, str] | None = None) -> Answer:
     """Matrix notation where it exists (shared subexpressions named once), else index
     notation.  `taken`: names the answer must not bind (variables, dimensions); `dims`:
     the dimension names a reader has declared (a size prints by name where it reads back
-    as one: declared, or carried by a variable in the answer).
+    as one: declared, or carried by a variable in the answer); `own`: the person's
+    where-names, by the IR node each names (kept in the answer where it shows that node).
     LimitError when the text is longer than LIMITS.max_answer_chars."""
     from ..raising import NoMatrixForm, Raiser
     raiser = Raiser(root)
@@ -43,7 +44,10 @@ def render(root: Node, taken: set[str] = frozenset(),
                if isinstance(d, str)} | set(dims)
     square = {n.params[0] for n in walk(root) if n.op == "var"
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
-    tree = name_shared(fold_powers(tree, carried, square), used)
+    present = set(walk(root)) if own else set()
+    theirs = [(fold_powers(raiser.memo[n], carried, square), nm)
+              for n, nm in (own or {}).items() if n in present and n in raiser.memo]
+    tree = name_shared(fold_powers(tree, carried, square), used, theirs)
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)

@@ -69,16 +69,22 @@ class _Dag:
         return order
 
 
-def name_shared(body: ast.Node, taken: set[str]) -> ast.Node:
+def name_shared(body: ast.Node, taken: set[str],
+                own: list[tuple[ast.Node, str]] = ()) -> ast.Node:
     """Give repeated function applications a name where that makes the answer shorter:
     the largest repeats first, each kept when it saves tokens (`k` uses of a t-token call
     cost k*t inline, k + t + 3 named), where k counts the uses left once the larger names
     are in place (a use inside a named expression counts once, in its definition); then
     any name that no longer saves tokens, once the smaller names shorten its definition,
-    is written inline again.  Linear in the size of the answer's DAG."""
+    is written inline again.  Linear in the size of the answer's DAG.
+
+    own: the person's own where-names with the subtree each names (LANGUAGE.md: a name
+    the person defined keeps that name in the answer): each one the answer holds twice or
+    more is named so, whether or not that saves tokens."""
     if isinstance(body, ast.Where):
         return body
     dag = _Dag(body)
+    theirs = {dag._intern(a): nm for a, nm in own if not isinstance(a, ast.Name | ast.Num)}
     n = len(dag.rep)
     measure = Measure()
     tokens = [measure(r)[0] for r in dag.rep]
@@ -109,9 +115,9 @@ def name_shared(body: ast.Node, taken: set[str]) -> ast.Node:
     count = [0] * n
     count[dag.root] = 1
     for e in by_size:
-        if candidate(e) and tree_count[e] >= 2:
+        if (candidate(e) or e in theirs) and tree_count[e] >= 2:
             k, t = count[e], tokens[e]
-            if k >= 2 and k * t > k + t + 3:
+            if k >= 2 and (k * t > k + t + 3 or e in theirs):
                 named.add(e)
                 chosen.append(e)
         out = 1 if e in named else count[e]
@@ -122,17 +128,19 @@ def name_shared(body: ast.Node, taken: set[str]) -> ast.Node:
     while named:
         count = uses(named)
         short = _written_tokens(dag, named, by_size, measure)
-        idle = [e for e in chosen if e in named
+        idle = [e for e in chosen if e in named and e not in theirs
                 and not count[e] * short[e] > count[e] + short[e] + 3]
         if not idle:
             break
         named.discard(min(idle, key=lambda e: (short[e], rank[e])))
     if not named:
         return body
-    used = set(taken) | set(ALL) | {"where"}
+    used = set(taken) | set(ALL) | {"where"} | {theirs[e] for e in named if e in theirs}
     names: dict[int, ast.Name] = {}
     for e in chosen:
-        if e in named:
+        if e in named and e in theirs:
+            names[e] = ast.Name(theirs[e])
+        elif e in named:
             r = dag.rep[e]
             nm = _fresh(_PREFERRED.get(r.func, r.func[0]), used)   # type: ignore[attr-defined]
             used.add(nm)
