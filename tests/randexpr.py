@@ -764,7 +764,8 @@ class Generator(AxisForms):
         if square(t):
             opts += [(2, lambda: self.inverse(t[0], d1)),
                      (1, lambda: self.diag_of_vector(t[0], d1)),
-                     (1, lambda: self.matrix_power(t[0], d1))]
+                     (1, lambda: self.matrix_power(t[0], d1)),
+                     (2, lambda: self.matrix_function(t[0], d1))]
         if t[1] is None and t[0] is not None:
             opts += [(1, lambda: self.call("softmax", self.gen(t, d1), t,
                                            lambda x: torch.softmax(x, 0))),
@@ -911,6 +912,36 @@ class Generator(AxisForms):
     def inverse(self, d: str, depth: int) -> E:
         return self.call("inv", self.well_conditioned(d, depth), (d, d), torch.linalg.inv)
 
+    # ------------------------------------------------------------ matrix functions
+    def matrix_function(self, d: str, depth: int) -> E:
+        """expm of a bounded or t*A argument; logm, sqrtm of an SPD form; their Fréchet
+        derivatives along any direction (at a point free of variables: the derivative
+        with respect to that point, the second Fréchet derivative, is not built)."""
+        k = self.choice(6)
+        if k == 0:
+            return self.call("expm", self.bounded((d, d), depth - 1) if depth > 0
+                             else self.leaf((d, d)), (d, d), torch.linalg.matrix_exp)
+        if k == 1:          # a linear ODE's solution, expm(t*A)
+            a = self.prod_op(self.pos(SCALAR, 0) if self.coin() else self.var(SCALAR),
+                             self.var((d, d)), "*")
+            return self.call("expm", a, (d, d), torch.linalg.matrix_exp)
+        if k in (2, 3):
+            f = self.pick(["logm", "sqrtm"])
+            return self.call(f, self.spd(d, depth - 1), (d, d), _SPD_FUNCS[f])
+        f = self.pick(["dexpm", "dlogm", "dsqrtm"])
+        x = self.spd_constant(d)
+        e = self.gen((d, d), depth - 1)
+        return E(f"{f}({x.text}, {e.text})", ATOM,
+                 lambda env: _frechet_oracle(f, x.fn(env), e.fn(env)), (d, d), e.size + 2)
+
+    def spd_constant(self, d: str) -> E:
+        """A fixed SPD matrix: eye(d) + c*ones(d, d)."""
+        c = self.pick([0.5, 0.25, 1.0])
+        n = self.dim(d)
+        return E(f"eye({n}) + {num_text(c)}*ones({n}, {n})", SUM,
+                 lambda env: torch.eye(env["#"][d], dtype=torch.float64)
+                 + c * torch.ones(env["#"][d], env["#"][d], dtype=torch.float64), (d, d), 3)
+
     def well_conditioned(self, d: str, depth: int) -> E:
         k = self.choice(5)
         if k == 0 or depth <= 0:
@@ -1002,6 +1033,53 @@ def _diag(x):
     if x.dim() == 2:
         return torch.diagonal(x)
     return torch.diag(x) if x.dim() == 1 else x
+
+
+def _sqrtm(a: torch.Tensor) -> torch.Tensor:
+    """The principal square root of an SPD matrix by the Denman-Beavers iteration: plain
+    products and inverses, so autograd is exact even at repeated eigenvalues (eye(n) +
+    x*x'), where eigh's derivative is not defined."""
+    y, z = a, torch.eye(a.shape[0], dtype=a.dtype)
+    for _ in range(25):
+        y, z = (y + torch.linalg.inv(z)) / 2, (z + torch.linalg.inv(y)) / 2
+    return y
+
+
+def _logm(a: torch.Tensor) -> torch.Tensor:
+    """The principal logarithm of an SPD matrix by inverse scaling and squaring: square
+    roots until near I, then the series of log(I + X)."""
+    eye = torch.eye(a.shape[0], dtype=a.dtype)
+    k = 0
+    while float(torch.linalg.matrix_norm((a - eye).detach(), 2)) > 0.2 and k < 30:
+        a, k = _sqrtm(a), k + 1
+    x = a - eye
+    term, total = eye, torch.zeros_like(a)
+    for j in range(1, 40):
+        term = term @ x
+        total = total + (-1) ** (j + 1) * term / j
+    return 2 ** k * total
+
+
+_SPD_FUNCS = {"logm": _logm, "sqrtm": _sqrtm}
+
+
+def _frechet_oracle(f: str, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """L_f(X, E): by the block identity f([[X, E], [0, X]]) = [[f(X), L], [0, f(X)]]
+    (expm), or by Daleckii-Krein (logm, sqrtm at a constant SPD point)."""
+    n = x.shape[0]
+    if f == "dexpm":
+        big = torch.cat([torch.cat([x, e], 1), torch.cat([torch.zeros_like(x), x], 1)], 0)
+        return torch.linalg.matrix_exp(big)[:n, n:]
+    # Daleckii-Krein at the symmetric point X (a constant: nothing differentiates it):
+    # L(X, E) = Q (D .* (Q' E Q)) Q', D the divided differences of f at X's eigenvalues
+    w, q = torch.linalg.eigh(x)
+    f0, f1 = (torch.log, lambda v: 1 / v) if f == "dlogm" else \
+        (torch.sqrt, lambda v: 0.5 / torch.sqrt(v))
+    gap = w[:, None] - w[None, :]
+    same = gap.abs() < 1e-9
+    dd = torch.where(same, f1(w)[:, None].expand(n, n),
+                     (f0(w)[:, None] - f0(w)[None, :]) / torch.where(same, 1.0, gap))
+    return q @ (dd * (q.T @ e @ q)) @ q.T
 
 
 _ELEMENTWISE = sorted(ops.ELEMENTWISE)

@@ -21,7 +21,6 @@ PUBLIC = cases.public()
 
 # category -> the issue that builds it
 PENDING_CATEGORIES = {
-    "matrix-function": "matrix functions",
     "kron-vec": "tensors", "tensor": "tensors",
 }
 PENDING_IDS: dict[str, str] = {}

@@ -48,8 +48,10 @@ BAD = [
      "unknown function 'trace' (the trace is written tr(X))", 0),
     ("transpose(x)*x", "x", None, 1, mc.UnknownNameError,
      "unknown function 'transpose' (the transpose is written x')", 0),
-    ("tr(expm(X))", "X", None, 1, mc.UnknownNameError, "unknown function 'expm' (expm, the "
-     "matrix exponential, is not built yet; exp(X) is elementwise)", 3),
+    ("tr(dexpm(X, B))", "X", {"X": "matrix(n,n)", "B": "matrix(m,m)"}, 1, mc.ShapeError,
+     "dexpm needs two square matrices of one size, but X is a matrix (n x n) and B is a "
+     "matrix (m x m)", 3),
+    ("tr(dexpm(X))", "X", None, 1, mc.ParseError, "dexpm takes 2 arguments, got 1", 3),
     ("max(x)", "x", None, 1, mc.ParseError, "max(a, b) is elementwise, of two arguments; "
      "the largest entry of one is not a function of the language (logsumexp(x) is a smooth "
      "max)", 0),

@@ -152,7 +152,7 @@ def _what(n: Node, args: list[np.ndarray], v: np.ndarray | None,
         return NumericalError, f"{name} failed ({type(error).__name__}: {error})"
     if n.is_prim("logdet"):
         return DomainError, "logdet of a matrix whose determinant is not positive"
-    if op == Op.FUNC:
+    if op in (Op.FUNC, Op.PRIM):
         for test, outside in row(name).undefined:       # the row says where it is undefined
             if np.any(test(args[0])):
                 return DomainError, f"{name} of {outside}"

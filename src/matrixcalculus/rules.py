@@ -47,12 +47,18 @@ def _power(node: Node, k: int, g: Node) -> Node:
 
 
 def _prim(node: Node, k: int, g: Node) -> Node:
-    return row(node.name).vjp(node, g)
+    return _argument(row(node.name).vjp, k)(node, g)
 
 
 def _prim_evaluated(node: Node, k: int, g: Node) -> Node:
     r = row(node.name)
-    return (r.eval_vjp or r.vjp)(node, g)
+    return _argument(r.eval_vjp or r.vjp, k)(node, g)
+
+
+def _argument(vjp, k: int):
+    """A primitive's VJP for its argument k: a row of one argument has one, a row of
+    several (dexpm(X, E)) a tuple, one per argument."""
+    return vjp[k] if isinstance(vjp, tuple) else vjp
 
 
 def _einsum(node: Node, k: int, g: Node) -> Node:

@@ -27,7 +27,7 @@ import numpy as np
 from .compiled import Compiled
 from .derivation import Derivation
 from .errors import MatrixCalculusError, NumericalError
-from .points import concrete_shape, dimension_sizes, draw_inputs, parse_domains
+from .points import concrete_shape, dimension_sizes, draw_inputs, parse_domains, spd_arguments
 from .references import (
     OutOfTime,
     autograd_mixed,
@@ -149,7 +149,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
     stop_at = time.monotonic() + max_seconds
     if points < 1:
         raise MatrixCalculusError(f"points must be at least 1, got {points}")
-    doms = parse_domains(domains, d.variables)
+    doms = {**spd_arguments(d.expression_ir), **parse_domains(domains, d.variables)}
     sizes = dimension_sizes(d.variables, d.free_dims)
     wrt = d.wrt_list[-1]            # differences of the lower order along the last variable
     symmetric = d.variables[wrt].kind == "symmetric"

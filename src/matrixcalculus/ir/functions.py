@@ -57,10 +57,13 @@ def call(name: str) -> Callable[[Node], Node]:
 
 
 # ------------------------------------------------------------------ matrix primitives
-def prim(name: str, x: Node, *own: int) -> Node:
+def prim(name: str, x: Node, *own: int, more: tuple[Node, ...] = ()) -> Node:
     """The generic node of a matrix primitive; its row in ops/ gives everything else.
-    own: the primitive's own parameters (detd's order k), kept after the name."""
-    return Node(Op.PRIM, (x,), (name, *own), tuple(_registered(PRIM_SHAPE, name)(x.shape, *own)))
+    own: the primitive's own parameters (detd's order k), kept after the name; more: its
+    arguments after the first (dexpm(X, E)'s direction E); its shape is of all of theirs."""
+    args = (x, *more)
+    shape = _registered(PRIM_SHAPE, name)(*(a.shape for a in args), *own)
+    return Node(Op.PRIM, args, (name, *own), tuple(shape))
 
 
 def inv(x: Node) -> Node:

@@ -16,9 +16,6 @@ MAX_MATRIX_POWER = 16
 _TRANSPOSE = ("T", "top", "H")
 _FUNCTION_HINTS = {
     "trace": "the trace is written tr(X)", "transpose": "the transpose is written x'",
-    "expm": "expm, the matrix exponential, is not built yet; exp(X) is elementwise",
-    "logm": "logm is not built yet; log(X) is elementwise",
-    "sqrtm": "sqrtm is not built yet; sqrt(X) is elementwise",
     "matmul": "products are written with '*'", "dot": "an inner product is written x'*y",
     "norm": "norms are norm2(x) (Euclidean, Frobenius) and norm1(x)",
 }
@@ -228,6 +225,8 @@ class CallRules:
         if typing == "elementwise2":
             a, b = node.args
             return self._elementwise(node, self.check(a), self.check(b), sides=(a, b))
+        if typing == "square2":
+            return self._square2(node)
         (arg,) = node.args
         t = self.check(arg)
         if typing == "scalar" and self.out.is_scalar(t):     # sum(1 + log(sigma.^2) - ...)
@@ -249,6 +248,18 @@ class CallRules:
     def _square_same(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
         self._square(node, arg, t)
         return t
+
+    def _square2(self, node: ast.Call) -> Type:
+        """dexpm(X, E): two square matrices of one size."""
+        x, e = node.args
+        tx, te = self.check(x), self.check(e)
+        self._square(node, x, tx)
+        self._square(node, e, te)
+        if not self.dims.unify(tx[0], te[0]):
+            raise self._err(ShapeError, f"{node.func} needs two square matrices of one size, "
+                            f"but {self._text(x)} is {self.out.describe(tx)} and "
+                            f"{self._text(e)} is {self.out.describe(te)}", node)
+        return tx
 
     def _vector(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
         if self.out.is_scalar(t):       # softmax(theta/T): a note if a name is undeclared

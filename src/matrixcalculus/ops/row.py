@@ -25,13 +25,14 @@ TYPINGS = {
     "scalar": "a scalar (a reduction over all entries)",
     "square->scalar": "a square matrix in, a scalar out",
     "square": "a square matrix in, the same shape out",
+    "square2": "two square matrices of one size in, the same shape out",
     "vector": "a vector in, the same shape out",
     "diag": "a vector to a diagonal matrix, or a matrix to its diagonal",
     "dims": "dimension arguments (names or integers), a constant out",
 }
 
 # the domain the random generators and check() draw an argument from
-DOMAINS = ("any", "positive", "unit", "bounded")
+DOMAINS = ("any", "positive", "unit", "bounded", "spd")
 
 Code = dict[str, str]   # backend -> template on {0}, {1} ({xp}: the array module)
 
@@ -55,7 +56,8 @@ class Row:
     # the tests' oracle, written apart from `code`: oracle(torch, x) -> f(x) under autograd
     oracle: Callable | None = None
     # matrix primitives (one node kind each, Op.PRIM)
-    vjp: Callable[[Node, Node], Node] | None = None    # adjoint of the argument, from (node, g)
+    # adjoint of the argument, from (node, g); of several arguments, one per argument
+    vjp: Callable[[Node, Node], Node] | tuple[Callable[[Node, Node], Node], ...] | None = None
     shape: Callable[..., Shape] | None = None          # result shape from the argument's
     # the VJP of the IR that is evaluated, where it differs from the printed one (det's is
     # detd(X, 1), smooth where X is singular; vjp's det(X)*inv(X)' is what answers print,
@@ -70,6 +72,10 @@ class Row:
     # the arguments after the first that print a primitive's own parameters
     # (softmax(X, 2) for the axis 1 of a matrix; () where the one-argument form says it)
     shows: Callable[[Node], tuple[int, ...]] | None = None
+    # a matrix function (expm): the row of its Fréchet derivative (dexpm), and f'(X), its
+    # derivative along a direction that commutes with X (L_f(X, E) = f'(X)*E there)
+    frechet: str = ""
+    fprime: Callable[[Node], Node] | None = None
     # a function of the language (parsed, typed, printed); False for a primitive only
     # evaluation IR holds (detd): not in ROWS, so no one may call it
     language: bool = True
@@ -122,18 +128,21 @@ def elementwise2(name: str, *, fold: Callable[[float, float], float],
                latex=latex, fold=fold, d=d, oracle=oracle, code=_code(code))
 
 
-def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node],
+def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node] | tuple,
               shape: Callable[..., Shape], code: str | Code, latex: str,
               lower: Callable[..., Node], flops: Callable[..., int],
               helpers: dict[str, dict[str, str]] | None = None, symmetric: bool = False,
               letter: str = "", eval_vjp: Callable[[Node, Node], Node] | None = None,
               own: tuple[str, ...] = (), language: bool = True, arity: tuple[int, ...] = (1,),
               along: Callable[[Node, int], Node] | None = None,
-              shows: Callable[[Node], tuple[int, ...]] | None = None) -> Row:
+              shows: Callable[[Node], tuple[int, ...]] | None = None,
+              undefined: tuple[tuple[Callable, str], ...] = (), frechet: str = "",
+              fprime: Callable[[Node], Node] | None = None, domain: str = "any") -> Row:
     return Row(name=name, kind="primitive", arity=arity, typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
                flops=flops, symmetric=symmetric, letter=letter, eval_vjp=eval_vjp, own=own,
-               language=language, along=along, shows=shows)
+               language=language, along=along, shows=shows, undefined=undefined,
+               frechet=frechet, fprime=fprime, domain=domain)
 
 
 def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,

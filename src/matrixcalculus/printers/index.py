@@ -134,7 +134,21 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
         e = n.args[1]
         et, ex = _product(e, labels if e.rank else (), raiser, fresh)
         return f"{_paren(bt)}.^{_paren(et)}", rf"\left({bx}\right)^{{\circ {ex}}}"
+    if n.op == "prim" and len(n.args) == 2 and n.rank > 2:
+        return _frechet(n, labels, raiser, fresh)
     return f"<{n.op}>", rf"\langle {n.op} \rangle"
+
+
+def _frechet(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]:
+    """dexpm(X, E) of a direction E with leading (Jacobian) axes: for each of them, the
+    Fréchet derivative along the matrix E[..., :, :], written `[p,q] -> E[..., p, q]`."""
+    x, e = n.args
+    xa = raiser.lift(x)
+    p, q = next(fresh), next(fresh)
+    et, ex = _product(e, labels[:-2] + (p, q), raiser, fresh)
+    at = ",".join(labels[-2:])
+    return (f"{n.name}({to_text(xa)}, [{p},{q}] -> {et})[{at}]",
+            call_tex(n.name, [to_latex(xa), ex]) + f"_{{{''.join(labels[-2:])}}}")
 
 
 def _summed_names():

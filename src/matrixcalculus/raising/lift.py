@@ -94,7 +94,7 @@ class Raiser:
         if op == "prim":
             shows = row(n.name).shows          # softmax(X, 2): the axis it runs along
             extra = tuple(ast.Num(k) for k in shows(n)) if shows is not None else ()
-            call = ast.Call(n.name, (self.lift(n.args[0]), *extra))
+            call = ast.Call(n.name, (*(self.lift(a) for a in n.args), *extra))
             if n.rank == 1 and n.args[0].rank == 2 and extra == (ast.Num(1),):
                 # logsumexp(X, 1) is a row (1 x n) in the language; a vector of the IR is a
                 # column, so it is written transposed (else `x.*z`, z = logsumexp(X, 1), or

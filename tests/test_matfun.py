@@ -1,0 +1,138 @@
+"""Matrix functions expm logm sqrtm and their Fréchet derivatives (ops/matfun.py): the
+rows, the VJPs against finite differences of SciPy's functions, the rewrites of
+matfun_rewrites.py, every backend's code, and the errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+from corpus_support import runner
+
+import matrixcalculus as mc
+from matrixcalculus import ops
+
+TYPES = {"S": "symmetric(n)", "A": "matrix(n,n)", "x": "vector(n)", "X": "matrix(n,n)",
+         "E": "matrix(n,n)", "B": "matrix(m,m)", "t": "scalar"}
+
+
+def V(names: str) -> dict[str, str]:
+    """The declarations of the named variables ("AX": A and X)."""
+    return {n: TYPES[n] for n in names}
+
+
+def _spd(rng, n=3):
+    g = rng.standard_normal((n, n))
+    return g @ g.T / n + 0.5 * np.eye(n)
+
+
+def _fd(f, x, sym=False, h=1e-6):
+    """Central differences of a scalar function of a matrix (symmetrised directions)."""
+    g = np.zeros_like(x)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            d = np.zeros_like(x)
+            d[i, j] = 1.0
+            if sym:
+                d = (d + d.T) / 2
+            g[i, j] = (f(x + h * d) - f(x - h * d)) / (2 * h)
+    return g
+
+
+def test_rows_and_arities():
+    for f in ("expm", "logm", "sqrtm"):
+        r = ops.row(f)
+        assert r.kind == "primitive" and r.arity == (1,) and r.frechet == "d" + f
+        assert ops.row("d" + f).arity == (2,) and ops.row("d" + f).typing == "square2"
+    assert mc.expression("dexpm(X, E)", vars=V("XE")).shape == ("n", "n")
+
+
+@pytest.mark.parametrize("f, scipy_f, sym", [
+    ("expm", scipy.linalg.expm, False),
+    ("logm", scipy.linalg.logm, True),
+    ("sqrtm", scipy.linalg.sqrtm, True),
+    ("logm", scipy.linalg.logm, False),     # a general matrix with positive eigenvalues
+])
+def test_gradient_matches_finite_differences(f, scipy_f, sym):
+    rng = np.random.default_rng(1)
+    name = "S" if sym else "X"
+    a = rng.standard_normal((3, 3))
+    x = _spd(rng) if sym else (np.eye(3) * 2 + 0.3 * rng.standard_normal((3, 3)))
+    d = mc.derivative(f"tr(A*{f}({name}))", name, vars=V("A" + name))
+    want = _fd(lambda m: np.trace(a @ np.real(scipy_f(m))), x, sym)
+    got = d.evaluate(A=a, **{name: x})
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    for backend in ("numpy", "torch", "jax", "dask"):
+        np.testing.assert_allclose(runner(d, backend)(A=a, **{name: x}), want,
+                                   rtol=1e-6, atol=1e-8, err_msg=backend)
+
+
+@pytest.mark.parametrize("f", ["dexpm", "dlogm", "dsqrtm"])
+def test_frechet_derivatives_are_linear_in_the_direction(f):
+    """L_f(X, E) matches differences of f along E, and its gradient wrt E is L_f(X', G)."""
+    rng = np.random.default_rng(2)
+    x, e, a = _spd(rng), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    fn = {"dexpm": scipy.linalg.expm, "dlogm": scipy.linalg.logm,
+          "dsqrtm": scipy.linalg.sqrtm}[f]
+    h = 1e-6
+    value = mc.expression(f"{f}(X, E)", vars=V("XE")).evaluate(X=x, E=e)
+    np.testing.assert_allclose(value, np.real(fn(x + h * e) - fn(x - h * e)) / (2 * h),
+                               rtol=1e-6, atol=1e-8)
+    d = mc.derivative(f"tr(A*{f}(X, E))", "E", vars=V("AXE"))
+    assert str(d).startswith(f"{f}(X', A')") or "X" in str(d)
+    want = _fd(lambda m: np.trace(a @ mc.expression(f"{f}(X, E)", vars=V("XE"))
+                                  .evaluate(X=x, E=m)), e)
+    np.testing.assert_allclose(d.evaluate(A=a, X=x, E=e), want, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("expr, wrt, vars_, want", [
+    ("tr(expm(X))", "X", "X", "expm(X)'"),                      # trace: identity direction
+    ("tr(A*expm(X))", "X", "AX", "dexpm(X', A')"),
+    ("tr(sqrtm(S))", "S", "S", "0.5*inv(sqrtm(S))"),
+    ("tr(logm(S))", "S", "S", "inv(S)"),
+    ("x'*logm(S)*x", "S", "xS", "dlogm(S, x*x')"),              # symmetric: no (D + D')/2
+    ("tr(A*expm(X'))", "A", "AX", "expm(X)"),                    # f(X') = f(X)'
+    ("expm(t*A)", "t", "tA", "expm(t*A)*A"),                     # a commuting direction
+    ("tr(dexpm(X, E))", "E", "XE", "expm(X)'"),
+])
+def test_rewrites_keep_answers_short(expr, wrt, vars_, want):
+    d = mc.derivative(expr, wrt, vars=V(vars_))
+    assert str(d) == want
+    assert d.check(points=2).ok
+
+
+def test_second_derivative_through_a_commuting_direction():
+    d = mc.derivative("x'*expm(t*A)*x", "t", vars=V("xtA"), order=2)
+    assert "A^2" in str(d) and "dexpm" not in str(d), str(d)
+    assert d.check(points=2).ok
+
+
+def test_jacobian_of_a_matrix_function_is_one_batched_node():
+    d = mc.derivative("expm(X)", "X", vars=V("X"))
+    assert str(d).startswith("D[i,j,k,l] = dexpm(X', [p,q] -> ")
+    assert d.check(points=2).ok
+
+
+def test_logm_off_the_principal_branch_is_a_domain_error():
+    e = mc.expression("tr(logm(X))", vars=V("X"))
+    with pytest.raises(mc.EvaluationError, match=r"logm of a matrix with an eigenvalue on "
+                       r"\(-inf, 0\] in logm\(X\)"):
+        e.evaluate(X=np.diag([1.0, -2.0, 3.0]))
+    with pytest.raises(mc.EvaluationError, match="sqrtm of a matrix with an eigenvalue"):
+        mc.expression("sqrtm(X)", vars=V("X")).evaluate(X=-np.eye(3))
+
+
+def test_check_draws_spd_for_a_symmetric_argument_of_logm():
+    d = mc.derivative("tr(A*logm(S))", "S", vars=V("AS"))
+    report = d.check(points=3)          # no domains given: S is drawn SPD
+    assert report.ok, report
+
+
+def test_the_second_frechet_derivative_is_not_built_and_says_so():
+    with pytest.raises(mc.UnsupportedDerivativeError, match="second Fréchet derivative"):
+        mc.derivative("x'*expm(X)*x", "X", vars=V("xX"), order=2)
+
+
+def test_dexpm_needs_square_matrices_of_one_size():
+    with pytest.raises(mc.ShapeError, match="two square matrices of one size"):
+        mc.expression("dexpm(X, B)", vars=V("XB"))
