@@ -416,3 +416,23 @@ def test_the_persons_where_names_are_kept_in_answers():
     d = mc.derivative("sum(G.*(Y.*g' + b')) where Xc = X - mean(X, 2), "
                       "s = sqrt(mean(Xc.^2, 2) + 1e-5), Y = Xc./s", "g", vars=v)
     assert "where Xc = X - mean(X, 2)" in str(d)
+
+
+def test_an_hvp_direction_never_takes_a_where_name():
+    # the direction defaulted to dx while the person's where-name dx = exp(A*x) was kept:
+    # read back, one name meant two things
+    h = mc.derivative("sum(dx.*dx)*sum(dx) where dx = exp(A*x)", "x", order=2).hvp()
+    assert h.direction != "dx" and "where dx = exp(A*x)" in str(h)
+    assert h.check(points=2).ok
+
+
+def test_a_where_name_of_a_row_is_not_kept_for_a_column():
+    # r = x'*A is a row; answers write vectors as columns, so r would change its meaning
+    d = mc.derivative("sum(exp(r)) + sum(sin(r)) where r = x'*A", "x")
+    assert "where r = A'*x" not in str(d)
+    assert d.check(points=2).ok
+
+
+def test_a_comma_list_is_a_mixed_derivative_in_python_too():
+    assert mc.derivative("x'*A*y", "x, y").wrt == ("x", "y")
+    assert str(mc.derivative("x'*A*y", "x, y")) == "A"

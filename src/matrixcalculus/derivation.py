@@ -27,7 +27,7 @@ from .limits import LIMITS, deadline
 from .lower import lower, where_names
 from .printers import render
 from .printers.text import to_text
-from .variables import free_dims_of, variables_of
+from .variables import VariableInfo, free_dims_of, variables_of
 from .wrt import names as wrt_names
 from .wrt import text as wrt_text
 from .wrt import validate
@@ -55,17 +55,20 @@ def front(expr: str, vars: Mapping[str, Any] | None
 
 
 class Printed:
-    """An answer printed from self.ir: str() and text() in the input language, latex()."""
+    """An answer printed from self.ir: str() and text() in the input language, latex().
+    The class it is mixed into sets ir, variables (Compiled) and typed (the expression as
+    the person wrote it: its dimensions and where-names shape the answer)."""
 
     ir: Node
+    variables: dict[str, VariableInfo]
+    typed: Typed
 
     @cached_property
     def _answer(self):
-        declared = {d for v in getattr(self, "variables", {}).values()
+        declared = {d for v in self.variables.values()
                     if v.origin == "declared" for d in v.shape if isinstance(d, str)}
-        typed = getattr(self, "typed", None)
-        own = where_names(typed) if typed is not None and typed.bindings else None
-        return render(self.ir, dims=declared, own=own)
+        own = where_names(self.typed) if self.typed.bindings else None
+        return render(self.ir, taken=set(self.variables), dims=declared, own=own)
 
     def __str__(self) -> str:
         return self._answer.text

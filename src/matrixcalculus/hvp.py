@@ -38,12 +38,15 @@ def direction_name(d: Derivation, name: str | None) -> str:
         if not isinstance(name, str) or not is_identifier(name):
             raise UnsupportedDerivativeError(f"the direction must be a variable name, got "
                                              f"{name!r}")
-        if name in d.variables or name in d.free_dims:
+    taken = set(d.variables) | set(d.free_dims) | set(d.typed.bindings) \
+        | set(d.typed.constants)
+    if name is not None:
+        if name in taken:
             raise UnsupportedDerivativeError(f"the direction {name} is already a name in the "
                                              "expression: choose another")
         return name
     out = "d" + d.wrt_list[-1]
-    while out in d.variables or out in d.free_dims:
+    while out in taken:
         out += "_"
     return out
 

@@ -27,10 +27,14 @@ def lower(typed: Typed) -> tuple[Node, dict[str, Node]]:
 
 def where_names(typed: Typed) -> dict[Node, str]:
     """The IR node each of the person's where-names stands for (hash-consed: the same
-    nodes as in the expression's IR), for answers to keep those names."""
+    nodes as in the expression's IR), for answers to keep those names; not a row's
+    (`r = x'*A`): answers write a vector as a column, and r would change its meaning."""
     low = _Lowering(typed)
     low.run()
-    return {n: name for name, n in low.env.items()}
+    one = typed.dims.is_one
+    rows = {name for name, expr in typed.bindings.items()
+            if one(typed.type_of(expr)[0]) and not one(typed.type_of(expr)[1])}
+    return {n: name for name, n in low.env.items() if name not in rows}
 
 
 class _Lowering:

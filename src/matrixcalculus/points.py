@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from .errors import MatrixCalculusError
+from .ir.nodes import Node, walk
+from .ops import row
 from .variables import VariableInfo, declaration
 
 DOMAINS = ("positive", "prob", "binary", "spd", "invertible", "unit", "prob-rows", "onehot-rows")
@@ -137,11 +139,8 @@ def draw_inputs(variables: Mapping[str, VariableInfo], sizes: Mapping[str, int],
             **{d: np.int64(sizes[d]) for d in free_dims if d not in variables}}
 
 
-
-def spd_arguments(ir) -> dict[str, str]:
+def spd_arguments(ir: Node) -> dict[str, str]:
     """{S: "spd"} for each symmetric variable that is the argument of a function defined
     on SPD matrices (logm, sqrtm: their rows' domain), the default check() draws from."""
-    from .ir.nodes import walk
-    from .ops import row
     return {n.args[0].name: "spd" for n in walk(ir) if n.op == "prim"
             and row(n.name).domain == "spd" and n.args[0].op == "var" and n.args[0].symmetric}

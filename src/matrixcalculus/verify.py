@@ -167,7 +167,9 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
     if d.is_mixed:
         fd_method = f"{FD_NAME} of the derivative with respect to {', '.join(d.wrt_list[:-1])}"
 
-    notes: list[str] = []
+    notes: list[str] = [f"{name} was drawn symmetric positive definite, the domain of "
+                        f"logm and sqrtm (domains={{'{name}': ...}} draws otherwise)"
+                        for name in spd_arguments(d.expression_ir) if name not in (domains or {})]
     torch_fn = None
     if torch_available():
         try:

@@ -30,7 +30,9 @@ def _check_order(order: object) -> int:
 
 def names(wrt: object, order: object = None) -> tuple[str, ...]:
     """The variables differentiated by, in order: (x,) * order for a name, the list itself
-    for a list (order, when given, must be its length)."""
+    for a list or a comma list "U, V" (order, when given, must be its length)."""
+    if isinstance(wrt, str) and "," in wrt:          # "U, V", as on the command line
+        wrt = option(wrt)
     if isinstance(wrt, str):
         k = _check_order(1 if order is None else order)
         if not is_identifier(wrt.strip()):

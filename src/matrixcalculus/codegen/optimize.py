@@ -122,8 +122,9 @@ def _power_of_spread(n: Node) -> Node | None:
     return B.einsum(args, idxs, out)
 
 
-def rows(sizes: dict, uses: dict[Node, int]) -> list[Rewrite]:
-    """The size-aware pass: distribute where that saves flops, then pull out free factors
+def passes(sizes: dict, uses: dict[Node, int]) -> tuple[list[Rewrite], list[Rewrite]]:
+    """The size-aware passes, one after the other: numerically stable forms, spread powers,
+    and distributing where that saves flops; then pulling out free factors
     (P[l,i]*A[j,k] + P[l,i]*B[j,k] -> P[l,i]*(A + B)[j,k]: for the 4-index Hessians each
     term is a pass over n^4 numbers and the inner sum costs n^2)."""
     keep = fewer_flops(sizes, uses)
@@ -137,6 +138,7 @@ def rows(sizes: dict, uses: dict[Node, int]) -> list[Rewrite]:
         Rewrite("distribute a product over a sum of <= 8 terms, 5 sums deep", {"einsum"},
             lambda n: distribute(n, _small_sums, keep, depth=5) if len(n.args) > 1 else None,
             keep),
+    ], [
         # (the sum rebuilt first: a sum may hold a sum, `scale(1, X + Y)`, and flattened
         # its equal terms collect; factor() answers only what costs fewer flops than that)
         Rewrite("pull a free factor shared by terms out of a sum", {"add"},
@@ -153,5 +155,5 @@ def optimize(root: Node, sizes: dict) -> Node:
 
     def rebuilt(old: Node, new: Node) -> None:
         uses[new] = max(uses.get(new, 0), uses.get(old, 0))
-    stable_row, spread_row, distribute_row, factor_row = rows(sizes, uses)
-    return run(run(root, [stable_row, spread_row, distribute_row], rebuilt), [factor_row])
+    first, then = passes(sizes, uses)
+    return run(run(root, first, rebuilt), then)

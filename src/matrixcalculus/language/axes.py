@@ -12,17 +12,39 @@ from __future__ import annotations
 
 from .. import ast
 from ..errors import ShapeError
-from ..ops import ELEMENTWISE, row
+from ..ops import ARITY, ELEMENTWISE, row
 from .source import literal_int
 
-_ELEMENTWISE_OPS = ("+", "-", ".*", "./", ".^", "*", "/")
+ELEMENTWISE_OPS = ("+", "-", ".*", "./", ".^", "*", "/")
+# aliases included: arctan(sum(X, 2)) is as axis-reduced as atan(sum(X, 2))
+ELEMENTWISE_CALLS = frozenset(n for f in ELEMENTWISE for n in row(f).names)
+
+
+# LANGUAGE.md's rule for an axis-reduced column, in two parts that the checker and the
+# raiser (raising/expansion.py) both read, each with its own view of shapes
+def reduction_axis(node: ast.Node) -> int | None:
+    """k of a reduction along one axis written out, sum/mean/logsumexp(X, k); else None."""
+    if isinstance(node, ast.Call) and len(node.args) == 2 and node.func in ARITY \
+            and row(node.func).along is not None and row(node.func).typing == "scalar":
+        return literal_int(node.args[1])
+    return None
+
+
+def elementwise_parts(node: ast.Node) -> tuple[ast.Node, ...] | None:
+    """The operands of a node built elementwise (scalings included): `-a`, `a + b`,
+    `2*a`, `a/s`, `sqrt(a)`, `max(a, b)`; None for anything else.  A column built so from
+    axis-reduced columns and scalars is axis-reduced."""
+    if isinstance(node, ast.Neg):
+        return (node.operand,)
+    if isinstance(node, ast.Binary) and node.op in ELEMENTWISE_OPS:
+        return (node.left, node.right)
+    if isinstance(node, ast.Call) and node.func in ELEMENTWISE_CALLS:
+        return tuple(node.args)
+    return None
 
 
 class AxisRules:
     """Mixin of the checker: calls along an axis, axis-reduced columns, expansion."""
-
-    # aliases included: arctan(sum(X, 2)) is as axis-reduced as atan(sum(X, 2))
-    _ELEMENTWISE_CALLS = frozenset(n for f in ELEMENTWISE for n in row(f).names)
 
     # ----------------------------------------------------------- f(X, k)
     def _along(self, node: ast.Call) -> tuple:
@@ -64,17 +86,11 @@ class AxisRules:
                 or id(node) in self.reduced_columns:
             return
         if isinstance(node, ast.Name):
-            parts: list[ast.Node] | None = None
             ok = node.name in self.reduced_names
-        elif isinstance(node, ast.Neg):
-            parts = [node.operand]
-        elif isinstance(node, ast.Binary) and node.op in _ELEMENTWISE_OPS:
-            parts = [node.left, node.right]
-        elif isinstance(node, ast.Call) and node.func in self._ELEMENTWISE_CALLS:
-            parts = list(node.args)
         else:
-            return
-        if parts is not None:
+            parts = elementwise_parts(node)
+            if parts is None:
+                return
             shaped = [p for p in parts if not self.out.is_scalar(self.out.type_of(p))]
             ok = bool(shaped) and all(id(p) in self.reduced_columns for p in shaped)
         if ok:

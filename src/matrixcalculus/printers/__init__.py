@@ -46,7 +46,8 @@ def render(root: Node, taken: set[str] = frozenset(),
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
     present = set(walk(root)) if own else set()
     theirs = [(fold_powers(raiser.memo[n], carried, square), nm)
-              for n, nm in (own or {}).items() if n in present and n in raiser.memo]
+              for n, nm in (own or {}).items()
+              if n in present and n in raiser.memo and nm not in used]
     tree = name_shared(fold_powers(tree, carried, square), used, theirs)
     text = to_text(tree)
     check_answer_size(text)

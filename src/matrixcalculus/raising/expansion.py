@@ -7,31 +7,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import ast
-from ..ops import ELEMENTWISE, row
+from ..language.axes import ELEMENTWISE_CALLS, ELEMENTWISE_OPS, elementwise_parts, reduction_axis
 from .pieces import COLUMN, MATRIX, ROW, SCALAR, is_ones
 
 if TYPE_CHECKING:
     from .algebra import Algebra
-
-_ELEMENTWISE_OPS = ("+", "-", ".*", "./", ".^", "*", "/")
-_ELEMENTWISE_CALLS = frozenset(ELEMENTWISE)
 
 
 def reduced(alg: Algebra, a: ast.Node) -> bool:
     """Whether a is an axis-reduced column (LANGUAGE.md "Expansion"): sum/mean/
     logsumexp(X, 2), or built elementwise (scalings included) from such columns and
     scalars; only such a column may be written expanding over a matrix."""
-    if isinstance(a, ast.Call):
-        if len(a.args) == 2 and row(a.func).along is not None:
-            k = a.args[1]
-            return row(a.func).typing == "scalar" and isinstance(k, ast.Num) \
-                and k.value == 2 and alg.shape(a.args[0]) == MATRIX
-        parts: tuple[ast.Node, ...] = a.args if a.func in _ELEMENTWISE_CALLS else ()
-    elif isinstance(a, ast.Neg):
-        parts = (a.operand,)
-    elif isinstance(a, ast.Binary) and a.op in _ELEMENTWISE_OPS:
-        parts = (a.left, a.right)
-    else:
+    k = reduction_axis(a)
+    if k is not None:
+        return k == 2 and alg.shape(a.args[0]) == MATRIX
+    parts = elementwise_parts(a)
+    if parts is None:
         return False
     shaped = [p for p in parts if alg.shape(p) != SCALAR]
     return bool(shaped) and all(alg.shape(p) == COLUMN and alg.reduced(p)
@@ -55,14 +46,14 @@ def as_reduced(alg: Algebra, a: ast.Node) -> ast.Node | None:
     if isinstance(a, ast.Neg):
         inner = as_reduced(alg, a.operand)
         return None if inner is None else ast.Neg(inner)
-    if isinstance(a, ast.Binary) and a.op in _ELEMENTWISE_OPS:
+    if isinstance(a, ast.Binary) and a.op in ELEMENTWISE_OPS:
         sides = []
         for p in (a.left, a.right):
             sides.append(p if alg.shape(p) == SCALAR else as_reduced(alg, p))
             if sides[-1] is None:
                 return None
         return ast.Binary(a.op, sides[0], sides[1])
-    if isinstance(a, ast.Call) and a.func in _ELEMENTWISE_CALLS and len(a.args) == 1:
+    if isinstance(a, ast.Call) and a.func in ELEMENTWISE_CALLS and len(a.args) == 1:
         inner = as_reduced(alg, a.args[0])
         return None if inner is None else ast.Call(a.func, (inner,))
     return None
