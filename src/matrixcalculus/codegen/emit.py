@@ -220,6 +220,7 @@ class _Emitter(ProductWriter):
         for sign, e in terms[1:]:
             text += f" {sign} {e.at(MUL) if sign == '-' else e.at(ADD)}"
         return E(text, ADD)
+
     def spread_view(self, arg: Node) -> tuple[float, E] | None:
         """A term P * ones' of a sum, whose ones factors only spread the product P over
         labels nothing else carries (used once): (coef, P as a broadcasting view); the
