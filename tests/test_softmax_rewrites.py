@@ -172,3 +172,22 @@ def test_log_of_softmax_is_computed_stably():
         got = np.asarray(runner(d, backend)(X=X, W=W, Y=Y))
         np.testing.assert_allclose(got, want, rtol=1e-10)
     assert np.isfinite(d.value.evaluate(X=X, W=W, Y=Y))
+
+
+# ------------------------------------------------------------------ spread labels kept
+_SQ = {"S": "matrix(n,n)", "C": "matrix(n,n)", "X": "matrix(n,m)", "D": "matrix(m,m)"}
+
+
+@pytest.mark.parametrize("expr", ["sum(C.*(exp(S)'*(ones(n,n)./sum(exp(S), 2))))",
+                                  "sum(C.*((ones(n,n)./sum(exp(S), 2))'*exp(S)))",
+                                  "sum(C.*((ones(n,n)./sum(exp(S), 1))*exp(S)'))",
+                                  "sum(D.*(exp(X)'*(ones(n,m)./sum(exp(X), 2))))"])
+def test_a_re_fold_keeps_the_label_of_the_sums_spread_axis(expr):
+    # the denominator's ones axis carried a label no exp(x) factor had: deleting the
+    # factor lost it (internal error "an output label must occur in an operand")
+    names = set(re.findall(r"[A-Za-z]\w*", expr))
+    v = {k: t for k, t in _SQ.items() if k in names}
+    d = mc.derivative(expr, "D" if "D" in v else "C", vars=v)
+    assert d.check().ok
+    assert any(n.is_prim("softmax") for n in walk(d.ir)), str(d)
+    assert mc.derivative(expr, "S" if "S" in v else "X", vars=v).check().ok

@@ -142,6 +142,12 @@ def softmax_of_exp_ratio(n: Node) -> Node | None:
         if left:
             ops[k] = B.power(base, B.const(left))
         else:
+            # the sum's spread (ones) axes may carry labels that no softmax factor has:
+            # they still range over their dimension, so each stays a ones factor (the
+            # builder drops it where another operand carries the label)
+            spread_axes = [p for p, lab in enumerate(base.out) if lab not in ix]
+            ops += [B.ones(base.shape[p]) for p in spread_axes]
+            idxs += [(idxs[k][p],) for p in spread_axes]
             del ops[k], idxs[k]
         return B.einsum(ops, idxs, n.out, coef)
     return None
