@@ -131,6 +131,12 @@ def test_check_draws_spd_for_a_symmetric_argument_of_logm():
 def test_the_second_frechet_derivative_is_not_built_and_says_so():
     with pytest.raises(mc.UnsupportedDerivativeError, match="second Fréchet derivative"):
         mc.derivative("x'*expm(X)*x", "X", vars=V("xX"), order=2)
+    # it names what the person wrote (expm), never the internal dexpm(X, E)
+    for f in ("expm", "logm", "sqrtm"):
+        with pytest.raises(mc.UnsupportedDerivativeError) as e:
+            mc.derivative(f"x'*{f}(X)*x", "X", vars=V("xX"), order=2)
+        assert f"second derivative through {f}(X)" in str(e.value)
+        assert f"d{f}" not in str(e.value) and "along E" not in str(e.value)
 
 
 def test_dexpm_needs_square_matrices_of_one_size():

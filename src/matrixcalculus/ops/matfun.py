@@ -251,9 +251,12 @@ def _vjp(name: str):
 
 def _second(name: str):
     def vjp(y: Node, g: Node) -> Node:
+        # the person wrote f(X), never dname: name what they asked for
+        f = name[1:]
         raise UnsupportedDerivativeError(
-            f"the derivative of {name}(X, E) with respect to X (the second Fréchet "
-            f"derivative of {name[1:]}) is not built; derivatives along E are")
+            f"the second derivative through {f}(X) needs {f}'s second Fréchet derivative, "
+            f"which is not built yet (derivatives along a direction are: {f}(t*A) wrt t "
+            f"works)")
     return vjp
 
 
