@@ -142,3 +142,29 @@ def test_the_second_frechet_derivative_is_not_built_and_says_so():
 def test_dexpm_needs_square_matrices_of_one_size():
     with pytest.raises(mc.ShapeError, match="two square matrices of one size"):
         mc.expression("dexpm(X, B)", vars=V("XB"))
+
+
+@pytest.mark.parametrize("expr, names", [
+    ("logm(S)", "S"), ("sqrtm(S)", "S"), ("logm(X)", "X"), ("sqrtm(X)", "X"),
+    ("expm(X)", "X"), ("dexpm(X, E)", "XE"), ("dlogm(S, E)", "SE"), ("dlogm(X, E)", "XE"),
+    ("dsqrtm(S, E)", "SE"), ("dsqrtm(X, E)", "XE"),
+])
+def test_the_jax_helpers_trace_under_jit(expr, names):
+    # a Python `if` on a traced value (jnp.allclose, jnp.any) fails under jax.jit: the
+    # helpers choose eigh/eig by lax.cond and give NaN off the branch by a where
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    e = mc.expression(expr, vars=V(names))
+    ns: dict = {}
+    exec(compile(e.code("jax"), "<generated>", "exec"), ns)  # noqa: S102 - our own code
+    fn = jax.jit(ns[e.func_name])
+    rng = np.random.default_rng(5)
+    args = {"S": _spd(rng), "E": rng.standard_normal((3, 3)),
+            "X": np.eye(3) * 2 + 0.3 * rng.standard_normal((3, 3))}
+    got = np.asarray(fn(*[args[n] for n in e.variables]))
+    want = e.evaluate(**{n: args[n] for n in e.variables})
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
+    if "S" in names and "exp" not in expr:       # off the branch: NaN, under jit too
+        bad = np.asarray(fn(*[-args[n] if n == "S" else args[n] for n in e.variables]))
+        assert np.all(np.isnan(bad))

@@ -44,18 +44,34 @@ def _off_branch(x: np.ndarray) -> bool:
 
 _UNDEFINED = ((_off_branch, "a matrix with an eigenvalue on (-inf, 0]"),)
 
-# ------------------------------------------------------------------ NumPy (and Dask's)
-_NP_CHECK = '''def _off_branch(x):
+# ------------------------------------------------------------------ the helpers' code
+# Each backend's helper sources, name -> source, and which helpers each one calls
+# (_NEEDS): _helpers(backend, name) gathers a helper with everything it calls.  PyTorch
+# and JAX share one source for all but the eigendecomposition and dexpm, written over
+# {xp}, the backend's array module.  Nothing branches in Python on a value: the helpers
+# trace under jax.jit (a NaN for an argument off the branch is a where, the eigh/eig
+# choice a lax.cond).
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "_logm": ("_mfun",), "_sqrtm": ("_mfun",), "_dexpm": (),
+    "_dlogm": ("_dk", "_dd_log"), "_dsqrtm": ("_dk", "_dd_sqrt"),
+    "_mfun": ("_spectral", "_off_spectrum"), "_dk": ("_spectral", "_off_spectrum"),
+}
+_NP_NEEDS: dict[str, tuple[str, ...]] = {
+    "_logm": ("_off_branch",), "_sqrtm": ("_off_branch",), "_dexpm": ("_each",),
+    "_dlogm": ("_each", "_logm"), "_dsqrtm": ("_each", "_sqrtm"),
+}
+
+_NP = {
+    "_off_branch": '''def _off_branch(x):
     # an eigenvalue on (-inf, 0]: no real principal logarithm or square root
     w = np.linalg.eigvals(x)
     tol = 1e-12 * max(1.0, float(np.max(np.abs(w), initial=0.0)))
-    return bool(np.any((np.abs(w.imag) <= tol) & (w.real <= tol)))'''
-_NP_EACH = '''def _each(f, x, e):
+    return bool(np.any((np.abs(w.imag) <= tol) & (w.real <= tol)))''',
+    "_each": '''def _each(f, x, e):
     # L(X, E) for each matrix of E (its leading axes: a Jacobian's)
     e = np.asarray(e, dtype=np.float64)
     n = x.shape[-1]
-    return np.reshape([f(x, b) for b in e.reshape(-1, n, n)], e.shape)'''
-_NP = {
+    return np.reshape([f(x, b) for b in e.reshape(-1, n, n)], e.shape)''',
     "_logm": '''def _logm(x):
     if _off_branch(x):
         return np.full(x.shape, np.nan)
@@ -78,17 +94,94 @@ _NP = {
     return _each(lambda x, b: scipy.linalg.solve_sylvester(s, s, b), x, e)''',
 }
 
+# PyTorch and JAX: one source over {xp}; the spectrum is complex in both (eigh's too)
+_SHARED = {
+    "_off_spectrum": '''def _off_spectrum(w):
+    # an eigenvalue on (-inf, 0]: no real principal logarithm or square root
+    return {xp}.any(({xp}.abs(w.imag) <= 1e-12) & (w.real <= 0))''',
+    "_mfun": '''def _mfun(x, f):
+    w, v, vi = _spectral(x)
+    y = {xp}.real((v * f(w)) @ vi)
+    return {xp}.where(_off_spectrum(w), {xp}.full_like(y, float("nan")), y)''',
+    "_dk": '''def _dk(x, e, dd):
+    # Daleckii-Krein: L(X, E) = V (D .* (inv(V) E V)) inv(V), D the divided differences
+    w, v, vi = _spectral(x)
+    n = x.shape[-1]
+    b = {xp}.reshape(e, (-1, n, n)) + 0j
+    y = v @ (dd(w[:, None], w[None, :]) * (vi @ b @ v)) @ vi
+    y = {xp}.reshape({xp}.real(y), e.shape)
+    return {xp}.where(_off_spectrum(w), {xp}.full_like(y, float("nan")), y)''',
+    # divided differences (f(a) - f(b))/(a - b), written without cancellation where a ~ b
+    "_dd_log": '''def _dd_log(a, b):
+    d = a - b
+    small = {xp}.abs(d) <= 1e-8 * {xp}.abs(b)
+    return {xp}.where(small, 1 / b - d / (2 * b * b),
+                      {xp}.log(a / b) / {xp}.where(small, {xp}.ones_like(d), d))''',
+    "_dd_sqrt": '''def _dd_sqrt(a, b):
+    return 1 / ({xp}.sqrt(a) + {xp}.sqrt(b))''',
+    "_logm": "def _logm(x):\n    return _mfun(x, {xp}.log)",
+    "_sqrtm": "def _sqrtm(x):\n    return _mfun(x, {xp}.sqrt)",
+    "_dlogm": "def _dlogm(x, e):\n    return _dk(x, e, lambda a, b: _dd_log(a, b))",
+    "_dsqrtm": "def _dsqrtm(x, e):\n    return _dk(x, e, lambda a, b: _dd_sqrt(a, b))",
+}
+_XP = {"torch": "torch", "jax": "jnp"}
+_OWN = {
+    "torch": {
+        "_spectral": '''def _spectral(x):
+    # x = V diag(w) inv(V), complex: eigh for a symmetric x, eig else
+    if torch.allclose(x, x.mT, rtol=1e-12, atol=1e-14):
+        w, v = torch.linalg.eigh((x + x.mT) / 2)
+        return w + 0j, v + 0j, v.mT + 0j
+    w, v = torch.linalg.eig(x)
+    return w, v, torch.linalg.inv(v)''',
+        "_dexpm": '''def _dexpm(x, e):
+    # expm([[X, E], [0, X]]) = [[expm(X), L], [0, expm(X)]]
+    n = x.shape[-1]
+    b = e.reshape(-1, n, n)
+    xs = x.expand_as(b)
+    top = torch.cat([xs, b], -1)
+    bottom = torch.cat([torch.zeros_like(b), xs], -1)
+    return torch.linalg.matrix_exp(torch.cat([top, bottom], -2))[:, :n, n:].reshape(e.shape)''',
+    },
+    "jax": {
+        "_spectral": '''def _spectral(x):
+    # x = V diag(w) inv(V), complex: eigh for a symmetric x, eig else (lax.cond: jit-able)
+    xt = jnp.swapaxes(x, -1, -2)
 
-def _np_helpers(*names: str) -> dict[str, str]:
-    out = {n: _NP[n] for n in names}
-    if any(n.startswith("_d") for n in names):
-        out["_each"] = _NP_EACH
-    if "_dlogm" in names:
-        out["_logm"] = _NP["_logm"]
-    if "_dsqrtm" in names:
-        out["_sqrtm"] = _NP["_sqrtm"]
-    if "_logm" in out or "_sqrtm" in out:
-        out["_off_branch"] = _NP_CHECK
+    def symmetric(x):
+        w, v = jnp.linalg.eigh((x + xt) / 2)
+        return w + 0j, v + 0j, jnp.swapaxes(v, -1, -2) + 0j
+
+    def general(x):
+        w, v = jnp.linalg.eig(x)
+        return w, v, jnp.linalg.inv(v)
+    return jax.lax.cond(jnp.allclose(x, xt, rtol=1e-12, atol=1e-14), symmetric, general, x)''',
+        "_dexpm": '''def _dexpm(x, e):
+    n = x.shape[-1]
+    b = jnp.reshape(e, (-1, n, n))
+    one = lambda m: jax.scipy.linalg.expm_frechet(x, m, compute_expm=False)
+    return jnp.reshape(jax.vmap(one)(b), jnp.shape(e))''',
+    },
+}
+
+
+def _source(backend: str, name: str) -> str:
+    if backend == "numpy":
+        return _NP[name]
+    own = _OWN[backend].get(name)
+    return own if own is not None else _SHARED[name].format(xp=_XP[backend])
+
+
+def _helpers(backend: str, name: str) -> dict[str, str]:
+    """The helper `name` of a backend (numpy, torch, jax) and every helper it calls."""
+    needs = _NP_NEEDS if backend == "numpy" else _NEEDS
+    out: dict[str, str] = {}
+    todo = [name]
+    while todo:
+        n = todo.pop()
+        if n not in out:
+            out[n] = _source(backend, n)
+            todo.extend(needs.get(n, ()))
     return out
 
 
@@ -104,114 +197,6 @@ def _dask(name: str, np_name: str, two: bool) -> dict[str, str]:
     # a small matrix: one chunk, NumPy in one task
     return da.asarray(x).rechunk(-1).map_blocks(lambda a: {np_name}(a), dtype=np.float64)'''
     return {name: src}
-
-
-# ------------------------------------------------------------------ PyTorch
-_T_SPECTRAL = '''def _spectral(x):
-    # x = V diag(w) inv(V): eigh for a symmetric x, eig (complex) else
-    if torch.allclose(x, x.mT, rtol=1e-12, atol=1e-14):
-        w, v = torch.linalg.eigh((x + x.mT) / 2)
-        return w, v, v.mT
-    w, v = torch.linalg.eig(x)
-    return w, v, torch.linalg.inv(v)'''
-_T_FUN = '''def _tfun(x, f):
-    w, v, vi = _spectral(x)
-    if bool(torch.any((w.imag.abs() <= 1e-12 if w.is_complex() else True) & (w.real <= 0))):
-        return torch.full_like(x, float("nan"))
-    y = (v * f(w)) @ vi
-    return y.real if y.is_complex() else y'''
-_T_DK = '''def _tdk(x, e, f, dd):
-    # Daleckii-Krein: L(X, E) = V (D .* (inv(V) E V)) inv(V), D the divided differences
-    w, v, vi = _spectral(x)
-    if bool(torch.any((w.imag.abs() <= 1e-12 if w.is_complex() else True) & (w.real <= 0))):
-        return torch.full_like(e, float("nan"))
-    n = x.shape[-1]
-    b = e.reshape(-1, n, n).to(v.dtype)
-    y = v @ (dd(w[:, None], w[None, :]) * (vi @ b @ v)) @ vi
-    return (y.real if y.is_complex() else y).reshape(e.shape)'''
-# divided differences (f(a) - f(b))/(a - b), written without cancellation where a ~ b
-_T_DD = {
-    "_dd_log": '''def _dd_log(a, b):
-    d = a - b
-    small = d.abs() <= 1e-8 * b.abs()
-    return torch.where(small, 1 / b - d / (2 * b * b),
-                       torch.log(a / b) / torch.where(small, torch.ones_like(d), d))''',
-    "_dd_sqrt": '''def _dd_sqrt(a, b):
-    return 1 / (torch.sqrt(a) + torch.sqrt(b))''',
-}
-_T_DEXPM = '''def _dexpm(x, e):
-    # expm([[X, E], [0, X]]) = [[expm(X), L], [0, expm(X)]]
-    n = x.shape[-1]
-    b = e.reshape(-1, n, n)
-    xs = x.expand_as(b)
-    top = torch.cat([xs, b], -1)
-    bottom = torch.cat([torch.zeros_like(b), xs], -1)
-    return torch.linalg.matrix_exp(torch.cat([top, bottom], -2))[:, :n, n:].reshape(e.shape)'''
-_TORCH = {
-    "_logm": "def _logm(x):\n    return _tfun(x, torch.log)",
-    "_sqrtm": "def _sqrtm(x):\n    return _tfun(x, torch.sqrt)",
-    "_dlogm": "def _dlogm(x, e):\n    return _tdk(x, e, torch.log, lambda a, b: _dd_log(a, b))",
-    "_dsqrtm": "def _dsqrtm(x, e):\n    return _tdk(x, e, torch.sqrt, lambda a, b: _dd_sqrt(a, b))",
-}
-
-
-def _torch(name: str) -> dict[str, str]:
-    if name == "_dexpm":
-        return {name: _T_DEXPM}
-    out = {name: _TORCH[name], "_spectral": _T_SPECTRAL}
-    if name in ("_logm", "_sqrtm"):
-        out["_tfun"] = _T_FUN
-    else:
-        out["_tdk"] = _T_DK
-        out.update({k: v for k, v in _T_DD.items() if k[4:] in name})
-    return out
-
-
-# ------------------------------------------------------------------ JAX
-_J_SPECTRAL = _T_SPECTRAL.replace("torch.allclose", "jnp.allclose").replace(
-    "torch.linalg", "jnp.linalg").replace("x.mT", "jnp.swapaxes(x, -1, -2)").replace(
-    "v.mT", "jnp.swapaxes(v, -1, -2)")
-_J_FUN = '''def _jfun(x, f):
-    w, v, vi = _spectral(x)
-    if bool(jnp.any((jnp.abs(w.imag) <= 1e-12) & (w.real <= 0))):
-        return jnp.full(x.shape, jnp.nan)
-    return jnp.real((v * f(w)) @ vi)'''
-_J_DK = '''def _jdk(x, e, f, dd):
-    # Daleckii-Krein: L(X, E) = V (D .* (inv(V) E V)) inv(V), D the divided differences
-    w, v, vi = _spectral(x)
-    if bool(jnp.any((jnp.abs(w.imag) <= 1e-12) & (w.real <= 0))):
-        return jnp.full(jnp.shape(e), jnp.nan)
-    n = x.shape[-1]
-    b = jnp.reshape(e, (-1, n, n))
-    y = v @ (dd(w[:, None], w[None, :]) * (vi @ b @ v)) @ vi
-    return jnp.reshape(jnp.real(y), jnp.shape(e))'''
-_J_DD = {k: v.replace("torch.where", "jnp.where").replace("torch.log", "jnp.log")
-         .replace("torch.sqrt", "jnp.sqrt").replace("torch.ones_like", "jnp.ones_like")
-         .replace("d.abs()", "jnp.abs(d)").replace("b.abs()", "jnp.abs(b)")
-         for k, v in _T_DD.items()}
-_J_DEXPM = '''def _dexpm(x, e):
-    n = x.shape[-1]
-    b = jnp.reshape(e, (-1, n, n))
-    one = lambda m: jax.scipy.linalg.expm_frechet(x, m, compute_expm=False)
-    return jnp.reshape(jax.vmap(one)(b), jnp.shape(e))'''
-_JAX = {
-    "_logm": "def _logm(x):\n    return _jfun(x, jnp.log)",
-    "_sqrtm": "def _sqrtm(x):\n    return _jfun(x, jnp.sqrt)",
-    "_dlogm": "def _dlogm(x, e):\n    return _jdk(x, e, jnp.log, lambda a, b: _dd_log(a, b))",
-    "_dsqrtm": "def _dsqrtm(x, e):\n    return _jdk(x, e, jnp.sqrt, lambda a, b: _dd_sqrt(a, b))",
-}
-
-
-def _jax(name: str) -> dict[str, str]:
-    if name == "_dexpm":
-        return {name: _J_DEXPM}
-    out = {name: _JAX[name], "_spectral": _J_SPECTRAL}
-    if name in ("_logm", "_sqrtm"):
-        out["_jfun"] = _J_FUN
-    else:
-        out["_jdk"] = _J_DK
-        out.update({k: v for k, v in _J_DD.items() if k[4:] in name})
-    return out
 
 
 # ------------------------------------------------------------------ nodes and rules
@@ -289,10 +274,11 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
                   flops=lambda s: 3 * _cubic(s),
                   code={"numpy": f"_{d}({{0}}, {{1}})", "torch": f"_{d}({{0}}, {{1}})",
                         "jax": f"_{d}({{0}}, {{1}})", "dask": f"_{d}_dask({{0}}, {{1}})"},
-                  helpers={"numpy": _np_helpers(f"_{d}"), "torch": _torch(f"_{d}"),
-                           "jax": _jax(f"_{d}"),
+                  helpers={"numpy": _helpers("numpy", f"_{d}"),
+                           "torch": _helpers("torch", f"_{d}"),
+                           "jax": _helpers("jax", f"_{d}"),
                            "dask": {**_dask(f"_{d}_dask", f"_{d}", True),
-                                    **_np_helpers(f"_{d}")}},
+                                    **_helpers("numpy", f"_{d}")}},
                   latex=rf"L_{{\operatorname{{{name}}}}}", letter="L"),
     ]
 
@@ -304,8 +290,10 @@ def _np_name(name: str) -> str:
 ROWS: list[Row] = [
     *_rows("expm", "scipy.linalg.expm({})", {}, "torch.linalg.matrix_exp({})", {},
            "jax.scipy.linalg.expm({})", {}),
-    *_rows("logm", "_logm({})", {"logm": _np_helpers("_logm")}, "_logm({})",
-           {"logm": _torch("_logm")}, "_logm({})", {"logm": _jax("_logm")}, _UNDEFINED),
-    *_rows("sqrtm", "_sqrtm({})", {"sqrtm": _np_helpers("_sqrtm")}, "_sqrtm({})",
-           {"sqrtm": _torch("_sqrtm")}, "_sqrtm({})", {"sqrtm": _jax("_sqrtm")}, _UNDEFINED),
+    *_rows("logm", "_logm({})", {"logm": _helpers("numpy", "_logm")}, "_logm({})",
+           {"logm": _helpers("torch", "_logm")}, "_logm({})",
+           {"logm": _helpers("jax", "_logm")}, _UNDEFINED),
+    *_rows("sqrtm", "_sqrtm({})", {"sqrtm": _helpers("numpy", "_sqrtm")}, "_sqrtm({})",
+           {"sqrtm": _helpers("torch", "_sqrtm")}, "_sqrtm({})",
+           {"sqrtm": _helpers("jax", "_sqrtm")}, _UNDEFINED),
 ]
