@@ -168,3 +168,18 @@ def test_the_jax_helpers_trace_under_jit(expr, names):
     if "S" in names and "exp" not in expr:       # off the branch: NaN, under jit too
         bad = np.asarray(fn(*[-args[n] if n == "S" else args[n] for n in e.variables]))
         assert np.all(np.isnan(bad))
+
+
+def test_the_rewrites_know_matrix_functions_from_the_rows_not_the_spelling():
+    from matrixcalculus import matfun_rewrites as R
+
+    assert R.FRECHET_OF == {r.frechet: r.name for r in ops.rows() if r.frechet}
+    assert R.FRECHET_OF == {"dexpm": "expm", "dlogm": "logm", "dsqrtm": "sqrtm"}
+    x = mc.expression("X", vars=V("X")).ir
+    for r in ops.rows():
+        if r.kind != "primitive" or r.arity != (1,) or r.own or r.typing != "square":
+            continue
+        node = r.lower(x, shape=None)
+        # det, detd, diag...: no Fréchet row, whatever their spelling
+        want = r.name if r.frechet else None
+        assert R._function(node) == (want if node.op == "prim" else None), r.name

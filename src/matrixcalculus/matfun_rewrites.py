@@ -16,6 +16,7 @@ from .ir import functions as F
 from .ir.nodes import Node
 from .ir.rewrite import Keep, Rewrite, run
 from .ops import row
+from .ops import rows as rows_of_ops
 
 
 def rows(keep: Keep) -> list[Rewrite]:
@@ -26,22 +27,20 @@ def rows(keep: Keep) -> list[Rewrite]:
     ]
 
 
+# the facts of the rows in ops/: a matrix function names its Fréchet derivative's row
+_FRECHET: dict[str, str] = {r.name: r.frechet for r in rows_of_ops() if r.frechet}
+FRECHET_OF: dict[str, str] = {d: f for f, d in _FRECHET.items()}
+"""The matrix function whose Fréchet derivative a row is: dexpm -> expm."""
+
+
 def _function(n: Node) -> str | None:
     """expm for an expm node (a matrix function with a Fréchet row), else None."""
-    if n.op != "prim" or not n.name.endswith("m"):
-        return None
-    return n.name if row(n.name).frechet else None
+    return n.name if n.op == "prim" and n.name in _FRECHET else None
 
 
 def _derivative_of(n: Node) -> str | None:
     """expm for a dexpm node, else None."""
-    if n.op != "prim" or not n.name.startswith("d"):
-        return None
-    f = n.name[1:]
-    try:
-        return f if row(f).frechet == n.name else None
-    except KeyError:
-        return None
+    return FRECHET_OF.get(n.name) if n.op == "prim" else None
 
 
 def _plain(n: Node) -> tuple[Node, bool] | None:
