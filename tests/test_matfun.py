@@ -183,3 +183,15 @@ def test_the_rewrites_know_matrix_functions_from_the_rows_not_the_spelling():
         # det, detd, diag...: no Fréchet row, whatever their spelling
         want = r.name if r.frechet else None
         assert R._function(node) == (want if node.op == "prim" else None), r.name
+
+
+def test_index_form_of_a_frechet_derivative_binds_its_direction_labels():
+    # p, q of `[p,q] -> ...` are bound, not summed: no "summing over" for them, and the
+    # LaTeX binds them too (e_i e_j^T, or the matrix [...]_{pq})
+    d = mc.derivative("expm(X)", "X", vars=V("X"))
+    assert str(d) == "D[i,j,k,l] = dexpm(X', [p,q] -> δ(i,p)*δ(j,q))[k,l]"
+    assert r"e_{i} e_{j}^{\top}" in d.latex() and r"\delta_{ip}" not in d.latex()
+    d = mc.derivative("expm(X)*A*X", "X", vars=V("AX"))
+    assert "summing" not in str(d) and r"\right]_{pq}" in d.latex(), d.latex()
+    d = mc.derivative("expm(X'*A)", "X", vars=V("AX"))      # one summed label besides
+    assert str(d).endswith("*A[k,p]   (summing over repeated p)"), str(d)

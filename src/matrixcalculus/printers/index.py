@@ -17,13 +17,39 @@ def index_form(root: Node, raiser) -> tuple[str, str]:
     out = tuple(_OUT[k] if k < len(_OUT) else f"i{k}" for k in range(root.rank))
     head = f"D[{','.join(out)}]" if out else "D"
     head_tex = f"D_{{{''.join(out)}}}" if out else "D"
-    terms = _terms(root, out, raiser, _summed_names())
+    fresh = _Fresh()
+    terms = _terms(root, out, raiser, fresh)
     text = head + " = " + _join([t for t, _ in terms])
     tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
-    if any(f"[{c}" in text or f",{c}]" in text or f"({c}," in text or f",{c})" in text
-           for c in _SUMMED[:4]):
+    if fresh.bound:     # a label bound by `[p,q] ->` (a Fréchet direction) is not summed
+        summed = [c for c in fresh.used if c not in fresh.bound and _subscript(c, text)]
+        if summed:
+            text += f"   (summing over repeated {', '.join(summed)})"
+    elif any(_subscript(c, text) for c in _SUMMED[:4]):
         text += "   (summing over repeated p, q, ...)"
     return text, tex
+
+
+def _subscript(c: str, text: str) -> bool:
+    return f"[{c}" in text or f",{c}]" in text or f"({c}," in text or f",{c})" in text
+
+
+class _Fresh:
+    """The names of labels not in the answer's head, handed out in order (_summed_names),
+    remembering which a Fréchet direction binds (`[p,q] -> ...`): those are not summed."""
+
+    def __init__(self) -> None:
+        self._names = _summed_names()
+        self.used: list[str] = []
+        self.bound: set[str] = set()
+
+    def __iter__(self) -> _Fresh:
+        return self
+
+    def __next__(self) -> str:
+        name = next(self._names)
+        self.used.append(name)
+        return name
 
 
 def _join(terms: list[str], tex: bool = False) -> str:
@@ -145,10 +171,15 @@ def _frechet(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]
     x, e = n.args
     xa = raiser.lift(x)
     p, q = next(fresh), next(fresh)
+    fresh.bound |= {p, q}
     et, ex = _product(e, labels[:-2] + (p, q), raiser, fresh)
     at = ",".join(labels[-2:])
+    # LaTeX binds p, q too: the matrix [E_pq]_pq, or e_a e_b^T for a unit direction
+    unit = [(a, b) for a in labels for b in labels if et == f"δ({a},{p})*δ({b},{q})"]
+    direction = rf"e_{{{unit[0][0]}}} e_{{{unit[0][1]}}}^{{\top}}" if unit else \
+        rf"\left[{ex}\right]_{{{p}{q}}}"
     return (f"{n.name}({to_text(xa)}, [{p},{q}] -> {et})[{at}]",
-            call_tex(n.name, [to_latex(xa), ex]) + f"_{{{''.join(labels[-2:])}}}")
+            call_tex(n.name, [to_latex(xa), direction]) + f"_{{{''.join(labels[-2:])}}}")
 
 
 def _summed_names():
