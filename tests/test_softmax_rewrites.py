@@ -191,3 +191,22 @@ def test_a_re_fold_keeps_the_label_of_the_sums_spread_axis(expr):
     assert d.check().ok
     assert any(n.is_prim("softmax") for n in walk(d.ir)), str(d)
     assert mc.derivative(expr, "S" if "S" in v else "X", vars=v).check().ok
+
+
+# ------------------------------------------------------------------ a row of the language
+def test_the_lift_reads_that_a_reduction_along_axis_1_is_a_row(monkeypatch):
+    # logsumexp(X, 1) is 1 x c in the language, an IR vector is a column: the row's fact
+    # reduces_along, not the lift, says it prints transposed
+    import dataclasses
+
+    from matrixcalculus import ops
+
+    assert [r.name for r in ops.rows() if r.reduces_along] == ["logsumexp"]
+    v = {"X": "matrix(n,c)", "x": "vector(n)"}
+    d = mc.derivative("sum(logsumexp(X, 1))*sum(x)", "x", vars=v)
+    assert str(d) == "ones(n, c)*logsumexp(X, 1)'"
+    assert d.check().ok
+    monkeypatch.setitem(ops.ROWS, "logsumexp",
+                        dataclasses.replace(ops.row("logsumexp"), reduces_along=False))
+    d = mc.derivative("sum(logsumexp(X, 1))*sum(x) + 0", "x", vars=v)
+    assert "logsumexp(X, 1)'" not in str(d)

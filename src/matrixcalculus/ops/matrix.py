@@ -166,6 +166,7 @@ ROWS: list[Row] = [
               lower=lambda x, axes=None, shape=None: logsumexp(x, axes),
               along=lambda x, a: logsumexp(x, (a,)), vjp=_logsumexp_vjp,
               shows=lambda n: () if len(n.own[0]) == n.args[0].rank else (n.own[0][0] + 1,),
+              reduces_along=True,
               code={"numpy": "scipy.special.logsumexp({0}, axis={axes})",
                     "torch": "torch.logsumexp({0}, {axes})",
                     "jax": "jax.nn.logsumexp({0}, axis={axes})",

@@ -72,6 +72,10 @@ class Row:
     # the arguments after the first that print a primitive's own parameters
     # (softmax(X, 2) for the axis 1 of a matrix; () where the one-argument form says it)
     shows: Callable[[Node], tuple[int, ...]] | None = None
+    # along an axis, a reduction whose result keeps that axis as a singleton in the
+    # language (logsumexp(X, 1) is a row, 1 x n, as sum(X, 1) is) where the IR drops it:
+    # along the first axis its IR vector prints transposed
+    reduces_along: bool = False
     # a matrix function (expm): the row of its Fréchet derivative (dexpm), and f'(X), its
     # derivative along a direction that commutes with X (L_f(X, E) = f'(X)*E there)
     frechet: str = ""
@@ -137,12 +141,13 @@ def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node] | tup
               along: Callable[[Node, int], Node] | None = None,
               shows: Callable[[Node], tuple[int, ...]] | None = None,
               undefined: tuple[tuple[Callable, str], ...] = (), frechet: str = "",
-              fprime: Callable[[Node], Node] | None = None, domain: str = "any") -> Row:
+              fprime: Callable[[Node], Node] | None = None, domain: str = "any",
+              reduces_along: bool = False) -> Row:
     return Row(name=name, kind="primitive", arity=arity, typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
                flops=flops, symmetric=symmetric, letter=letter, eval_vjp=eval_vjp, own=own,
                language=language, along=along, shows=shows, undefined=undefined,
-               frechet=frechet, fprime=fprime, domain=domain)
+               frechet=frechet, fprime=fprime, domain=domain, reduces_along=reduces_along)
 
 
 def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,

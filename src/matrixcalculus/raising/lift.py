@@ -92,13 +92,15 @@ class Raiser:
         if op == "power":
             return self.power(n)
         if op == "prim":
-            shows = row(n.name).shows          # softmax(X, 2): the axis it runs along
+            r = row(n.name)
+            shows = r.shows                    # softmax(X, 2): the axis it runs along
             extra = tuple(ast.Num(k) for k in shows(n)) if shows is not None else ()
             call = ast.Call(n.name, (*(self.lift(a) for a in n.args), *extra))
-            if n.rank == 1 and n.args[0].rank == 2 and extra == (ast.Num(1),):
-                # logsumexp(X, 1) is a row (1 x n) in the language; a vector of the IR is a
-                # column, so it is written transposed (else `x.*z`, z = logsumexp(X, 1), or
-                # z'*z read back as another shape)
+            if r.reduces_along and n.rank == 1 and n.args[0].rank == 2 \
+                    and extra == (ast.Num(1),):
+                # reduced along the first axis, a row (1 x n) in the language; a vector of
+                # the IR is a column, so it is written transposed (else `x.*z`,
+                # z = logsumexp(X, 1), or z'*z read back as another shape)
                 return ast.Transpose(call)
             return call
         if op == "add":
