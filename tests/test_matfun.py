@@ -195,3 +195,14 @@ def test_index_form_of_a_frechet_derivative_binds_its_direction_labels():
     assert "summing" not in str(d) and r"\right]_{pq}" in d.latex(), d.latex()
     d = mc.derivative("expm(X'*A)", "X", vars=V("AX"))      # one summed label besides
     assert str(d).endswith("*A[k,p]   (summing over repeated p)"), str(d)
+
+
+def test_a_scalars_derivative_through_a_frechet_derivative_has_a_matrix_form():
+    # reverse mode leaves <ones*ones', L(C', G)>: the adjoint swap takes a direction built
+    # from factors (or the ones the normal form dropped) to print L(C, ones(3, 3))
+    v = {"a": "scalar", "S": "symmetric(3)", "C": "matrix(3,3)"}
+    d = mc.derivative("dexpm(eye(3) + 0.5*ones(3, 3), a + S)*S", "a",
+                      vars={k: v[k] for k in "aS"})
+    assert str(d) == "dexpm(0.5 + eye(3), ones(3, 3))*S" and d.check(points=2).ok
+    d = mc.derivative("dexpm(C, a*ones(3,3))", "a", vars={k: v[k] for k in "aC"})
+    assert str(d) == "dexpm(C, ones(3, 3))" and d.check(points=2).ok

@@ -102,18 +102,25 @@ def swap_adjoint(n: Node) -> Node | None:
         if a == b:
             if used(a, ()):
                 continue
-            m, drop = B.delta(d.shape[0]), None
+            m, drops = B.delta(d.shape[0]), ()
             b = 1 + max(lab for ix in idxs for lab in ix)
         else:
-            pair = [j for j in rest if n.args[j].rank == 2 and set(idxs[j]) == {a, b}
-                    and not used(a, (j,)) and not used(b, (j,))]
-            if not pair:
+            # M: the factors that carry only a and b (a matrix, or an outer product such as
+            # the ones(n)*ones(n)' of a scalar's derivative), when nothing else does; a
+            # label summed in L alone is a factor ones (the normal form drops those)
+            drops = tuple(j for j in rest if n.args[j].rank and set(idxs[j]) <= {a, b})
+            if used(a, drops) or used(b, drops):
                 continue
-            drop = pair[0]
-            m = n.args[drop] if idxs[drop] == (a, b) else F.transpose(n.args[drop])
+            covered = {lab for j in drops for lab in idxs[j]}
+            spread = [(B.ones(dim), (lab,)) for lab, dim in zip((a, b), d.shape[-2:])
+                      if lab not in covered]
+            if not drops and len(spread) < 2:
+                continue
+            m = B.einsum([n.args[j] for j in drops] + [o for o, _ in spread],
+                         [idxs[j] for j in drops] + [ix for _, ix in spread], (a, b))
         swapped = F.prim(d.name, F.transpose(y), more=(m,))
         swapped = commuting(swapped) or swapped
-        keep = [j for j in rest if j != drop]
+        keep = [j for j in rest if j not in drops]
         return B.einsum([n.args[j] for j in keep] + [g, swapped],
                         [idxs[j] for j in keep] + [lead + (a, b), (a, b)], out, n.coef)
     return None
