@@ -80,7 +80,8 @@ def test_hvp_errors():
 def test_cli_hvp(capsys):
     assert main(["norm2(R - U*V')^2", "--wrt", "U", "--hvp", "--check", "--code", "numpy"]) == 0
     out = capsys.readouterr().out
-    assert "D[i,j,k,l] = 2*(V'*V)[l,j]*δ(i,k)" in out
+    # (index letters skip the dimension k: LANGUAGE.md, they never clash)
+    assert "D[i,j,l,x] = 2*(V'*V)[x,j]*δ(i,l)" in out
     assert "Hessian-vector product along dU" in out and "  2*dU*V'*V" in out
     assert "def hvp(R, U, V, dU):" in out and out.count("verified at") == 2
     assert main(["x'*A*x", "--wrt", "x", "--hvp", "v", "--format", "json"]) == 0

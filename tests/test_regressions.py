@@ -436,3 +436,12 @@ def test_a_where_name_of_a_row_is_not_kept_for_a_column():
 def test_a_comma_list_is_a_mixed_derivative_in_python_too():
     assert mc.derivative("x'*A*y", "x, y").wrt == ("x", "y")
     assert str(mc.derivative("x'*A*y", "x, y")) == "A"
+
+
+def test_index_letters_never_clash_with_dimension_names():
+    # LANGUAGE.md: index notation's letters never clash with dimension names (D[i,j,k,l]
+    # beside X: matrix(n,k) read k two ways)
+    d = mc.derivative("A*X*B", "X", vars={"A": "matrix(m,n)", "X": "matrix(n,k)",
+                                           "B": "matrix(k,p)"})
+    head = str(d).split(" = ")[0]
+    assert head == "D[i,j,l,x]" and not {"m", "n", "k", "p"} & set(str(d).replace("δ", ""))

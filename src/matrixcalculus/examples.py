@@ -1,4 +1,5 @@
-"""The reference examples of LANGUAGE.md, derived and checked numerically.
+"""The reference examples of LANGUAGE.md (the reference notes' and v2's), derived and
+checked numerically.
 
 `python -m matrixcalculus.examples` prints each answer as the CLI does, then compares it
 with central finite differences at random points: of the expression's own value for a
@@ -23,7 +24,6 @@ BLOG = {"u": "vector(n)", "v": "vector(n)", "b": "scalar", "c": "scalar", "d": "
 XENT = "-(y*log(sigmoid(w'*x+b)) + (1-y)*log(1-sigmoid(w'*x+b)))"
 
 
-
 def _used(expr: str, decls: dict[str, str]) -> dict[str, str]:
     """The declarations of the names expr uses (a declared name it does not use is an
     error, LANGUAGE.md)."""
@@ -41,9 +41,23 @@ EXAMPLES: list[tuple[str, str, dict[str, str], int]] = [
     ("sum(A*X)", "X", {"A": "matrix(m,n)", "X": "matrix(n,k)"}, 1),
     ("x'*A*x", "x", {"A": "matrix(n,n)", "x": "vector(n)"}, 1),
     ("x'*A*x", "x", {"A": "matrix(n,n)", "x": "vector(n)"}, 2),
+    # LANGUAGE.md's examples of v2
+    ("-sum(Y.*log(softmax(X*W, 2)))", "W",
+     {"X": "matrix(n,d)", "W": "matrix(d,c)", "Y": "matrix(n,c)"}, 1),
+    ("sum(G.*(softmax(Q*K'/sqrt(d), 2)*V))", "V",
+     {"Q": "matrix(n,d)", "K": "matrix(m,d)", "V": "matrix(m,e)", "G": "matrix(n,e)"}, 1),
+    ("norm2(relu(X*W1 + b1')*W2 + b2' - T)^2", "W2",
+     {"X": "matrix(n,d)", "W1": "matrix(d,h)", "b1": "vector(h)", "W2": "matrix(h,c)",
+      "b2": "vector(c)", "T": "matrix(n,c)"}, 1),
+    ("sum(G.*Y) where Xc = X - mean(X, 2), s = sqrt(mean(Xc.^2, 2) + 1e-5), Y = Xc./s", "X",
+     {"X": "matrix(n,d)", "G": "matrix(n,d)"}, 1),
+    ("a'*X^3*b", "X", {"a": "vector(n)", "X": "matrix(n,n)", "b": "vector(n)"}, 1),
+    ("tr(expm(X))", "X", {"X": "matrix(n,n)"}, 1),
+    ("A*X*B", "X", {"A": "matrix(m,n)", "X": "matrix(n,k)", "B": "matrix(k,p)"}, 1),
 ]
 
-SIZES = {"m": 4, "n": 3, "k": 2}   # small and distinct, so that a transposed answer shows
+# small and distinct, so that a transposed answer shows (the corpus's sizes)
+SIZES = {"m": 4, "n": 3, "k": 2, "p": 5, "d": 6, "c": 7, "e": 8, "h": 9}
 H = 1e-6           # relative to max(1, |entry|)
 RTOL = 1e-5
 POINTS = 3

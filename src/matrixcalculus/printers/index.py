@@ -4,20 +4,27 @@ form are raised and subscripted."""
 
 from __future__ import annotations
 
+from itertools import chain, count
+
 from ..ir.build import coef_and_base
-from ..ir.nodes import Node
+from ..ir.nodes import Node, walk
 from .latex import call_tex, to_latex
 from .text import to_text
 
-_OUT = "ijklmn"
+_OUT = "ijklmnxyz"
 _SUMMED = "pqrstuvwabcdefgh"
 
 
 def index_form(root: Node, raiser) -> tuple[str, str]:
-    out = tuple(_OUT[k] if k < len(_OUT) else f"i{k}" for k in range(root.rank))
+    # index letters never clash with a dimension's or a variable's name (LANGUAGE.md):
+    # D[i,j,k,l] beside a dimension k would read as k's size
+    taken = {d for n in walk(root) for d in n.shape if isinstance(d, str)} | \
+        {n.name for n in walk(root) if n.op == "var"}
+    letters = (c for c in chain(_OUT, (f"i{k}" for k in count(1))) if c not in taken)
+    out = tuple(next(letters) for _ in range(root.rank))
     head = f"D[{','.join(out)}]" if out else "D"
     head_tex = f"D_{{{''.join(out)}}}" if out else "D"
-    fresh = _Fresh()
+    fresh = _Fresh(taken | set(out))
     terms = _terms(root, out, raiser, fresh)
     text = head + " = " + _join([t for t, _ in terms])
     tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
@@ -38,8 +45,8 @@ class _Fresh:
     """The names of labels not in the answer's head, handed out in order (_summed_names),
     remembering which a Fréchet direction binds (`[p,q] -> ...`): those are not summed."""
 
-    def __init__(self) -> None:
-        self._names = _summed_names()
+    def __init__(self, taken: set[str] = frozenset()) -> None:
+        self._names = (c for c in _summed_names() if c not in taken)
         self.used: list[str] = []
         self.bound: set[str] = set()
 
