@@ -117,25 +117,29 @@ def _as_mean(r: Raiser, mat: ast.Node, pieces: list[Piece]) -> ast.Node | None:
     if len({id(x) for x in made}) != 1:
         return None
     target = made[0]
-
-    def swap(x: ast.Node) -> ast.Node:
+    # rebuilt bottom up, iteratively (answers can be deep): each node above the target
+    # once, over its rebuilt children
+    order: list[ast.Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[ast.Node, bool]] = [(mat, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            order.append(x)
+        elif id(x) not in seen:
+            seen.add(id(x))
+            stack.append((x, True))
+            if x is not target:
+                stack.extend((k, False) for k in ast.children(x))
+    built: dict[int, ast.Node] = {}
+    for x in order:                      # children before parents
         if x is target:
-            return ast.Call("mean", x.args)
+            built[id(x)] = ast.Call("mean", x.args)
+            continue
         kids = ast.children(x)
-        if not kids or not any(id(k) in below for k in kids):
-            return x
-        return ast.with_children(x, [swap(k) for k in kids])
-
-    below: set[int] = set()          # the nodes on the way down to the target
-
-    def find(x: ast.Node) -> bool:
-        if x is target or any(find(k) for k in ast.children(x)):
-            below.add(id(x))
-            return True
-        return False
-
-    find(mat)
-    return swap(mat)
+        if any(id(k) in built for k in kids):
+            built[id(x)] = ast.with_children(x, [built.get(id(k), k) for k in kids])
+    return built.get(id(mat), mat)
 
 
 def _matrix_part(r: Raiser, n: Node, pieces: list[Piece]) -> ast.Node | None:
