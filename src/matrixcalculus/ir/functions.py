@@ -120,6 +120,13 @@ def size(dims: Sequence) -> Node:
     return einsum([ones(d) for d in dims], [(i,) for i in range(len(dims))], ())
 
 
+def spread(reduced: Node, x: Node, axes: tuple[int, ...]) -> Node:
+    """A reduction of x over `axes` broadcast back to x's shape (Expansion)."""
+    kept = tuple(i for i in range(x.rank) if i not in axes)
+    return einsum([reduced] + [ones(x.shape[i]) for i in axes],
+                  [kept] + [(i,) for i in axes], tuple(range(x.rank)))
+
+
 def mean_along(x: Node, axes: Sequence[int]) -> Node:
     """The mean over the given axes: the sum over them divided by their size."""
     ix = tuple(range(x.rank))

@@ -15,14 +15,8 @@ from __future__ import annotations
 
 from . import build as B
 from . import functions as F
+from .functions import spread
 from .nodes import Node, Op
-
-
-def spread(reduced: Node, x: Node, axes: tuple[int, ...]) -> Node:
-    """A reduction of x over `axes` broadcast back to x's shape (Expansion)."""
-    kept = tuple(i for i in range(x.rank) if i not in axes)
-    return B.einsum([reduced] + [B.ones(x.shape[i]) for i in axes],
-                    [kept] + [(i,) for i in axes], tuple(range(x.rank)))
 
 
 def _distinct(ix: tuple) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..ir.build import const, delta, einsum, full, ones, power, sub
+from ..ir.build import const, delta, einsum, full, power, sub
 from ..ir.functions import (
     det,
     detd,
@@ -21,6 +21,7 @@ from ..ir.functions import (
     logsumexp,
     mean_along,
     softmax,
+    spread,
     sum_all,
     sum_along,
 )
@@ -47,10 +48,7 @@ def _logsumexp_vjp(node: Node, g: Node) -> Node:
     if len(reduced) == 1:
         p = softmax(x, reduced[0])
     else:
-        kept = tuple(i for i in range(x.rank) if i not in reduced)
-        spread = einsum([node] + [ones(x.shape[i]) for i in reduced],
-                        [kept] + [(i,) for i in reduced], tuple(range(x.rank)))
-        p = func("exp", sub(x, spread))
+        p = func("exp", sub(x, spread(node, x, reduced)))
     axes = _LETTERS[:x.rank]
     kept_axes = "".join(c for i, c in enumerate(axes) if i not in reduced)
     return ein(f"...{kept_axes},{axes}->...{axes}", g, p)
