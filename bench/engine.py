@@ -107,7 +107,7 @@ def corpus(cfg: Config) -> Section:
     times = sorted(ours.values())
     med = statistics.median(times)
     over = [k for k, v in ours.items() if v > 5e-3]
-    sec.add(f"{len(ours)} of {len(every)} corpus cases (v1 and v2) derived; time = "
+    sec.add(f"{len(ours)} of {len(every)} corpus cases derived (v1 and v2); time = "
             "`mc.derivative(...)` plus `str()` of the answer (parse, differentiate, simplify, "
             f"raise), median of {repeats} runs each.\n\n" + md_table(
                 ["cases", "median", "90th percentile", "max", "cases over 5 ms"],
