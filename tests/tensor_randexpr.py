@@ -99,14 +99,18 @@ class TensorGenerator:
             k = self.r.randint(1, order) if order >= 3 else 1
             if order >= 3:      # along any axis of a tensor, expanded back along it
                 text = f"sum(E.*sum(E, {k})) where E = {text}"
-                f = (lambda e, fn=fn, k=k: (fn(e) * fn(e).sum(k - 1, keepdim=True)).sum())
+
+                def f(e, fn=fn, k=k):
+                    return (fn(e) * fn(e).sum(k - 1, keepdim=True)).sum()
             else:
                 text, f = f"logsumexp({text})", (lambda e, fn=fn: torch.logsumexp(
                     fn(e).reshape(-1), 0))
         elif wrap == 4 and order >= 3:
             k = self.r.randint(1, order)
             text = f"sum(sin(E).*softmax(E, {k})) where E = {text}"
-            f = (lambda e, fn=fn, k=k: (torch.sin(fn(e)) * torch.softmax(fn(e), k - 1)).sum())
+
+            def f(e, fn=fn, k=k):
+                return (torch.sin(fn(e)) * torch.softmax(fn(e), k - 1)).sum()
         else:
             text, f = f"sum({text})", (lambda e, fn=fn: fn(e).sum())
         wrt = self.r.choice(sorted(names))
