@@ -223,9 +223,11 @@ BAD = [
      "dimension -3 for x must be a positive integer", 7),
     ("sum(x)", "x", {"x": "vector(0)"}, 1, mc.DeclarationError,
      "dimension 0 for x must be a positive integer", 7),
-    ("sum(x)", "x", {"x": "tensor(n)"}, 1, mc.DeclarationError,
-     "unknown type 'tensor(n)' for x: expected scalar, vector(n), matrix(m,n) or symmetric(n)",
-     0),
+    ("sum(x)", "x", {"x": "array(n)"}, 1, mc.DeclarationError,
+     "unknown type 'array(n)' for x: expected scalar, vector(n), matrix(m,n), symmetric(n) or "
+     "tensor(n,d,h)", 0),
+    ("sum(x)", "x", {"x": "tensor()"}, 1, mc.DeclarationError,
+     "tensor takes one or more dimensions for x, got none in 'tensor()'", 0),
     ("sum(x)", "x", {"x": "matrix(m,)"}, 1, mc.DeclarationError,
      "a dimension is missing in 'matrix(m,)' for x", 9),
     ("sum(x)", "x", {"x": "matrix(,n)"}, 1, mc.DeclarationError,
@@ -243,7 +245,8 @@ BAD = [
     ("sum(x)", "x", {"x": "vector(where)"}, 1, mc.DeclarationError,
      "bad dimension 'where' for x: use a name like n or a positive integer", 7),
     ("sum(x)", "x", {"x": ""}, 1, mc.DeclarationError,
-     "empty type for x: expected scalar, vector(n), matrix(m,n) or symmetric(n)", 0),
+     "empty type for x: expected scalar, vector(n), matrix(m,n), symmetric(n) or "
+     "tensor(n,d,h)", 0),
     ("sum(x)", "x", {"x": 3}, 1, mc.DeclarationError,
      "the type of x must be text like 'matrix(m,n)', not int", None),
     ("sum(x)", "x", {"x": None}, 1, mc.DeclarationError,
@@ -309,8 +312,11 @@ BAD = [
     ("x; y", "x", None, 1, mc.ParseError, "unexpected character ';'...", 1),
     ("x\x00", "x", None, 1, mc.ParseError, "unexpected character '\\x00'", 1),
     ("__import__('os')", "x", None, 1, mc.ParseError, "unexpected \"'\": expected an operand", 11),
+    # a quoted text is einsum's subscripts only (so the call parses, and the '.' does not)
     ("__import__(\"os\").system(\"true\")", "x", None, 1, mc.ParseError,
-     "unexpected character '\"' (strings are not part of the language)", 11),
+     "unexpected character '.'", 16),
+    ("x + \"ij\"", "x", None, 1, mc.ParseError,
+     "unexpected '\"ij\"': expected an operand", 4),
     ("1e999*x", "x", None, 1, mc.ParseError, "the number 1e999 is too large", 0),
     # --- not text at all
     (None, "x", None, 1, mc.ParseError, "an expression must be text, not NoneType", None),

@@ -34,6 +34,15 @@ class Name(Node):
 
 
 @dataclass(frozen=True)
+class Spec(Node):
+    """einsum's subscripts, as written between the quotes: `ij,jk->ik`."""
+
+    text: str
+    pos: int | None = _span()
+    end: int | None = _span()
+
+
+@dataclass(frozen=True)
 class Call(Node):
     func: str
     args: tuple[Node, ...]

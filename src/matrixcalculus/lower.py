@@ -14,6 +14,7 @@ from .errors import ParseError
 from .ir import build as B
 from .ir import functions as F
 from .ir.nodes import Node
+from .language.einsum import parse_subscripts
 from .language.source import literal_int
 from .language.typecheck import Type, Typed
 from .ops import row
@@ -49,7 +50,7 @@ class _Lowering:
         return self.t.shape(t)
 
     def axes(self, t: Type) -> list[bool]:
-        """Which of (rows, cols) are real axes (not 1)."""
+        """Which of (rows, cols), or a tensor's axes, are real axes (not 1)."""
         return [not self.t.dims.is_one(d) for d in t]
 
     def run(self) -> Node:
@@ -89,11 +90,12 @@ class _Lowering:
         if have == want:
             return x
         dims = self.t.dims
-        mine = tuple(i for i in (0, 1) if have[i])
-        missing = [i for i in (0, 1) if want[i] and not have[i]]
+        every = range(len(to))
+        mine = tuple(i for i in every if have[i])
+        missing = [i for i in every if want[i] and not have[i]]
         spread = [B.ones(dims.label(to[i])) for i in missing]
         return B.einsum([x, *spread], [mine, *((i,) for i in missing)],
-                        tuple(i for i in (0, 1) if want[i]))
+                        tuple(i for i in every if want[i]))
 
     def operands(self, n: ast.Node, sides: tuple[ast.Node, ...]) -> list[Node]:
         """The IR of elementwise operands, each expanded to the result's shape."""
@@ -147,6 +149,10 @@ class _Lowering:
             x, k = n.args
             axis = sum(self.axes(self.t.type_of(x))[:literal_int(k) - 1])
             return r.along(self.lower(x), axis)
+        if r.typing == "einsum":
+            sub = parse_subscripts(n.args[0], self.t.source)
+            return r.lower([t.labels for t in sub.inputs], sub.output.labels,
+                           *(self.lower(a) for a in n.args[1:]))
         if r.typing == "elementwise2":                    # max(X, b'): expanded
             return r.lower(*self.operands(n, n.args), shape=shape)
         return r.lower(*(self.lower(a) for a in n.args), shape=shape)

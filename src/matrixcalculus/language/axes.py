@@ -59,6 +59,8 @@ class AxisRules:
             raise self._err(ShapeError, f"the axis of {f}(X, k) is a number written out, 1 or "
                             f"2 (k = 1 down each column, k = 2 along each row), not "
                             f"{self._text(k_node)}", k_node)
+        if len(t) > 2 and k is not None:
+            return self._tensor_along(node, x, t, k, row(f).typing == "scalar")
         if k not in (1, 2):
             raise self._err(ShapeError, f"{f}({self._text(x)}, {k}): "
                             f"{self._text(x)} is {self.out.describe(t)}, whose axes are 1 "
@@ -82,8 +84,12 @@ class AxisRules:
     def _mark_reduced(self, node: ast.Node, t: tuple) -> None:
         """Record node as an axis-reduced column where LANGUAGE.md says it is one: built
         elementwise (scalings included) from axis-reduced columns and scalars."""
-        if not (self.dims.is_one(t[1]) and not self.dims.is_one(t[0])) \
-                or id(node) in self.reduced_columns:
+        one = self.dims.is_one
+        if len(t) > 2:    # a tensor with an axis of 1 (and others): axis-reduced, or not
+            candidate = any(one(d) for d in t) and not all(one(d) for d in t)
+        else:
+            candidate = one(t[1]) and not one(t[0])
+        if not candidate or id(node) in self.reduced_columns:
             return
         if isinstance(node, ast.Name):
             ok = node.name in self.reduced_names

@@ -1,4 +1,5 @@
-"""Variable declarations: `matrix(m, n)`, `vector(n)`, `scalar`, `symmetric(n)`."""
+"""Variable declarations: `matrix(m, n)`, `vector(n)`, `scalar`, `symmetric(n)`,
+`tensor(n, d, h)` (order 3 or more; `tensor(m, n)` is a matrix, `tensor(n)` a vector)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from dataclasses import dataclass
 
 from ..errors import DeclarationError
 
-KINDS = ("scalar", "vector", "matrix", "symmetric")
+KINDS = ("scalar", "vector", "matrix", "symmetric", "tensor")
 _ARITY = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 1}
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _DECL = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*(?:\((.*)\))?\s*\Z", re.S)
-_DECL_OPEN = re.compile(r"\s*(scalar|vector|matrix|symmetric)\s*\([^)]*\Z")
+_DECL_OPEN = re.compile(r"\s*(scalar|vector|matrix|symmetric|tensor)\s*\([^)]*\Z")
 
 GREEK = frozenset("""alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi
 omicron pi rho sigma tau upsilon phi chi psi omega""".split())
@@ -50,8 +51,8 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
         raise DeclarationError(f"missing ')' in the type{where}", text, len(text))
     if not m or m.group(1) not in KINDS:
         what = f"unknown type {text.strip()!r}{where}" if text.strip() else f"empty type{where}"
-        raise DeclarationError(f"{what}: expected scalar, vector(n), matrix(m,n) or "
-                               "symmetric(n)", text, 0, max(len(text), 1))
+        raise DeclarationError(f"{what}: expected scalar, vector(n), matrix(m,n), "
+                               "symmetric(n) or tensor(n,d,h)", text, 0, max(len(text), 1))
     kind, inside = m.group(1), m.group(2)
     # each dimension with its offset in the text
     args: list[tuple[str, int]] = []
@@ -61,7 +62,11 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
             lead = len(piece) - len(piece.lstrip())
             args.append((piece.strip(), offset + lead))
             offset += len(piece) + 1
-    if len(args) != _ARITY[kind]:
+    if kind == "tensor":
+        if not args:
+            raise DeclarationError(f"tensor takes one or more dimensions{where}, got none in "
+                                   f"{text.strip()!r}", text, 0, len(text))
+    elif len(args) != _ARITY[kind]:
         want = {0: "no dimensions", 1: "one dimension", 2: "two dimensions"}[_ARITY[kind]]
         raise DeclarationError(f"{kind} takes {want}{where}, got {len(args)} in {text.strip()!r}",
                                text, m.start(2) if inside is not None else 0, len(text))
@@ -80,6 +85,8 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
         else:
             raise DeclarationError(f"bad dimension {a!r}{where}: use a name like n or a "
                                    "positive integer", text, pos, pos + len(a))
+    if kind == "tensor" and len(dims) < 3:     # tensor(m, n) is matrix(m, n)
+        kind = ("vector", "matrix")[len(dims) - 1]
     return Declaration(kind, tuple(dims))
 
 

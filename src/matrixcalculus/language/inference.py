@@ -137,6 +137,8 @@ def _use_constraints(root: ast.Node, free: set[str]) -> dict[str, set[str]]:
         elif isinstance(n, ast.Call) and len(n.args) == 2 and n.func in ARITY \
                 and row(n.func).along is not None and isinstance(n.args[0], ast.Name):
             narrow(n.args[0].name, {"vector", "matrix"})     # sum(X, 2): X has an axis 2
+        elif isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Spec):
+            _einsum_orders(n, allowed, free)     # an operand has its term's order
         elif isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name):
             t = row_typing(n.func)
             if t in ("square", "square->scalar"):
@@ -156,6 +158,17 @@ def _use_constraints(root: ast.Node, free: set[str]) -> dict[str, set[str]]:
     return allowed
 
 
+def _einsum_orders(n: ast.Call, allowed: dict[str, set[str]], free: set[str]) -> None:
+    """einsum("ijk,k->ij", T, x): T is of order 3 ("tensor3"), x a vector."""
+    terms = n.args[0].text.split("->")[0].split(",")
+    for term, arg in zip(terms, n.args[1:]):
+        if not isinstance(arg, ast.Name) or arg.name not in free:
+            continue
+        k = len(term.replace(" ", "").replace("\t", ""))
+        kind = _ALL[k] if k <= 2 else f"tensor{k}"
+        allowed[arg.name] = allowed.get(arg.name, set(_ALL) | {kind}) & {kind}
+
+
 def _base_kind(name: str, allowed: set[str] | None) -> str:
     """The spelling's kind if the uses allow it, else the first they allow, in rule 2's
     order (a lowercase name a vector, then a matrix; an uppercase one a matrix)."""
@@ -163,7 +176,7 @@ def _base_kind(name: str, allowed: set[str] | None) -> str:
     if allowed is None or spelled in allowed:
         return spelled
     order = ("matrix", "vector", "scalar") if name[0].isupper() else _ALL[1:] + ("scalar",)
-    return next((k for k in order if k in allowed), spelled)
+    return next((k for k in order if k in allowed), next(iter(sorted(allowed)), spelled))
 
 
 def _alternatives(name: str) -> tuple[str, ...]:

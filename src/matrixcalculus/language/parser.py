@@ -23,7 +23,8 @@ _TERMINAL_TEXT = {
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "HADAMARD": "'.*'",
     "EDIV": "'./'", "DOTCARET": "'.^'", "CARET": "'^'", "QUOTE": "''' (transpose)",
     "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "ASSIGN": "'='", "WHERE": "'where'",
-    "NAME": "a name", "NUMBER": "a number", "$END": "the end of the input",
+    "NAME": "a name", "SPEC": "einsum subscripts", "NUMBER": "a number",
+    "$END": "the end of the input",
 }
 _OPERAND_START = {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS"}
 
@@ -72,6 +73,14 @@ class _Build(Transformer):
         name, rpar = c[0], c[-1]
         args = c[2] if len(c) == 4 else []   # `ones()`: the arity check names the function
         return ast.Call(str(name), tuple(args), pos=name.start_pos, end=rpar.end_pos)
+
+    def spec_call(self, c):
+        name, spec, rpar = c[0], c[2], c[-1]
+        quoted = spec.startswith('"')
+        text = str(spec)[1:-1] if quoted else str(spec)
+        node = ast.Spec(text, pos=spec.start_pos + quoted, end=spec.end_pos - quoted)
+        args = [x for x in c[3:-1] if not isinstance(x, Token)]
+        return ast.Call(str(name), (node, *args), pos=name.start_pos, end=rpar.end_pos)
 
     def args(self, c):
         return [x for x in c if not isinstance(x, Token)]
@@ -224,7 +233,9 @@ _CHAR_HINTS = {
     "]": "use ( ) for grouping; indexing is not supported",
     "{": "use ( ) for grouping", "}": "use ( ) for grouping",
     ";": "an expression is one line: name subexpressions with 'where'",
-    "\"": "strings are not part of the language",
+    "\"": "strings are not part of the language, but einsum's subscripts: "
+           "einsum(\"ij,jk->ik\", A, B)",
+    ">": "'->' is written inside einsum's subscripts: einsum(\"ij,jk->ik\", A, B)",
 }
 
 

@@ -16,6 +16,7 @@ from .axes import AxisRules
 from .declarations import Declaration, default_kind
 from .dims import DimTable
 from .source import binding_name_pos, first_name, names_in, short
+from .tensors import TensorRules
 from .typing_rules import CallRules, OperatorRules, Type
 
 __all__ = ["Type", "Typed", "Variable", "check_kinds"]
@@ -59,13 +60,15 @@ class Typed:
 
     # --- views of a type
     def is_scalar(self, t: Type) -> bool:
-        return self.dims.is_one(t[0]) and self.dims.is_one(t[1])
+        return all(self.dims.is_one(d) for d in t)
 
     def shape(self, t: Type) -> tuple[str | int, ...]:
         """The NumPy-style shape: () scalar, (n,) vector (row or column), (m, n) matrix."""
         return tuple(self.dims.label(d) for d in t if not self.dims.is_one(d))
 
     def describe(self, t: Type) -> str:
+        if len(t) > 2:
+            return f"a tensor ({' x '.join(str(self.dims.label(d)) for d in t)})"
         r, c = t
         one = self.dims.is_one
         if one(r) and one(c):
@@ -79,6 +82,8 @@ class Typed:
     def variable_kind(self, v: Variable) -> str:
         if v.kind == "symmetric":
             return "symmetric"
+        if len(v.type) > 2:
+            return "tensor"
         r, c = v.type
         if not v.declared:
             ones = self.dims.is_one(r) + self.dims.is_one(c)
@@ -97,7 +102,7 @@ def check_kinds(root: ast.Node, source: str, declarations: dict[str, Declaration
     return _Checker(root, source, declarations, kinds, constants).run()
 
 
-class _Checker(OperatorRules, CallRules, AxisRules):
+class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
     def __init__(self, root: ast.Node, source: str, decls: dict[str, Declaration],
                  kinds: dict[str, str], constants: dict[str, str]):
         self.root = root
@@ -132,6 +137,8 @@ class _Checker(OperatorRules, CallRules, AxisRules):
             t = (dm[0], one)
         elif d.kind == "matrix":
             t = (dm[0], dm[1])
+        elif d.kind == "tensor":
+            t = tuple(dm)
         else:  # symmetric
             t = (dm[0], dm[0])
         self.out.variables[name] = Variable(name, d.kind, t, declared=True)
@@ -146,6 +153,9 @@ class _Checker(OperatorRules, CallRules, AxisRules):
                 t = (one, one)
             elif kind == "vector":
                 t = (self.dims.fresh(), one)
+            elif kind.startswith("tensor"):      # "tensor3": an einsum term's order
+                t = tuple(self.dims.fresh() for _ in range(int(kind[6:])))
+                kind = "tensor"
             else:
                 t = (self.dims.fresh(), self.dims.fresh())
             v = self.out.variables[name] = Variable(name, kind, t, declared=False,
@@ -247,8 +257,13 @@ class _Checker(OperatorRules, CallRules, AxisRules):
         if isinstance(node, ast.Neg):
             return self.check(node.operand)
         if isinstance(node, ast.Transpose):
-            r, c = self.check(node.operand)
+            t = self.check(node.operand)
+            self._no_tensor(node, node.operand, t, "the transpose")
+            r, c = t
             return (c, r)
+        if isinstance(node, ast.Spec):
+            raise self._err(ParseError, "subscripts like \"ij,jk->ik\" are einsum's first "
+                            "argument only", node)
         if isinstance(node, ast.Binary):
             return self._binary(node)
         if isinstance(node, ast.Call):

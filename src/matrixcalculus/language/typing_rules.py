@@ -11,7 +11,7 @@ from ..ops import ALL, ARITY, row
 from .dims import Dim
 from .source import is_literal, literal_int, names_in
 
-Type = tuple[Dim, Dim]
+Type = tuple[Dim, ...]    # (rows, cols); a tensor's (order 3 or more) all its dimensions
 MAX_MATRIX_POWER = 16
 _TRANSPOSE = ("T", "top", "H")
 _FUNCTION_HINTS = {
@@ -36,6 +36,12 @@ class OperatorRules:
         sc = self.out.is_scalar
         if op in ("+", "-", ".*", "./"):
             return self._elementwise(node, lt, rt)
+        if op in ("*", "^"):
+            for side, t in ((node.left, lt), (node.right, rt)):
+                if not sc(t):
+                    self._no_tensor(node, side, t, f"'{op}'")
+        if op == "/" and not sc(rt):
+            self._no_tensor(node, node.right, rt, "'/'")
         if op == "*":
             self.out.factors |= {n.name for n in (node.left, node.right)
                                  if isinstance(n, ast.Name)}
@@ -151,6 +157,8 @@ class OperatorRules:
                     self.out.scaled += [(n, f"{how} {self._text(o_node)} elementwise")
                                         for n in self._spread_names(s_node)]
                 return o_t
+        if len(lt) > 2 or len(rt) > 2:
+            return self._tensor_elementwise(node, left, right, lt, rt)
         expanded = self._expand(node, left, right, lt, rt)
         if expanded is not None:
             return expanded
@@ -211,6 +219,12 @@ class CallRules:
                             "function of the language (logsumexp(x) is a smooth max)", node)
         if len(node.args) == 2 and row(f).along is not None:
             return self._along(node)
+        if row(f).typing == "einsum":
+            return self._einsum(node)
+        spec = next((a for a in node.args if isinstance(a, ast.Spec)), None)
+        if spec is not None:
+            raise self._err(ParseError, f"subscripts like \"{spec.text}\" are einsum's first "
+                            f"argument only, not {f}'s", spec)
         if len(node.args) not in ARITY[f]:
             want = " or ".join(str(a) for a in ARITY[f])
             plural = "" if ARITY[f] == (1,) else "s"
@@ -229,6 +243,8 @@ class CallRules:
             return self._square2(node)
         (arg,) = node.args
         t = self.check(arg)
+        if typing not in ("elementwise", "scalar"):
+            self._no_tensor(node, arg, t, f"{f}")
         if typing == "scalar" and self.out.is_scalar(t):     # sum(1 + log(sigma.^2) - ...)
             self.out.reduced_scalars += [n for n in names_in(arg) if n in self.out.variables
                                          and not self.out.variables[n].declared]
@@ -253,6 +269,8 @@ class CallRules:
         """dexpm(X, E): two square matrices of one size."""
         x, e = node.args
         tx, te = self.check(x), self.check(e)
+        self._no_tensor(node, x, tx, node.func)
+        self._no_tensor(node, e, te, node.func)
         self._square(node, x, tx)
         self._square(node, e, te)
         if not self.dims.unify(tx[0], te[0]):

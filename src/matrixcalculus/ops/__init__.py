@@ -10,10 +10,10 @@ constructors (which sit below it) and checks that no row lacks a fact.
 from __future__ import annotations
 
 from ..ir import build, functions
-from . import elementwise, matfun, matrix
+from . import contraction, elementwise, matfun, matrix
 from .row import BACKENDS, TYPINGS, Row, check_rows
 
-_ALL_ROWS: list[Row] = [*elementwise.ROWS, *matrix.ROWS, *matfun.ROWS]
+_ALL_ROWS: list[Row] = [*elementwise.ROWS, *matrix.ROWS, *matfun.ROWS, *contraction.ROWS]
 check_rows(_ALL_ROWS)
 
 ROWS: dict[str, Row] = {n: r for r in _ALL_ROWS if r.language for n in r.names}

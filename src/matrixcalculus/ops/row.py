@@ -29,6 +29,7 @@ TYPINGS = {
     "vector": "a vector in, the same shape out",
     "diag": "a vector to a diagonal matrix, or a matrix to its diagonal",
     "dims": "dimension arguments (names or integers), a constant out",
+    "einsum": "subscripts (ij,jk->ik) and one operand per term: the output term's shape",
 }
 
 # the domain the random generators and check() draw an argument from

@@ -56,6 +56,8 @@ def _ends_in_superscript(n: ast.Node) -> bool:
 def _tex(n: ast.Node) -> str:
     if isinstance(n, ast.Num):
         return number(n.value)
+    if isinstance(n, ast.Spec):
+        return r"\texttt{" + n.text.replace(">", r"{>}") + "}"
     if isinstance(n, ast.Name):
         return name(n.name)
     if isinstance(n, ast.Call):

@@ -39,6 +39,8 @@ class _Dag:
                 key: tuple = ("num", n.value)
             elif isinstance(n, ast.Name):
                 key = ("name", n.name)
+            elif isinstance(n, ast.Spec):
+                key = ("spec", n.text)
             elif isinstance(n, ast.Call):
                 key = ("call", n.func, ks)
             elif isinstance(n, ast.Binary):

@@ -53,6 +53,8 @@ def _wrap(n: ast.Node, at_least: int) -> str:
 def _text(n: ast.Node) -> str:
     if isinstance(n, ast.Num):
         return number(n.value)
+    if isinstance(n, ast.Spec):
+        return f'"{n.text}"'
     if isinstance(n, ast.Name):
         return n.name
     if isinstance(n, ast.Call):
@@ -164,6 +166,8 @@ class Measure:
             return len(tokens(s)), len(s)
         if isinstance(n, ast.Name):
             return 1, len(n.name)
+        if isinstance(n, ast.Spec):
+            return len(tokens(_text(n))), len(n.text) + 2
         if isinstance(n, ast.Call):
             parts = [self(a) for a in n.args]
             k = len(parts)

@@ -295,6 +295,8 @@ class Algebra:
     def register(self, n: Node) -> None:
         """A variable's shape and symmetry."""
         name, sym = n.params
+        if n.rank > 2:          # a tensor: only einsum text holds it (raising/tensors.py)
+            return
         self.var_shape[name] = [SCALAR, COLUMN, MATRIX][n.rank]
         if sym:
             self.symmetric.add(name)
@@ -374,6 +376,9 @@ class Algebra:
                 return COLUMN if len(a.args) == 1 else MATRIX
             if f == "eye":
                 return MATRIX
+            if f == "einsum":       # its output term's order (a tensor only inside one)
+                out = a.args[0].text.split("->")[1]
+                return (SCALAR, COLUMN, MATRIX)[min(len(out), 2)]
             typing = row(f).typing
             if len(a.args) == 2 and row(f).along is not None:   # sum(X, 1) is a row
                 if typing != "scalar":

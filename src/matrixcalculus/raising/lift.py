@@ -15,6 +15,7 @@ from .pieces import NoMatrixForm, dim_ast, num
 from .price import Tally
 from .products import lift_einsum
 from .search import Grouping
+from .tensors import einsum_text
 
 
 class Raiser:
@@ -105,6 +106,8 @@ class Raiser:
             return call
         if op == "add":
             return self.add(n)
+        if op == "einsum" and any(a.rank > 2 for a in n.args):
+            return einsum_text(self, n)
         if op == "einsum":
             size = _size(n)
             return size if size is not None else lift_einsum(self, n)
