@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from . import matfun_rewrites
+from . import matfun_rewrites, matrix_algebra
 from .ir import build as B
 from .ir import functions as F
 from .ir import softmax_rules as S
@@ -66,7 +66,8 @@ def shorter(price: Pricer) -> Keep:
 def expand_rows(keep: Keep) -> list[Rewrite]:
     factoring = Factoring(keep)
     rows = [Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
-            *softmax_rows(keep), *matfun_rewrites.rows(keep)]
+            *softmax_rows(keep), *matfun_rewrites.rows(keep),
+            *matrix_algebra.rows(keep)]
     # the products that distributing makes meet the product rows before factoring
     # (a*(e/sum(e)) -> e.*a/sum(e) -> softmax(x).*a)
     products = [r for r in rows if "einsum" in r.ops]

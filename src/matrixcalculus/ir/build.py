@@ -4,8 +4,8 @@ Local rewrites happen as nodes are built (DESIGN.md's fixed point, reached by
 construction): nested products are flattened into one einsum, numbers folded
 into its coefficient, deltas eliminated by renaming indices, ones dropped
 where an index is already present, equal factors merged into powers
-(s^-1 * s = 1), like terms collected in sums, and every einsum brought to a
-canonical labelling so equal products are one node.
+(s^-1 * s = 1), inverses cancelled (inv(M)*M = eye), like terms collected in sums, and
+every einsum brought to a canonical labelling so equal products are one node.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from itertools import count
 
 from ..limits import check_deadline
+from .inverses import cancel
 from .leaves import _finite, const, delta, is_const, ones, symbol, var, zero
 from .nodes import Dim, Node, Shape
 
@@ -92,6 +93,8 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
         if _merge_powers(ops, idxs, out, dims):
             changed = True
         if _drop_ones(ops, idxs, out):
+            changed = True
+        if cancel(ops, idxs, out, is_symmetric):      # inv(M)*M = eye
             changed = True
 
     if coef == 0:

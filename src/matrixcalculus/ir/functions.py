@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from .build import add, broadcast, const, einsum, full, neg, power, scale, sub, zero
+from .chains import chain, one_base, product
 from .leaves import ones
 from .nodes import Node, Op, Shape
 
@@ -73,11 +74,32 @@ def inv(x: Node) -> Node:
         return x
     if x.is_prim("inv"):
         return x.args[0]
+    factors = chain(x)
+    if factors is not None and one_base(factors) is not None:
+        # inv(X^k) = inv(X)^k, inv(X') = inv(X)': one spelling, no longer, and what meets
+        # X in a product cancels (ir/inverses.py)
+        return product([(inv(f), t) for f, t in reversed(factors)])
     return prim("inv", x)
 
 
+def _power_of_base(x: Node) -> tuple[Node, int] | None:
+    """(M, e) for x = M^e up to transposes and inverses (X^5, X*X', inv(X)), else None."""
+    if x.is_prim("inv"):
+        return x.args[0], -1
+    factors = chain(x)
+    return None if factors is None else one_base(factors)
+
+
 def det(x: Node) -> Node:
-    return x if x.rank == 0 else prim("det", x)
+    """det, normalised over powers and inverses: det(X^k) = det(X)^k, det(inv(X)) =
+    1/det(X), det(X') = det(X) (a product of several bases keeps its det: it prints
+    shorter, and its derivative shortens through inv of the product, simplify.py)."""
+    if x.rank == 0:
+        return x
+    pb = _power_of_base(x)
+    if pb is not None:
+        return power(det(pb[0]), const(float(pb[1])))
+    return prim("det", x)
 
 
 def detd(x: Node, k: int) -> Node:
@@ -90,7 +112,19 @@ def detd(x: Node, k: int) -> Node:
 
 
 def logdet(x: Node) -> Node:
-    return func("log", x) if x.rank == 0 else prim("logdet", x)
+    """logdet (log det X, NaN where det X <= 0: ops/), normalised where the domain stays
+    the same: logdet(inv(X)) = -logdet(X), logdet(X^k) = k*logdet(X) for odd k (det X^k
+    has det X's sign; for even k, and over a product of several factors, the split would
+    be undefined where the factors' dets are negative: their derivatives shorten through
+    inv of the product instead)."""
+    if x.rank == 0:
+        return func("log", x)
+    pb = _power_of_base(x)
+    if pb is not None and pb[1] % 2 == 1:
+        return scale(float(pb[1]), logdet(pb[0]))
+    if pb is not None and pb[1] == 0:
+        return const(0.0)
+    return prim("logdet", x)
 
 
 def softmax(x: Node, axis: int = 0) -> Node:
