@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from ..errors import UnsupportedDerivativeError
 from .build import add, einsum, power
-from .functions import det as det_, hadamard, size
+from .functions import det as det_
+from .functions import hadamard, size
 from .functions import inv as inv_
 from .functions import logdet as logdet_
 from .nodes import Node, Op

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ..ir import kron as K
 from ..ir.build import const, delta, einsum, full, power, sub
 from ..ir.functions import (
     det,
@@ -25,7 +26,6 @@ from ..ir.functions import (
     sum_all,
     sum_along,
 )
-from ..ir import kron as K
 from ..ir.nodes import Node
 from .det_kernels import HELPERS as DETD_HELPERS
 from .row import Row, function, primitive
