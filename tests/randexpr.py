@@ -84,6 +84,11 @@ class E:
     reduced: bool = False   # an axis-reduced column (LANGUAGE.md "Expansion"): it may expand
 
 
+def _vec(x: torch.Tensor) -> torch.Tensor:
+    """vec: the columns stacked (column-major)."""
+    return x.T.reshape(-1) if x.dim() == 2 else x.reshape(-1)
+
+
 def wrap(e: E, at_least: int) -> str:
     return e.text if e.level >= at_least else f"({e.text})"
 
@@ -873,7 +878,9 @@ class Generator(AxisForms):
         if self.coin(1, 8):
             return self.scalar_function(depth)
         f = self.pick(["sum", "sum", "mean", "tr", "norm2", "norm1", "logsumexp", "det",
-                       "logdet"])
+                       "logdet", "kron"])
+        if f == "kron":
+            return self.kron_scalar(depth)
         if f == "tr":
             d = self.pick(DIMS)
             return self.call("tr", self.gen((d, d), depth), SCALAR, torch.trace)
@@ -882,6 +889,39 @@ class Generator(AxisForms):
             return self.call(f, self.well_conditioned(d, depth), SCALAR, _TORCH_FUNCS[f])
         t = self.any_type()
         return self.call(f, self.gen(t, depth), SCALAR, _TORCH_FUNCS[f])
+
+    def kron_scalar(self, depth: int) -> E:
+        """A scalar through kron and vec (a product dimension is a group of axes): the
+        quadratic form vec(X)'*kron(B, A)*vec(Y), tr or logdet of a Kronecker product, the
+        sum of kron(A, B)*vec(C)."""
+        a, b = self.pick(DIMS), self.pick(DIMS)
+        k = self.choice(4)
+        if k == 0:
+            x, y = self.gen((a, b), depth - 1), self.gen((a, b), depth - 1)
+            kr = self.kron(self.gen((b, b), depth - 1), self.gen((a, a), depth - 1))
+            return E(f"vec({x.text})'*{kr.text}*vec({y.text})", PRODUCT,
+                     lambda env: _vec(x.fn(env)) @ kr.fn(env) @ _vec(y.fn(env)), SCALAR,
+                     x.size + y.size + kr.size + 2)
+        if k == 1:
+            return self.call("tr", self.kron(self.gen((a, a), depth - 1),
+                                             self.gen((b, b), depth - 1)), SCALAR, torch.trace)
+        if k == 2:
+            return self.call("logdet", self.kron(self.well_conditioned(a, depth - 1),
+                                                 self.well_conditioned(b, depth - 1)),
+                             SCALAR, torch.logdet)
+        c, d = self.pick(DIMS), self.pick(DIMS)
+        kr = self.kron(self.gen((a, b), depth - 1), self.gen((c, d), depth - 1))
+        z = self.gen((d, b), depth - 1)
+        return E(f"sum({kr.text}*vec({z.text}))", ATOM,
+                 lambda env: torch.sum(kr.fn(env) @ _vec(z.fn(env))), SCALAR,
+                 kr.size + z.size + 2)
+
+    def kron(self, x: E, y: E) -> E:
+        """kron(x, y): its type is a product dimension's, which only kron_scalar uses."""
+        # torch.kron of a transposed (non-contiguous) tensor fails: contiguous copies
+        return E(f"kron({x.text}, {y.text})", ATOM,
+                 lambda env: torch.kron(x.fn(env).contiguous(), y.fn(env).contiguous()),
+                 (None, None), x.size + y.size + 1)
 
     def scalar_function(self, depth: int) -> E:
         """A function of a scalar argument: every reduction and matrix function takes one."""

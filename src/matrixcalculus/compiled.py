@@ -50,8 +50,11 @@ class Compiled:
     """IR over named variables (and free dimensions) that runs through generated code."""
 
     def __init__(self, ir: Node, variables: dict[str, VariableInfo],
-                 free_dims: tuple[str, ...] = (), func_name: str = "value"):
+                 free_dims: tuple[str, ...] = (), func_name: str = "value",
+                 out_shape: tuple | None = None):
         self.ir = ir
+        # the result's shape as the language has it (a product dimension m*p one axis)
+        self.out_shape = out_shape
         self.variables = variables
         self.free_dims = free_dims      # dimensions no variable carries: sizes are arguments
         self.func_name = func_name
@@ -75,7 +78,7 @@ class Compiled:
         try:
             doc = tuple(source_comment(self.variables, getattr(self, "notes", ())))
             return generate(self.eval_ir, params, backend, func_name=self.func_name, sizes=sizes,
-                            free_dims=self.free_dims, doc=doc)
+                            free_dims=self.free_dims, doc=doc, out_shape=self.out_shape)
         except ValueError as e:
             raise MatrixCalculusError(str(e)) from None
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from . import differentiate, evaluation
 from .compiled import Compiled
-from .errors import LimitError, MatrixCalculusError, guarded
+from .errors import LimitError, MatrixCalculusError, UnsupportedDerivativeError, guarded
 from .ir.nodes import Node, walk
 from .language.declarations import Declaration, is_identifier, parse_declaration
 from .language.inference import typecheck
@@ -99,11 +99,13 @@ class Expression(Compiled):
         self.source = source
         self.typed = typed
         variables = variables_of(typed)
-        super().__init__(ir, variables, free_dims_of(typed, variables))
+        super().__init__(ir, variables, free_dims_of(typed, variables),
+                         out_shape=typed.shape(typed.type_of(typed.root)))
 
     @property
     def shape(self) -> tuple[str | int, ...]:
-        return tuple(self.ir.shape)
+        """The language's shape: a product dimension (m*p) is one axis."""
+        return tuple(self.out_shape)
 
     @property
     def notes(self) -> list[str]:
@@ -139,6 +141,7 @@ class Derivation(Printed, Compiled):
         self.wrt_irs = tuple(wrt_irs)
         self.wrt_ir = self.wrt_irs[0]
         variables = variables_of(typed)
+        # (no product dimension in its shape: derive() refuses those, _printable)
         super().__init__(result, variables, free_dims_of(typed, variables),
                          self.kind.lower().replace(" ", "_"))
 
@@ -199,6 +202,24 @@ class Derivation(Printed, Compiled):
 D = TypeVar("D", bound=Derivation)
 
 
+def _printable(typed: Typed, wrt: Sequence[str], d: Node) -> None:
+    """An answer over a product dimension (m*p, of kron and vec), or holding a variable
+    declared over one, has no printed form yet (the IR has a group of axes there, and
+    raising has no kron or vec to write it back with): an error, not a misleading answer."""
+    def grouped(shape: tuple) -> bool:
+        return any(isinstance(x, str) and "*" in x for x in shape)
+    shapes = {v.name: typed.shape(v.type) for v in typed.variables.values()}
+    out = typed.shape(typed.type_of(typed.root)) + sum((shapes[w] for w in wrt), ())
+    held = sorted({n.name for n in walk(d) if n.op == "var" and grouped(shapes[n.name])})
+    if grouped(out) or held:
+        what = f"holds {', '.join(held)}, declared" if held else "is"
+        raise UnsupportedDerivativeError(
+            f"the derivative {what} over a product dimension "
+            f"({', '.join(str(x) for x in out if '*' in str(x)) or 'm*p'}); printing such "
+            "an answer (with kron and vec) is not built yet; the expression itself evaluates "
+            "(expression(...).evaluate())")
+
+
 def derive(expr: str, wrt: str | Sequence[str], vars: Mapping[str, Any] | None,
            order: int | None, make: type[D] = Derivation) -> D:
     """The order-`order` derivative of expr wrt the variable wrt, or the mixed derivative
@@ -209,6 +230,7 @@ def derive(expr: str, wrt: str | Sequence[str], vars: Mapping[str, Any] | None,
     validate(typed, names, expr)
     xs = tuple(var_nodes[w] for w in names)
     d = differentiate.mixed(y, xs)
+    _printable(typed, names, d)
     if len(walk(d)) > LIMITS.max_ir_nodes:
         raise LimitError(f"the derivative has more than {LIMITS.max_ir_nodes} IR nodes")
     return make(expr, names, typed, y, xs, d)

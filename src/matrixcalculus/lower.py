@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 
 from . import ast
-from .errors import ParseError
+from .errors import ParseError, ShapeError, UnsupportedDerivativeError
 from .ir import build as B
 from .ir import functions as F
+from .ir import kron as K
 from .ir.nodes import Node
 from .language.einsum import parse_subscripts
 from .language.source import literal_int
@@ -47,7 +48,22 @@ class _Lowering:
             self.vars[v.name] = B.var(v.name, self.shape(v.type), symmetric=v.kind == "symmetric")
 
     def shape(self, t: Type) -> tuple:
-        return self.t.shape(t)
+        return self.t.ir_shape(t)
+
+    def grouped(self, n: ast.Node) -> bool:
+        """Whether n's type has a product dimension (a group of IR axes, ir/kron.py)."""
+        return any(len(g) > 1 for g in self.t.groups(self.t.type_of(n)))
+
+    def paired(self, n: ast.Node, a: tuple, b: tuple, what: str) -> None:
+        """Two groups of axes that pair factor by factor; p*n against n*p would need a
+        commutation matrix, which is not built: an error, never a wrong pairing."""
+        if a != b:
+            a_, b_ = ("*".join(map(str, x)) for x in (a, b))
+            raise ShapeError(f"{what}: {a_} and {b_} are the same size but their product "
+                             "dimensions' factors come in "
+                             "another order; pairing them needs a commutation matrix, which "
+                             "is not built (write the factors in one order, e.g. "
+                             "kron(B, A) for kron(A, B))", self.t.source, n.pos, n.end)
 
     def axes(self, t: Type) -> list[bool]:
         """Which of (rows, cols), or a tensor's axes, are real axes (not 1)."""
@@ -76,6 +92,9 @@ class _Lowering:
         if isinstance(n, ast.Neg):
             return B.neg(self.lower(n.operand))
         if isinstance(n, ast.Transpose):
+            if self.grouped(n.operand):
+                rows, _ = self.t.groups(self.t.type_of(n.operand))
+                return K.swap(self.lower(n.operand), len(rows))
             return F.transpose(self.lower(n.operand))
         if isinstance(n, ast.Binary):
             return self.binary(n)
@@ -93,6 +112,10 @@ class _Lowering:
         every = range(len(to))
         mine = tuple(i for i in every if have[i])
         missing = [i for i in every if want[i] and not have[i]]
+        if any(len(g) > 1 for g in self.t.groups(t)) or \
+                any(len(self.t.groups(to)[i]) > 1 for i in missing):
+            raise UnsupportedDerivativeError("expanding over a product dimension (kron, vec) "
+                                             "is not built")
         spread = [B.ones(dims.label(to[i])) for i in missing]
         return B.einsum([x, *spread], [mine, *((i,) for i in missing)],
                         tuple(i for i in every if want[i]))
@@ -113,6 +136,10 @@ class _Lowering:
             a, b = self.operands(n, (n.left, n.right))
         else:
             a, b = self.lower(n.left), self.lower(n.right)
+        if op in ("+", "-", ".*", "./", ".^") and a.rank and b.rank and a.shape != b.shape \
+                and (self.grouped(n.left) or self.grouped(n.right)):
+            lt, rt = (self.t.describe(self.t.type_of(x)) for x in (n.left, n.right))
+            self.paired(n, (lt,), (rt,), f"'{op}'")
         if op in ("+", "-"):
             shape = self.shape(self.t.type_of(n))
             a, b = B.broadcast(a, shape), B.broadcast(b, shape)
@@ -131,13 +158,17 @@ class _Lowering:
             if a.rank == 0 or b.rank == 0:
                 return F.hadamard(a, b)
             # (r1, c1) * (r2, c2) with c1 = r2: label rows 0, inner 1, cols 2
-            lt, rt = self.t.type_of(n.left), self.t.type_of(n.right)
-            lr, lc = self.axes(lt)
-            rr, rc = self.axes(rt)
-            ia = ([0] if lr else []) + ([1] if lc else [])
-            ib = ([1] if rr else []) + ([2] if rc else [])
-            out = ([0] if lr else []) + ([2] if rc else [])
-            return B.einsum([a, b], [ia, ib], out)
+            # a product dimension is a group of axes, paired factor by factor
+            lr, lc = self.t.groups(self.t.type_of(n.left))
+            rr, rc = self.t.groups(self.t.type_of(n.right))
+            if lc and rr:
+                self.paired(n, lc, rr, "'*'")
+            rows = list(range(len(lr)))
+            inner = list(range(len(lr), len(lr) + len(lc or rr)))
+            cols = list(range(len(lr) + len(inner), len(lr) + len(inner) + len(rc)))
+            ia = rows + (inner if lc else [])
+            ib = (inner if rr else []) + cols
+            return B.einsum([a, b], [ia, ib], rows + cols)
         raise ParseError(f"unknown operator {op}", self.t.source, n.pos, n.end)
 
     def call(self, n: ast.Call) -> Node:
@@ -145,6 +176,11 @@ class _Lowering:
         shape = self.shape(self.t.type_of(n))
         if r.typing == "dims":      # ones(m, n), eye(n): the arguments are dimensions
             return r.lower(*n.args, shape=shape)
+        if r.typing in ("kron", "vec"):   # how many IR axes of each argument are rows
+            rows = tuple(len(self.t.groups(self.t.type_of(a))[0]) for a in n.args)
+            return r.lower(*(self.lower(a) for a in n.args), shape=shape, rows=rows)
+        if any(self.grouped(a) for a in n.args):
+            return self.grouped_call(n, r)
         if r.along is not None and len(n.args) == 2:     # f(X, k): k = 1 rows, 2 columns
             x, k = n.args
             axis = sum(self.axes(self.t.type_of(x))[:literal_int(k) - 1])
@@ -156,6 +192,30 @@ class _Lowering:
         if r.typing == "elementwise2":                    # max(X, b'): expanded
             return r.lower(*self.operands(n, n.args), shape=shape)
         return r.lower(*(self.lower(a) for a in n.args), shape=shape)
+
+
+    def grouped_call(self, n: ast.Call, r) -> Node:
+        """A call on an argument over product dimensions: elementwise functions and
+        reductions over all entries as they are; tr, inv, det and logdet pair the row and
+        column groups factor by factor (ir/kron.py); the rest is not built."""
+        shape = self.shape(self.t.type_of(n))
+        if r.typing in ("elementwise", "elementwise2") or \
+                (r.typing == "scalar" and len(n.args) == 1 and r.name != "logsumexp"):
+            args = [self.lower(a) for a in n.args]
+            if len(args) == 2 and args[0].rank and args[1].rank:
+                self.paired(n, args[0].shape, args[1].shape, r.name)
+            return r.lower(*args, shape=shape)
+        built = {"tr": K.trace, "inv": K.inv, "det": K.det, "logdet": K.logdet}
+        if r.name not in built or len(n.args) != 1:
+            raise UnsupportedDerivativeError(
+                f"{r.name} of an argument over a product dimension (kron, vec) is not built",
+                self.t.source, n.pos, n.end)
+        rows, cols = self.t.groups(self.t.type_of(n.args[0]))
+        self.paired(n, rows, cols, r.name)
+        try:
+            return built[r.name](self.lower(n.args[0]), len(rows))
+        except UnsupportedDerivativeError as e:      # point at the call
+            raise UnsupportedDerivativeError(e.message, self.t.source, n.pos, n.end) from None
 
 
 def matrix_power(x: Node, k: int) -> Node:

@@ -69,7 +69,8 @@ def free_dims_of(typed: Typed, variables: Mapping[str, VariableInfo]) -> tuple[s
     """Dimensions of the expression that no variable carries (the m of `sum(ones(m))`):
     the generated function takes their sizes as arguments after the variables."""
     carried = {d for v in variables.values() for d in v.shape}
-    dims = {d for t in typed.types.values() for d in typed.shape(t)}
+    # a product dimension's factors (m*p) are carried only by a plain axis of their own
+    dims = {d for t in typed.types.values() for d in typed.ir_shape(t)}
     return tuple(sorted(d for d in dims if isinstance(d, str) and d not in carried))
 
 

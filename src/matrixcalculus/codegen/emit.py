@@ -28,8 +28,11 @@ BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "das
 class _Emitter(ProductWriter):
     def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
                  func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
-                 doc: tuple[str, ...] = ()):
+                 doc: tuple[str, ...] = (), out_shape: tuple | None = None):
         self.doc = doc
+        # the result as the language lays it out: a product dimension (m*p) is one axis
+        # there, a group of axes in the IR (ir/kron.py)
+        self.out_shape = out_shape
         self.sizes = sizes
         self.root = root
         self.b = backend
@@ -53,7 +56,7 @@ class _Emitter(ProductWriter):
         self.dims_used: list[object] = []
         for _, py, shape in self.params:
             for axis, d in enumerate(shape):
-                if isinstance(d, str) and d not in self.dim_names:
+                if isinstance(d, str) and d not in self.dim_names and not is_product(d):
                     dn = safe_name(d, taken)
                     taken.add(dn)
                     self.dim_names[d] = dn
@@ -83,6 +86,11 @@ class _Emitter(ProductWriter):
 
     def shape_tuple(self, shape: tuple) -> str:
         inner = ", ".join(self.dim(d) for d in shape)
+        return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+    def grouped_tuple(self, shape: tuple) -> str:
+        """A language shape, a product dimension as the product of its factors' sizes."""
+        inner = ", ".join(" * ".join(self.dim(f) for f in split_shape((d,))) for d in shape)
         return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
     def bind(self, e: E) -> E:
@@ -118,8 +126,13 @@ class _Emitter(ProductWriter):
         result = self.done[self.root]
         if self.root.op in ("var", "const", "symbol", "zero") or self.root.rank == 0:
             result = E(self.b.asarray.format(result.text, xp=self.xp))
+        if self.out_shape is not None and tuple(self.out_shape) != tuple(self.root.shape):
+            result = E(f"{self.xp}.reshape({result.text}, {self.grouped_tuple(self.out_shape)})")
         args = ", ".join([py for _, py, _ in self.params] + self.size_params)
-        rest = self.lines + [f"return {result.text}"]
+        # an argument over a product dimension: its IR axes, one per factor (row-major)
+        regroup = [f"{py} = {self.xp}.reshape({py}, {self.shape_tuple(split_shape(shape))})"
+                   for _, py, shape in self.params if any(map(is_product, shape))]
+        rest = regroup + self.lines + [f"return {result.text}"]
         text = "\n".join(rest)
         body = [self.dim_source[d] for d in self.dims_used
                 if re.search(rf"\b{self.dim_names[d]}\b", text)] + rest
@@ -257,17 +270,30 @@ class _Emitter(ProductWriter):
         return E(f"{num(coef)} * {prod.at(POW)}", MUL)
 
 
+def is_product(d: object) -> bool:
+    return isinstance(d, str) and "*" in d
+
+
+def split_shape(shape: tuple) -> tuple:
+    """('m*p', 'n') -> ('m', 'p', 'n'): a product dimension's factors, as the IR has them."""
+    return tuple(int(f) if f.isdigit() else f for d in shape
+                 for f in (d.split("*") if is_product(d) else [d]))
+
+
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
              func_name: str = "derivative", sizes: dict | None = None,
-             free_dims: tuple[str, ...] = (), doc: tuple[str, ...] = ()) -> str:
+             free_dims: tuple[str, ...] = (), doc: tuple[str, ...] = (),
+             out_shape: tuple | None = None) -> str:
     """Source of a module with one function `func_name(*params)` computing `root`.
 
     sizes: the dimensions the code will mostly run at ({"n": 1000, "k": 10}); they
     choose the order of products and whether to distribute them over sums.  Unknown
     dimensions count as large.  free_dims: dimensions no parameter carries; their sizes
-    become parameters after params."""
+    become parameters after params.  out_shape: the result's shape in the language,
+    where a product dimension (m*p) is one axis (params' shapes are the language's too)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
     root = optimize(root, sizes)
-    return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc).run()
+    return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc,
+                    out_shape).run()

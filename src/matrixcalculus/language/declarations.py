@@ -37,6 +37,13 @@ def is_identifier(name: str) -> bool:
     return bool(_IDENT.match(name))
 
 
+def is_product_dim(text: str) -> bool:
+    """`m*p`, `2*n`: a product dimension (LANGUAGE.md "Functions", structure)."""
+    parts = [f.strip() for f in text.split("*")]
+    return len(parts) > 1 and all(
+        (is_identifier(f) and f != "where") or re.fullmatch(r"[1-9]\d*", f) for f in parts)
+
+
 def parse_declaration(text: str, var: str = "") -> Declaration:
     """'matrix(m, n)' -> Declaration('matrix', ('m', 'n')); rejects malformed ones."""
     if not isinstance(text, str):
@@ -82,6 +89,8 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
             dims.append(int(a))
         elif is_identifier(a) and a != "where":
             dims.append(a)
+        elif is_product_dim(a):          # m*p (kron, vec): kept as text, factors major first
+            dims.append("*".join(f.strip() for f in a.split("*")))
         else:
             raise DeclarationError(f"bad dimension {a!r}{where}: use a name like n or a "
                                    "positive integer", text, pos, pos + len(a))

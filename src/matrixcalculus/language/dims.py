@@ -4,6 +4,11 @@ A dimension is a declared symbol (`n`, rigid: two different declared symbols
 never unify), an integer, or a free dimension of an undeclared variable
 (unifies with anything).  A free dimension becomes 1 only where that is
 asked for explicitly, so that a vector is not silently turned into a scalar.
+
+A *product* dimension (`m*p`, of kron and vec) keeps its factors, major first: the IR
+lays it out as one axis per factor (lower.py, ir/kron.py).  Two products are the same size
+when their factors are, in any order; whether they pair axis by axis is the lowering's
+question (p*n and n*p do not: a commutation matrix sits between them).
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ _POOL = ["n", "m", "k", "p", "q", "r", "d", "l"]
 
 
 class Dim:
-    __slots__ = ("parent", "value", "name", "rigid")
+    __slots__ = ("parent", "value", "name", "rigid", "factors")
 
-    def __init__(self, value: int | None = None, name: str | None = None, rigid: bool = False):
+    def __init__(self, value: int | None = None, name: str | None = None, rigid: bool = False,
+                 factors: tuple[Dim, ...] = ()):
         self.parent: Dim = self
         self.value = value
         self.name = name
-        self.rigid = rigid
+        self.rigid = rigid or bool(factors)
+        self.factors = factors          # a product dimension's factors (none are products)
 
 
 class DimTable:
@@ -39,6 +46,25 @@ class DimTable:
 
     def const(self, value: int) -> Dim:
         return self.one if value == 1 else Dim(value=value)
+
+    def product(self, dims: list[Dim]) -> Dim:
+        """The product of dimensions (major first), 1s dropped, nested products flattened."""
+        flat: list[Dim] = []
+        for d in dims:
+            r = self.find(d)
+            if r.value == 1:
+                continue
+            flat += list(r.factors) if r.factors else [r]
+        if not flat:
+            return self.one
+        return flat[0] if len(flat) == 1 else Dim(factors=tuple(flat))
+
+    def factors(self, d: Dim) -> list[Dim]:
+        """A dimension's factors, major first (itself where it is no product)."""
+        r = self.find(d)
+        if not r.factors:
+            return [r]
+        return [f for x in r.factors for f in self.factors(x)]
 
     def fresh(self) -> Dim:
         d = Dim()
@@ -66,7 +92,22 @@ class DimTable:
         ra, rb = self.find(a), self.find(b)
         if ra is rb:
             return True
+        if ra.factors or rb.factors:
+            return self._same_factors(ra, rb)
         return ra.value is not None and ra.value == rb.value
+
+    def _same_factors(self, a: Dim, b: Dim) -> bool:
+        """The same product, factors in any order."""
+        fa, fb = self.factors(a), self.factors(b)
+        if len(fa) != len(fb):
+            return False
+        rest = list(fb)
+        for f in fa:
+            hit = next((i for i, g in enumerate(rest) if self.same(f, g)), None)
+            if hit is None:
+                return False
+            del rest[hit]
+        return True
 
     # -- unification
     def unify(self, a: Dim, b: Dim, allow_one: bool = False) -> bool:
@@ -75,6 +116,8 @@ class DimTable:
         ra, rb = self.find(a), self.find(b)
         if ra is rb:
             return True
+        if ra.factors or rb.factors:
+            return self._unify_product(ra, rb, allow_one)
         if ra.value is not None and rb.value is not None:
             if ra.value != rb.value:
                 return False
@@ -95,6 +138,22 @@ class DimTable:
         rb.parent = ra                      # rigid/free with free
         return True
 
+    def _unify_product(self, ra: Dim, rb: Dim, allow_one: bool) -> bool:
+        if not ra.factors:
+            ra, rb = rb, ra
+        if not rb.factors:                  # a free dimension becomes the product
+            if self.is_free(rb):
+                rb.parent = ra
+                return True
+            return False
+        if self._same_factors(ra, rb):      # equal sizes; the lowering checks the order
+            return True
+        fa, fb = self.factors(ra), self.factors(rb)
+        if len(fa) != len(fb) or not all(self.unify(x, y, allow_one) for x, y in zip(fa, fb)):
+            return False
+        rb.parent = ra
+        return True
+
     @staticmethod
     def _specificity(d: Dim) -> int:
         return 2 if d.value is not None else (1 if d.rigid else 0)
@@ -107,7 +166,7 @@ class DimTable:
         fresh_names = (n for n in chain(_POOL, (f"n{i}" for i in count(1))) if n not in used)
         for d in self.free:
             r = self.find(d)
-            if r.value is None and r.name is None:
+            if r.value is None and r.name is None and not r.factors:
                 r.name = next(fresh_names)
 
     def label(self, d: Dim) -> str | int:
@@ -115,6 +174,8 @@ class DimTable:
         r = self.find(d)
         if r.value is not None:
             return r.value
+        if r.factors:
+            return "*".join(str(self.label(f)) for f in self.factors(r))
         if r.name is None:
             self.name_free()
         return r.name  # type: ignore[return-value]

@@ -43,7 +43,7 @@ def _read(root: ast.Node, source: str, decls: dict[str, Declaration]
     """Rules 2-4: the reading, with each variable's origin; and the undeclared names."""
     names, dims = _names(root)
     for d in decls.values():
-        dims |= {x for x in d.dims if isinstance(x, str)}
+        dims |= {f for x in d.dims if isinstance(x, str) for f in x.split("*")}
     bound = {n for n, _ in root.bindings} if isinstance(root, ast.Where) else set()
     undeclared = [n for n in names if n not in decls and n not in bound]
     constants = {n: "dimension" for n in undeclared if n in dims}

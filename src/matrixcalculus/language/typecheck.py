@@ -66,6 +66,16 @@ class Typed:
         """The NumPy-style shape: () scalar, (n,) vector (row or column), (m, n) matrix."""
         return tuple(self.dims.label(d) for d in t if not self.dims.is_one(d))
 
+    def groups(self, t: Type) -> tuple[tuple[str | int, ...], ...]:
+        """The IR axes of each axis (rows, columns, ...): one per factor of a product
+        dimension, major first (ir/kron.py); () for a 1."""
+        return tuple(() if self.dims.is_one(d) else
+                     tuple(self.dims.label(f) for f in self.dims.factors(d)) for d in t)
+
+    def ir_shape(self, t: Type) -> tuple[str | int, ...]:
+        """The IR's shape: shape() with each product dimension split into its factors."""
+        return sum(self.groups(t), ())
+
     def describe(self, t: Type) -> str:
         if len(t) > 2:
             return f"a tensor ({' x '.join(str(self.dims.label(d)) for d in t)})"
@@ -115,7 +125,7 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
         self.spread_scalars: list[str] = []
         reserved = set(decls) | names_in(root)   # free dimensions never take these names
         for d in decls.values():
-            reserved |= {x for x in d.dims if isinstance(x, str)}
+            reserved |= {f for x in d.dims if isinstance(x, str) for f in x.split("*")}
         self.dims = DimTable(reserved)
         self.out = Typed(root, source, self.dims, {}, constants=dict(constants))
         self.env: dict[str, Type] = {}
@@ -129,7 +139,7 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
 
     # ----------------------------------------------------------- variables
     def _declare(self, name: str, d: Declaration) -> None:
-        dm = [self.dims.const(x) if isinstance(x, int) else self.dims.symbol(x) for x in d.dims]
+        dm = [self._declared_dim(x) for x in d.dims]
         one = self.dims.one
         if d.kind == "scalar":
             t = (one, one)
@@ -142,6 +152,14 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
         else:  # symmetric
             t = (dm[0], dm[0])
         self.out.variables[name] = Variable(name, d.kind, t, declared=True)
+
+    def _declared_dim(self, x: str | int):
+        if isinstance(x, int):
+            return self.dims.const(x)
+        if "*" in x:                      # a product dimension, m*p
+            return self.dims.product([self._declared_dim(int(f) if f.isdigit() else f)
+                                      for f in x.split("*")])
+        return self.dims.symbol(x)
 
     def _variable(self, node: ast.Name) -> Type:
         name = node.name

@@ -241,6 +241,8 @@ class CallRules:
             return self._elementwise(node, self.check(a), self.check(b), sides=(a, b))
         if typing == "square2":
             return self._square2(node)
+        if typing == "kron":
+            return self._kron(node)
         (arg,) = node.args
         t = self.check(arg)
         if typing not in ("elementwise", "scalar"):
@@ -306,8 +308,31 @@ class CallRules:
         self._square(node, arg, t)
         return (r, self.dims.one)
 
+    def _kron(self, node: ast.Call) -> Type:
+        """kron(A, B): (m, n), (p, q) -> (m*p, n*q), A's index the major one."""
+        a, b = node.args
+        ta, tb = self.check(a), self.check(b)
+        for x, t in ((a, ta), (b, tb)):
+            self._not_tensor(node, x, t)
+        return (self.dims.product([ta[0], tb[0]]), self.dims.product([ta[1], tb[1]]))
+
+    def _not_tensor(self, node: ast.Call, arg: ast.Node, t: Type) -> None:
+        if len(t) > 2:
+            raise self._err(ShapeError, f"{node.func} takes matrices or vectors, but "
+                            f"{self._text(arg)} is a tensor of order {len(t)} (use einsum)",
+                            arg)
+
+    def _vec(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:
+        """vec(X): (m, n) -> (m*n), the columns stacked (the column index the major one)."""
+        self._not_tensor(node, arg, t)
+        if self.out.is_scalar(t):
+            raise self._err(ShapeError, f"vec stacks the columns of a matrix, but "
+                            f"{self._text(arg)} is a scalar", node)
+        return (self.dims.product([t[1], t[0]]), self.dims.one)
+
     _TYPING = {"elementwise": _same, "scalar": _scalar, "square->scalar": _square_scalar,
-               "square": _square_same, "vector": _vector, "diag": _diag}
+               "square": _square_same, "vector": _vector, "diag": _diag,
+               "vec": _vec}
 
     def _square(self, node: ast.Call, arg: ast.Node, t: Type) -> None:
         if not self.dims.unify(t[0], t[1]):

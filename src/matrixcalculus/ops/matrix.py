@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ..ir import kron as K
 from ..ir.build import const, delta, einsum, full, power, sub
 from ..ir.functions import (
     det,
@@ -186,6 +187,13 @@ ROWS: list[Row] = [
              lower=lambda x, shape: sum_all(func("abs", x)), latex=r"\left\|{0}\right\|_1"),
     function("diag", kind="structure", typing="diag", lower=_diag,
              latex=r"\operatorname{diag}"),
+    # kron and vec: `rows` says how many IR axes of each argument are row axes (a product
+    # dimension is a group of axes, ir/kron.py)
+    function("kron", kind="structure", typing="kron", arity=(2,),
+             lower=lambda a, b, shape, rows: K.kron(a, b, *rows),
+             latex=r"\left({0} \otimes {1}\right)"),
+    function("vec", kind="structure", typing="vec",
+             lower=lambda x, shape, rows: K.swap(x, rows[0]), latex=r"\operatorname{vec}"),
     # ---- constants: their arguments are dimensions
     function("ones", kind="constant", typing="dims", arity=(1, 2),
              lower=lambda *dims, shape: full(shape, 1.0), latex=r"\mathbf{{1}}_{{{args}}}"),

@@ -30,6 +30,8 @@ TYPINGS = {
     "diag": "a vector to a diagonal matrix, or a matrix to its diagonal",
     "dims": "dimension arguments (names or integers), a constant out",
     "einsum": "subscripts (ij,jk->ik) and one operand per term: the output term's shape",
+    "kron": "two matrices (or vectors) in, their Kronecker product out: (m*p, n*q)",
+    "vec": "a matrix in, its columns stacked into one vector out: (m*n)",
 }
 
 # the domain the random generators and check() draw an argument from
