@@ -15,7 +15,7 @@ from .pieces import NoMatrixForm, dim_ast, num
 from .price import Tally
 from .products import lift_einsum
 from .search import Grouping
-from .tensors import einsum_text
+from .tensors import einsum_text, has_tensor
 
 
 class Raiser:
@@ -107,6 +107,8 @@ class Raiser:
         if op == "add":
             return self.add(n)
         if op == "einsum" and any(a.rank > 2 for a in n.args):
+            if not has_tensor(n):
+                raise NoMatrixForm
             return einsum_text(self, n)
         if op == "einsum":
             size = _size(n)

@@ -5,6 +5,7 @@ T, R)`, so the answer parses back; a tensor beneath it is written elementwise
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from .. import ast
@@ -17,6 +18,22 @@ if TYPE_CHECKING:
     from .lift import Raiser
 
 _LETTERS = "ijklmnopqrstuvwxyzabcdefgh"
+
+
+_HAS_TENSOR: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def has_tensor(n: Node) -> bool:
+    """Whether a variable or a function of order 3 or more lies beneath n: then a product
+    over order-3 operands is written as its einsum; a derivative's own order-3 intermediates
+    (products of matrices and vectors alone) have no matrix form and print in index
+    notation, which reads better."""
+    hit = _HAS_TENSOR.get(n)
+    if hit is None:
+        hit = (n.rank > 2 and n.op in ("var", "func", "prim", "power")) or \
+            any(has_tensor(a) for a in n.args)
+        _HAS_TENSOR[n] = hit
+    return hit
 
 
 def _scaled(c: float, a: ast.Node) -> ast.Node:
