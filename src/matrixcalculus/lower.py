@@ -44,7 +44,8 @@ class _Lowering:
         self.env: dict[str, Node] = {}
         self.vars: dict[str, Node] = {}
         for v in typed.variables.values():
-            self.vars[v.name] = B.var(v.name, self.shape(v.type), symmetric=v.kind == "symmetric")
+            fact = "" if v.fact == "simplex" and v.name in typed.differentiated else v.fact
+            self.vars[v.name] = B.var(v.name, self.shape(v.type), v.kind == "symmetric", fact)
 
     def shape(self, t: Type) -> tuple:
         return self.t.shape(t)
