@@ -44,7 +44,9 @@ class _Lowering:
         self.env: dict[str, Node] = {}
         self.vars: dict[str, Node] = {}
         for v in typed.variables.values():
-            fact = "" if v.fact == "simplex" and v.name in typed.differentiated else v.fact
+            # the IR reads one fact, a simplex's sums (ir/facts.py), and not for a variable
+            # differentiated by; spd is symmetric there (answers print as for symmetric(n))
+            fact = v.fact if v.fact == "simplex" and v.name not in typed.differentiated else ""
             self.vars[v.name] = B.var(v.name, self.shape(v.type), v.kind == "symmetric", fact)
 
     def shape(self, t: Type) -> tuple:

@@ -2,8 +2,9 @@
 
 Points honor domains as the corpus oracle does (`positive`, `prob`, `binary`, `spd`,
 `invertible`, `unit`, `prob-rows`, `onehot-rows`); symmetric variables are drawn
-symmetric, declared spd and simplex ones from their domain (declared_domains).  Symbolic dimensions get small distinct sizes (n=3, m=4, k=2, p=5, others from
-6, 7, 3...) so that a transposed answer shows.
+symmetric, declared spd and simplex ones from their domain (declared_domains).  Symbolic
+dimensions get small distinct sizes (n=3, m=4, k=2, p=5, others from 6, 7, 3...) so that a
+transposed answer shows.
 """
 
 from __future__ import annotations

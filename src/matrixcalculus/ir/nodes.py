@@ -5,7 +5,7 @@ shared subexpression (`s = sigmoid(u'*v + b)`) is one node however it arose.
 Read params through the named accessors (`n.coef`, `n.indices`, `n.name`, ...).
 
 ops (`Op`) and their params:
-  var       (name, symmetric[, fact])  a variable; fact: 'spd' / 'simplex' (declared)
+  var       (name, symmetric[, fact])  a variable; fact: 'simplex' (declared; ir/facts.py)
   const     (value,)                 a scalar number
   symbol    (name, value)            a named number (pi): printed by name, never folded
   ones      ()                       a vector of ones, shape (n,)
@@ -107,7 +107,7 @@ class Node:
 
     @property
     def fact(self) -> str:
-        """A variable's declared fact ('spd', 'simplex'; ir/facts.py), '' for none."""
+        """A variable's declared fact the IR uses ('simplex': ir/facts.py), '' for none."""
         return self.params[2] if self.op == Op.VAR and len(self.params) > 2 else ""
 
     @property
