@@ -46,7 +46,7 @@ def test_var_option():
     ("spd(n))", "unbalanced ')' in the type for x"),
     ("simplex(0)", "dimension 0 for x must be a positive integer"),
     ("prob(n)", "unknown type 'prob(n)' for x: expected scalar, vector(n), matrix(m,n), "
-                "symmetric(n), spd(n), simplex(n) or simplex(n,c)"),
+                "symmetric(n), tensor(n,d,h), spd(n), simplex(n) or simplex(n,c)"),
 ])
 def test_errors(text, message):
     with pytest.raises(mc.DeclarationError) as e:

@@ -142,7 +142,7 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
             t = (dm[0], one)
         elif kind == "matrix":
             t = (dm[0], dm[1])
-        elif d.kind == "tensor":
+        elif kind == "tensor":
             t = tuple(dm)
         else:  # symmetric
             t = (dm[0], dm[0])
