@@ -10,6 +10,9 @@ from matrixcalculus.errors import MatrixCalculusError
 
 M2 = {"X": "matrix(n,d)"}
 M = {"A": "matrix(m,n)"}
+# the types a declaration error lists (LANGUAGE.md "Variables and their types")
+TYPES_TEXT = ("scalar, vector(n), matrix(m,n), symmetric(n), tensor(n,d,h), spd(n), simplex(n) "
+              "or simplex(n,c)")
 OPERAND_OR_OP = ("unexpected 'b': expected an operator between operands "
                  "(products are written with '*')")
 
@@ -224,8 +227,7 @@ BAD = [
     ("sum(x)", "x", {"x": "vector(0)"}, 1, mc.DeclarationError,
      "dimension 0 for x must be a positive integer", 7),
     ("sum(x)", "x", {"x": "array(n)"}, 1, mc.DeclarationError,
-     "unknown type 'array(n)' for x: expected scalar, vector(n), matrix(m,n), symmetric(n) or "
-     "tensor(n,d,h)", 0),
+     "unknown type 'array(n)' for x: expected " + TYPES_TEXT, 0),
     ("sum(x)", "x", {"x": "tensor()"}, 1, mc.DeclarationError,
      "tensor takes one or more dimensions for x, got none in 'tensor()'", 0),
     ("sum(x)", "x", {"x": "matrix(m,)"}, 1, mc.DeclarationError,
@@ -245,8 +247,7 @@ BAD = [
     ("sum(x)", "x", {"x": "vector(where)"}, 1, mc.DeclarationError,
      "bad dimension 'where' for x: use a name like n or a positive integer", 7),
     ("sum(x)", "x", {"x": ""}, 1, mc.DeclarationError,
-     "empty type for x: expected scalar, vector(n), matrix(m,n), symmetric(n) or "
-     "tensor(n,d,h)", 0),
+     "empty type for x: expected " + TYPES_TEXT, 0),
     ("sum(x)", "x", {"x": 3}, 1, mc.DeclarationError,
      "the type of x must be text like 'matrix(m,n)', not int", None),
     ("sum(x)", "x", {"x": None}, 1, mc.DeclarationError,

@@ -76,8 +76,10 @@ def derivative(expr: str, wrt: str | Sequence[str], *, vars: Mapping[str, Any] |
     `wrt`; or, wrt a list ["U", "V"], the mixed derivative: wrt U, then the result wrt V,
     shaped out + U's shape + V's shape (order: the list's length; ["x", "x"] is the Hessian).
 
-    vars: declarations such as {"A": "matrix(m,n)", "x": "vector(n)", "S": "symmetric(n)"};
-    undeclared names get a type by spelling (LANGUAGE.md).  Raises MatrixCalculusError,
+    vars: declarations such as {"A": "matrix(m,n)", "x": "vector(n)", "S": "symmetric(n)"},
+    and those stating a fact, "P": "spd(n)", "y": "simplex(n)" (sum(y) = 1), "Y":
+    "simplex(n,c)" (each row sums to 1); undeclared names get a type by spelling
+    (LANGUAGE.md).  Raises MatrixCalculusError,
     and nothing else, on any bad input."""
     def run() -> Derivative:
         with deadline():          # LIMITS.max_seconds for the whole derivation

@@ -18,6 +18,7 @@ examples:
   matrixcalculus "-log(sigmoid(w'*x + b))" --wrt w --var "b: scalar" --format latex
   echo "tr(X'*A*X)" | matrixcalculus - --wrt X --format json
   matrixcalculus "logdet(S)" --wrt S --var "S: symmetric(n)" --check --domain S=spd
+  matrixcalculus "-sum(y.*log(softmax(z)))" --wrt z --var "y: simplex(n)"   (sum(y) = 1)
   matrixcalculus check "a'*X*b" --wrt X --claim "b*a'"
   matrixcalculus serve --port 8000            (the web page, http://127.0.0.1:8000)
 
@@ -37,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--wrt", action="append", required=True, metavar="VAR",
                    help="the variable to differentiate by (repeat for several; U,V: mixed)")
     p.add_argument("--var", action="append", metavar="'NAME: TYPE'",
-                   help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
+                   help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n), "
+                        "spd(n), simplex(n) (a probability vector), simplex(n,c) (rows)")
     p.add_argument("--order", type=int, default=None, help="derivative order (2: Hessian)")
     p.add_argument("--format", choices=("text", "latex", "json"), default="text")
     p.add_argument("--file", metavar="F", help="read the expression from F (- for stdin)")
@@ -84,7 +86,8 @@ def _check_parser() -> argparse.ArgumentParser:
     p.add_argument("--claim", required=True, metavar="CLAIM",
                    help="the derivative you expect, in the same language (may use where)")
     p.add_argument("--var", action="append", metavar="'NAME: TYPE'",
-                   help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n)")
+                   help="declare a variable: scalar, vector(n), matrix(m,n), symmetric(n), "
+                        "spd(n), simplex(n) (a probability vector), simplex(n,c) (rows)")
     p.add_argument("--order", type=int, default=None, help="derivative order (2: Hessian)")
     p.add_argument("--domain", action="append", metavar="NAME=DOMAIN",
                    help="draw NAME from positive, prob, binary, spd, invertible, unit, "

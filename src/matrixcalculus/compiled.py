@@ -96,7 +96,13 @@ class Compiled:
 
         backend="dask": computed by Dask from chunked dask.arrays (a data matrix chunked
         by rows; see matrixcalculus.distributed), on client= (a dask.distributed Client)
-        when given.  A variable named backend or client stays a variable."""
+        when given.  A variable named backend or client stays a variable.
+
+        A symmetric (or spd) variable's array is checked to be symmetric; the facts of spd
+        and simplex declarations are not checked: an spd array is not tested for positive
+        definiteness, nor a simplex one for summing to 1, and the value uses sum(y) = 1
+        (sum(Y, 2) = ones) wherever the expression sums a simplex not differentiated by,
+        whatever the array."""
         backend = "numpy" if "backend" in self.variables else arrays.pop("backend", "numpy")
         client = None if "client" in self.variables else arrays.pop("client", None)
         if backend == "dask":

@@ -33,6 +33,15 @@ from .wrt import text as wrt_text
 from .wrt import validate
 
 
+def simplex_note(v: VariableInfo) -> str:
+    """What a derivative with respect to a simplex is: sum(y) = 1 is not used for it."""
+    rows = len(v.shape) == 2
+    return (f"{v.name} is a simplex{' in each row' if rows else ''}: the derivative is the "
+            f"unconstrained one (sum({v.name}{', 2' if rows else ''}) = "
+            f"{'ones' if rows else '1'} is not used for it); project it onto "
+            f"{'each row summing to 0' if rows else 'sum = 0'} for the simplex's tangent space")
+
+
 def parse_vars(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
     """vars= of the API ({'A': 'matrix(m,n)'} or Declarations) as Declarations."""
     out: dict[str, Declaration] = {}
@@ -46,10 +55,12 @@ def parse_vars(vars: Mapping[str, Any] | None) -> dict[str, Declaration]:
     return out
 
 
-def front(expr: str, vars: Mapping[str, Any] | None
+def front(expr: str, vars: Mapping[str, Any] | None, wrt: Sequence[str] = ()
           ) -> tuple[Typed, Node, dict[str, Node]]:
-    """Parse, type-check and lower: the typed AST, its IR and each variable's IR node."""
+    """Parse, type-check and lower: the typed AST, its IR and each variable's IR node
+    (sum(y) = 1 folded for a simplex y not in wrt, the variables differentiated by)."""
     typed = typecheck(parse(expr), expr, parse_vars(vars))
+    typed.differentiated = set(wrt)
     y, var_nodes = lower(typed)
     return typed, y, var_nodes
 
@@ -163,8 +174,11 @@ class Derivation(Printed, Compiled):
     @property
     def notes(self) -> list[str]:
         """LANGUAGE.md's notes: each undeclared name read otherwise than its spelling says,
-        and each scalar-by-spelling name spread over a vector or matrix by + or -."""
-        return list(self.typed.notes)
+        and each scalar-by-spelling name spread over a vector or matrix by + or -; and for
+        each simplex differentiated by, that its derivative is the unconstrained one."""
+        return list(self.typed.notes) + [simplex_note(self.variables[w])
+                                         for w in dict.fromkeys(self.wrt_list)
+                                         if self.variables[w].fact == "simplex"]
 
     @property
     def expression_shape(self) -> tuple[str | int, ...]:
@@ -226,7 +240,7 @@ def derive(expr: str, wrt: str | Sequence[str], vars: Mapping[str, Any] | None,
     wrt a list of variables (order: its length, or None), as `make` (a Derivation class);
     raises MatrixCalculusError on bad input (unguarded, no time limit: api.py)."""
     names = wrt_names(wrt, order)
-    typed, y, var_nodes = front(expr, vars)
+    typed, y, var_nodes = front(expr, vars, names)
     validate(typed, names, expr)
     xs = tuple(var_nodes[w] for w in names)
     d = differentiate.mixed(y, xs)

@@ -45,7 +45,10 @@ class _Lowering:
         self.env: dict[str, Node] = {}
         self.vars: dict[str, Node] = {}
         for v in typed.variables.values():
-            self.vars[v.name] = B.var(v.name, self.shape(v.type), symmetric=v.kind == "symmetric")
+            # the IR reads one fact, a simplex's sums (ir/facts.py), and not for a variable
+            # differentiated by; spd is symmetric there (answers print as for symmetric(n))
+            fact = v.fact if v.fact == "simplex" and v.name not in typed.differentiated else ""
+            self.vars[v.name] = B.var(v.name, self.shape(v.type), v.kind == "symmetric", fact)
 
     def shape(self, t: Type) -> tuple:
         return self.t.ir_shape(t)

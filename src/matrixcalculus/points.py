@@ -2,8 +2,9 @@
 
 Points honor domains as the corpus oracle does (`positive`, `prob`, `binary`, `spd`,
 `invertible`, `unit`, `prob-rows`, `onehot-rows`); symmetric variables are drawn
-symmetric.  Symbolic dimensions get small distinct sizes (n=3, m=4, k=2, p=5, others from
-6, 7, 3...) so that a transposed answer shows.
+symmetric, declared spd and simplex ones from their domain (declared_domains).  Symbolic
+dimensions get small distinct sizes (n=3, m=4, k=2, p=5, others from 6, 7, 3...) so that a
+transposed answer shows.
 """
 
 from __future__ import annotations
@@ -50,8 +51,9 @@ def concrete_shape(info: VariableInfo, sizes: Mapping[str, int]) -> tuple[int, .
 
 def parse_domains(domains: Mapping[str, str] | None,
                   variables: Mapping[str, VariableInfo]) -> dict[str, str]:
-    """Validated {variable: domain}; raises MatrixCalculusError on a bad name or domain."""
-    out: dict[str, str] = {}
+    """Validated {variable: domain}, over the domains the declarations give (spd, simplex:
+    declared_domains); raises MatrixCalculusError on a bad name or domain."""
+    out: dict[str, str] = declared_domains(variables)
     for name, dom in (domains or {}).items():
         dom_s = str(dom).strip().lower()
         if dom_s not in DOMAINS:
@@ -68,6 +70,18 @@ def parse_domains(domains: Mapping[str, str] | None,
                 raise MatrixCalculusError(f"domain {dom_s} needs a square matrix, but {name} is "
                                           f"{declaration(info)}")
         out[name] = dom_s
+    return out
+
+
+def declared_domains(variables: Mapping[str, VariableInfo]) -> dict[str, str]:
+    """The domain each declared spd or simplex variable is drawn from: spd(n) spd,
+    simplex(n) a probability vector (prob), simplex(n, c) probability rows (prob-rows)."""
+    out = {}
+    for name, info in variables.items():
+        if info.fact == "spd":
+            out[name] = "spd"
+        elif info.fact == "simplex":
+            out[name] = "prob" if len(info.shape) == 1 else "prob-rows"
     return out
 
 

@@ -25,6 +25,7 @@ class VariableInfo:
     kind: str                        # scalar / vector / matrix / symmetric
     shape: tuple[str | int, ...]     # () for scalars, (n,) vectors, (m, n) matrices
     origin: str = "declared"         # declared / use / a loss is a scalar / spelling
+    fact: str = ""                   # declared spd (kind symmetric) or simplex: its domain
 
 
 def shape_text(shape: Sequence[str | int]) -> str:
@@ -33,9 +34,10 @@ def shape_text(shape: Sequence[str | int]) -> str:
 
 
 def declaration(info: VariableInfo, sep: str = ",") -> str:
-    """The declaration that gives `info` back: scalar, vector(n), matrix(m,n), symmetric(n)."""
+    """The declaration that gives `info` back: scalar, vector(n), matrix(m,n), symmetric(n),
+    spd(n), simplex(n), simplex(n,c)."""
     dims = info.shape[:1] if info.kind == "symmetric" else info.shape
-    return declaration_text(info.kind, dims, sep)
+    return declaration_text(info.fact or info.kind, dims, sep)
 
 
 def declarations(variables: Mapping[str, VariableInfo]) -> dict[str, str]:
@@ -45,7 +47,7 @@ def declarations(variables: Mapping[str, VariableInfo]) -> dict[str, str]:
 
 def variables_of(typed: Typed) -> dict[str, VariableInfo]:
     """The variables of a type-checked expression, in order of appearance."""
-    return {v.name: VariableInfo(v.name, v.kind, typed.shape(v.type), v.origin)
+    return {v.name: VariableInfo(v.name, v.kind, typed.shape(v.type), v.origin, v.fact)
             for v in typed.variables.values()}
 
 

@@ -169,7 +169,8 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
 
     notes: list[str] = [f"{name} was drawn symmetric positive definite, the domain of "
                         f"logm and sqrtm (domains={{'{name}': ...}} draws otherwise)"
-                        for name in spd_arguments(d.expression_ir) if name not in (domains or {})]
+                        for name in spd_arguments(d.expression_ir)
+                        if name not in (domains or {}) and d.variables[name].fact != "spd"]
     torch_fn = None
     if torch_available():
         try:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from itertools import count
 
 from ..limits import check_deadline
+from .facts import fold_sums
 from .inverses import cancel
 from .leaves import _finite, const, delta, is_const, ones, symbol, var, zero
 from .nodes import Dim, Node, Shape
@@ -92,7 +93,7 @@ def einsum(operands: Sequence[Node], indices: Sequence[Sequence[int]], out: Sequ
             changed = True
         if _merge_powers(ops, idxs, out, dims):
             changed = True
-        if _drop_ones(ops, idxs, out):
+        if _drop_ones(ops, idxs, out) | fold_sums(ops, idxs, out, dims):   # facts.py: sum(y) = 1
             changed = True
         if cancel(ops, idxs, out, is_symmetric):      # inv(M)*M = eye
             changed = True

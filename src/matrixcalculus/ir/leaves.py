@@ -8,8 +8,11 @@ from ..errors import LimitError
 from .nodes import Dim, Node, Shape
 
 
-def var(name: str, shape: Shape, symmetric: bool = False) -> Node:
-    return Node("var", (), (name, symmetric), tuple(shape))
+def var(name: str, shape: Shape, symmetric: bool = False, fact: str = "") -> Node:
+    """A variable; fact: what its declaration states besides its shape ('simplex': sums
+    along its last axis are 1, ir/facts.py), kept out of the params when there is none so
+    the keys (and the canonical orders resting on them) of plain variables stay as they were."""
+    return Node("var", (), (name, symmetric, fact) if fact else (name, symmetric), tuple(shape))
 
 
 def _finite(value: float) -> float:

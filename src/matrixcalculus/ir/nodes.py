@@ -5,7 +5,7 @@ shared subexpression (`s = sigmoid(u'*v + b)`) is one node however it arose.
 Read params through the named accessors (`n.coef`, `n.indices`, `n.name`, ...).
 
 ops (`Op`) and their params:
-  var       (name, symmetric)        a variable
+  var       (name, symmetric[, fact])  a variable; fact: 'simplex' (declared; ir/facts.py)
   const     (value,)                 a scalar number
   symbol    (name, value)            a named number (pi): printed by name, never folded
   ones      ()                       a vector of ones, shape (n,)
@@ -104,6 +104,11 @@ class Node:
     def symmetric(self) -> bool:
         """A variable declared symmetric."""
         return bool(self.params[1])
+
+    @property
+    def fact(self) -> str:
+        """A variable's declared fact the IR uses ('simplex': ir/facts.py), '' for none."""
+        return self.params[2] if self.op == Op.VAR and len(self.params) > 2 else ""
 
     @property
     def value(self) -> float:

@@ -1,5 +1,9 @@
 """Variable declarations: `matrix(m, n)`, `vector(n)`, `scalar`, `symmetric(n)`,
-`tensor(n, d, h)` (order 3 or more; `tensor(m, n)` is a matrix, `tensor(n)` a vector)."""
+`tensor(n, d, h)` (order 3 or more; `tensor(m, n)` is a matrix, `tensor(n)` a vector).
+
+Types that state a fact besides the shape (LANGUAGE.md): `spd(n)` (symmetric positive
+definite; types as symmetric), `simplex(n)` (a probability vector) and `simplex(n, c)` (each
+row one; a matrix)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,18 @@ from dataclasses import dataclass
 
 from ..errors import DeclarationError
 
-KINDS = ("scalar", "vector", "matrix", "symmetric", "tensor")
-_ARITY = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 1}
+KINDS = ("scalar", "vector", "matrix", "symmetric", "tensor", "spd", "simplex")
+_ARITY = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 1, "spd": 1}
+# kinds that take one of several numbers of dimensions (simplex(n) a vector, simplex(n, c)
+# a matrix of probability rows)
+_ARITIES = {"simplex": (1, 2)}
+# the kinds that state a fact besides the shape: they type as another kind (typed_kind)
+FACTS = ("spd", "simplex")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z_0-9]*\Z")
 _DECL = re.compile(r"\s*([A-Za-z_][A-Za-z_0-9]*)\s*(?:\((.*)\))?\s*\Z", re.S)
-_DECL_OPEN = re.compile(r"\s*(scalar|vector|matrix|symmetric|tensor)\s*\([^)]*\Z")
+_DECL_OPEN = re.compile(r"\s*(scalar|vector|matrix|symmetric|tensor|spd|simplex)\s*\([^)]*\Z")
+_EXPECTED = ("scalar, vector(n), matrix(m,n), symmetric(n), tensor(n,d,h), spd(n), simplex(n) "
+             "or simplex(n,c)")
 
 GREEK = frozenset("""alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi
 omicron pi rho sigma tau upsilon phi chi psi omega""".split())
@@ -26,10 +37,25 @@ class Declaration:
     def __str__(self) -> str:
         return declaration_text(self.kind, self.dims)
 
+    @property
+    def fact(self) -> str:
+        """'spd' or 'simplex' for a type that states a fact besides its shape, else ''."""
+        return self.kind if self.kind in FACTS else ""
+
+    @property
+    def typed_kind(self) -> str:
+        """The kind it types as: spd is symmetric; simplex(n) a vector, simplex(n, c) a
+        matrix; the others are their own."""
+        if self.kind == "spd":
+            return "symmetric"
+        if self.kind == "simplex":
+            return "vector" if len(self.dims) == 1 else "matrix"
+        return self.kind
+
 
 def declaration_text(kind: str, dims: tuple[str | int, ...], sep: str = ", ") -> str:
-    """The text that declares it: 'scalar', 'vector(n)', 'matrix(m, n)', 'symmetric(n)'
-    (dims as declared: one for symmetric)."""
+    """The text that declares it: 'scalar', 'vector(n)', 'matrix(m, n)', 'symmetric(n)',
+    'spd(n)', 'simplex(n, c)' (dims as declared: one for symmetric and spd)."""
     return "scalar" if kind == "scalar" else f"{kind}({sep.join(str(d) for d in dims)})"
 
 
@@ -58,8 +84,7 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
         raise DeclarationError(f"missing ')' in the type{where}", text, len(text))
     if not m or m.group(1) not in KINDS:
         what = f"unknown type {text.strip()!r}{where}" if text.strip() else f"empty type{where}"
-        raise DeclarationError(f"{what}: expected scalar, vector(n), matrix(m,n), "
-                               "symmetric(n) or tensor(n,d,h)", text, 0, max(len(text), 1))
+        raise DeclarationError(f"{what}: expected {_EXPECTED}", text, 0, max(len(text), 1))
     kind, inside = m.group(1), m.group(2)
     # each dimension with its offset in the text
     args: list[tuple[str, int]] = []
@@ -73,8 +98,9 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
         if not args:
             raise DeclarationError(f"tensor takes one or more dimensions{where}, got none in "
                                    f"{text.strip()!r}", text, 0, len(text))
-    elif len(args) != _ARITY[kind]:
-        want = {0: "no dimensions", 1: "one dimension", 2: "two dimensions"}[_ARITY[kind]]
+    elif len(args) not in _ARITIES.get(kind, (_ARITY.get(kind),)):
+        want = {0: "no dimensions", 1: "one dimension", 2: "two dimensions",
+                (1, 2): "one or two dimensions"}[_ARITIES.get(kind, _ARITY.get(kind))]
         raise DeclarationError(f"{kind} takes {want}{where}, got {len(args)} in {text.strip()!r}",
                                text, m.start(2) if inside is not None else 0, len(text))
     dims: list[str | int] = []

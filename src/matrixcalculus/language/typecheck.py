@@ -30,6 +30,7 @@ class Variable:
     declared: bool
     used: bool = False
     origin: str = "declared"   # declared / use / a loss is a scalar / spelling (inference.py)
+    fact: str = ""            # a declared spd / simplex: the fact besides the kind
 
 
 @dataclass
@@ -54,6 +55,9 @@ class Typed:
     scaled: list[tuple[str, str]] = field(default_factory=list)
     # ids of the AST nodes that are axis-reduced columns (language/axes.py): they expand
     reduced_columns: set[int] = field(default_factory=set)
+    # variables differentiated by (derivation.front): their IR nodes carry no simplex fact,
+    # so their derivative is the unconstrained one of the expression as written
+    differentiated: set[str] = field(default_factory=set)
 
     def type_of(self, node: ast.Node) -> Type:
         return self.types[id(node)]
@@ -141,17 +145,18 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
     def _declare(self, name: str, d: Declaration) -> None:
         dm = [self._declared_dim(x) for x in d.dims]
         one = self.dims.one
-        if d.kind == "scalar":
+        kind = d.typed_kind       # spd types as symmetric, simplex as a vector or matrix
+        if kind == "scalar":
             t = (one, one)
-        elif d.kind == "vector":
+        elif kind == "vector":
             t = (dm[0], one)
-        elif d.kind == "matrix":
+        elif kind == "matrix":
             t = (dm[0], dm[1])
-        elif d.kind == "tensor":
+        elif kind == "tensor":
             t = tuple(dm)
         else:  # symmetric
             t = (dm[0], dm[0])
-        self.out.variables[name] = Variable(name, d.kind, t, declared=True)
+        self.out.variables[name] = Variable(name, kind, t, declared=True, fact=d.fact)
 
     def _declared_dim(self, x: str | int):
         if isinstance(x, int):

@@ -294,7 +294,7 @@ class Algebra:
 
     def register(self, n: Node) -> None:
         """A variable's shape and symmetry."""
-        name, sym = n.params
+        name, sym = n.name, n.symmetric
         if n.rank > 2:          # a tensor: only einsum text holds it (raising/tensors.py)
             return
         self.var_shape[name] = [SCALAR, COLUMN, MATRIX][n.rank]

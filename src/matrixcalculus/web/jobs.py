@@ -23,7 +23,8 @@ MAX_OUTPUT_CHARS = 200_000        # text + LaTeX + code of one answer
 
 
 def variables_list(variables: Mapping[str, VariableInfo]) -> list[dict[str, Any]]:
-    return [{"name": v.name, "kind": v.kind, "shape": list(v.shape),
+    # kind as declared: spd and simplex rather than the symmetric / vector / matrix they type as
+    return [{"name": v.name, "kind": v.fact or v.kind, "shape": list(v.shape),
              "declaration": declaration(v), "origin": v.origin} for v in variables.values()]
 
 

@@ -3,8 +3,12 @@
 
 (() => {
   const $ = (sel) => document.querySelector(sel);
-  const KINDS = ["scalar", "vector", "matrix", "symmetric"];
-  const NDIMS = { scalar: 0, vector: 1, matrix: 2, symmetric: 1 };
+  const KINDS = ["scalar", "vector", "matrix", "symmetric", "spd", "simplex"];
+  // simplex takes one dimension (a probability vector) or two (probability rows)
+  const NDIMS = { scalar: 0, vector: 1, matrix: 2, symmetric: 1, spd: 1, simplex: 1 };
+  function ndims(kind, shape) {
+    return kind === "simplex" ? Math.min(Math.max(shape.length, 1), 2) : NDIMS[kind];
+  }
   const DIM_RE = /^(?:[A-Za-z_][A-Za-z0-9_]*|[1-9][0-9]*)$/;
   const FRESH_DIMS = ["n", "m", "k", "p", "q", "r", "d1", "d2", "d3"];
 
@@ -160,7 +164,7 @@
 
     const dimsTd = document.createElement("td");
     dimsTd.className = "dims";
-    const dims = v.shape.slice(0, NDIMS[v.kind]).map(String);
+    const dims = v.shape.slice(0, ndims(v.kind, v.shape)).map(String);
     dims.forEach((d, i) => {
       if (i) dimsTd.appendChild(document.createTextNode(" × "));
       const input = document.createElement("input");
@@ -171,7 +175,7 @@
       input.setAttribute("aria-label", `dimension ${i + 1} of ${v.name}`);
       dimsTd.appendChild(input);
     });
-    if (v.kind === "symmetric") dimsTd.appendChild(document.createTextNode(` × ${dims[0]}`));
+    if (v.kind === "symmetric" || v.kind === "spd") dimsTd.appendChild(document.createTextNode(` × ${dims[0]}`));
     if (v.kind === "scalar") dimsTd.appendChild(document.createTextNode("—"));
 
     const resetTd = document.createElement("td");
@@ -197,8 +201,8 @@
       const used = new Set(state.variables.flatMap((x) => x.shape.map(String)));
       const fresh = FRESH_DIMS.filter((d) => !used.has(d));
       const next = [];
-      for (let i = 0; i < NDIMS[kind]; i++) next.push(old[i] || fresh.shift() || `d${i + 1}`);
-      if (kind === "symmetric" && old.length === 2 && old[0] !== old[1]) next[0] = old[0];
+      for (let i = 0; i < ndims(kind, old); i++) next.push(old[i] || fresh.shift() || `d${i + 1}`);
+      if ((kind === "symmetric" || kind === "spd") && old.length === 2 && old[0] !== old[1]) next[0] = old[0];
       state.decls[v.name] = declFor(kind, next);
       changed(true);
     });
