@@ -340,8 +340,18 @@ class Algebra:
         for rewrite, _ in push if push is not None else PUSH_ROWS.for_types(key):
             alt = rewrite(self, a, s)
             if alt is not None:
-                return alt if self.measure(alt) < self.measure(plain) else plain
+                return alt if self._pushed_price(alt) < self.measure(plain) else plain
         return plain
+
+    def _pushed_price(self, alt: ast.Node) -> tuple[int, int]:
+        """A pushed transpose's price where it stands: a sum (`x' - y'`) is a factor in
+        parentheses where (...)' is one without, so `(x - y)'*M` is kept rather than
+        `(x' - y')*M`; a token less than the parentheses, so that a tie in context still
+        pushes (`(V*U' - R')*U`, as before)."""
+        t, c = self.measure(alt)
+        if isinstance(alt, ast.Binary) and alt.op in ("+", "-"):
+            return t + 1, c + 2
+        return t, c
 
     def as_reduced(self, a: ast.Node) -> ast.Node | None:
         return as_reduced(self, a)
@@ -387,6 +397,8 @@ class Algebra:
                 return ROW if isinstance(k, ast.Num) and k.value == 1 else COLUMN
             if typing in ("scalar", "square->scalar"):       # reductions: the rows say so
                 return SCALAR
+            if typing == "elementwise2":            # max(0, u): the shape of the one spread
+                return next((s for s in map(self.shape, a.args) if s != SCALAR), SCALAR)
             s = self.shape(a.args[0])
             if typing == "diag":
                 return MATRIX if s in (COLUMN, ROW) else (COLUMN if s == MATRIX else s)
