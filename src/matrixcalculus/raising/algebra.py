@@ -339,19 +339,12 @@ class Algebra:
         push = PUSH_ROWS.by_types.get(key)
         for rewrite, _ in push if push is not None else PUSH_ROWS.for_types(key):
             alt = rewrite(self, a, s)
-            if alt is not None:
-                return alt if self._pushed_price(alt) < self.measure(plain) else plain
+            if alt is not None:     # a pushed sum (`x' - y'`) is a factor in parentheses
+                # where (...)' needs none: a token more, so `(x - y)'*M` stays
+                t, c = self.measure(alt)
+                k = isinstance(alt, ast.Binary) and alt.op in ("+", "-")
+                return alt if (t + k, c + 2 * k) < self.measure(plain) else plain
         return plain
-
-    def _pushed_price(self, alt: ast.Node) -> tuple[int, int]:
-        """A pushed transpose's price where it stands: a sum (`x' - y'`) is a factor in
-        parentheses where (...)' is one without, so `(x - y)'*M` is kept rather than
-        `(x' - y')*M`; a token less than the parentheses, so that a tie in context still
-        pushes (`(V*U' - R')*U`, as before)."""
-        t, c = self.measure(alt)
-        if isinstance(alt, ast.Binary) and alt.op in ("+", "-"):
-            return t + 1, c + 2
-        return t, c
 
     def as_reduced(self, a: ast.Node) -> ast.Node | None:
         return as_reduced(self, a)
