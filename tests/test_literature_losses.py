@@ -32,11 +32,12 @@ PROBES = {
 FALLBACK = {"spd": lambda dims: f"symmetric({dims})",
             "simplex": lambda dims: f"{'matrix' if ',' in dims else 'vector'}({dims})"}
 
-# Answers no longer in tokens than the book's: 53 of 76 at main 0ea40f4; a
-# printing or simplifier regression shows as a fall below.
+# Answers no longer in tokens than the book's: 53 of 76 at main 0ea40f4, 61 with the
+# elementwise identities and norms kept as written (h9); a printing or simplifier
+# regression shows as a fall below.
 # Raise it when the engine gets better (the report prints the count); never lower it to
 # let a change through without saying why.
-FLOOR = 53
+FLOOR = 61
 
 
 @cache

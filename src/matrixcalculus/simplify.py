@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from . import matfun_rewrites, matrix_algebra
 from .ir import build as B
+from .ir import elementwise_rules as E
 from .ir import functions as F
 from .ir import softmax_rules as S
 from .ir.nodes import Node, walk
@@ -66,7 +67,7 @@ def shorter(price: Pricer) -> Keep:
 def expand_rows(keep: Keep) -> list[Rewrite]:
     factoring = Factoring(keep)
     rows = [Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
-            *softmax_rows(keep), *matfun_rewrites.rows(keep),
+            *elementwise_rows(keep), *softmax_rows(keep), *matfun_rewrites.rows(keep),
             *matrix_algebra.rows(keep)]
     # the products that distributing makes meet the product rows before factoring
     # (a*(e/sum(e)) -> e.*a/sum(e) -> softmax(x).*a)
@@ -88,11 +89,27 @@ def softmax_rows(keep: Keep) -> list[Rewrite]:
     ]
 
 
+def elementwise_rows(keep: Keep) -> list[Rewrite]:
+    """Exact identities of the elementwise functions (ir/elementwise_rules.py)."""
+    return [
+        Rewrite("step(u).*f -> f where f = 0 for u <= 0", {"einsum"}, E.gate_dropped),
+        Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
+                lambda n: E.tanh_of_exp(n, keep)),
+        Rewrite("1 - sigmoid(-u) -> sigmoid(u)", {"add"}, E.sigmoid_complement, keep),
+        Rewrite("x.*x.^p -> x.^(p+1) for a product x", {"einsum"}, E.powers_of_products,
+                keep),
+        Rewrite("n^-1*sum(ones(n)) -> 1", {"einsum"}, E.sizes_cancelled),
+    ]
+
+
 def factor_rows(keep: Keep) -> list[Rewrite]:
     factoring = Factoring(keep)
-    # factor() answers only a sum that prices lower
+    # factor() answers only a sum that prices lower; the products it makes meet the rows
+    # that need a factored numerator ((e - e1)./(e + e1) is tanh)
     return [Rewrite("pull a factor shared by terms out of a sum", {"add"},
-                lambda n: factor(n, factoring))]
+                lambda n: factor(n, factoring)),
+            Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
+                    lambda n: E.tanh_of_exp(n, keep))]
 
 
 def simplify(root: Node, price: Pricer | None = None) -> Node:

@@ -339,8 +339,11 @@ class Algebra:
         push = PUSH_ROWS.by_types.get(key)
         for rewrite, _ in push if push is not None else PUSH_ROWS.for_types(key):
             alt = rewrite(self, a, s)
-            if alt is not None:
-                return alt if self.measure(alt) < self.measure(plain) else plain
+            if alt is not None:     # a pushed sum (`x' - y'`) is a factor in parentheses
+                # where (...)' needs none: a token more, so `(x - y)'*M` stays
+                t, c = self.measure(alt)
+                k = isinstance(alt, ast.Binary) and alt.op in ("+", "-")
+                return alt if (t + k, c + 2 * k) < self.measure(plain) else plain
         return plain
 
     def as_reduced(self, a: ast.Node) -> ast.Node | None:
@@ -387,6 +390,8 @@ class Algebra:
                 return ROW if isinstance(k, ast.Num) and k.value == 1 else COLUMN
             if typing in ("scalar", "square->scalar"):       # reductions: the rows say so
                 return SCALAR
+            if typing == "elementwise2":            # max(0, u): the shape of the one spread
+                return next((s for s in map(self.shape, a.args) if s != SCALAR), SCALAR)
             s = self.shape(a.args[0])
             if typing == "diag":
                 return MATRIX if s in (COLUMN, ROW) else (COLUMN if s == MATRIX else s)

@@ -89,7 +89,7 @@ class Raiser:
         if n.rank > 2:
             raise NoMatrixForm
         if op == "func":
-            return ast.Call(n.name, tuple(self.lift(a) for a in n.args))
+            return ast.Call(n.name, tuple(self.lift(a) for a in _unspread_scalar(n.args)))
         if op == "power":
             return self.power(n)
         if op == "prim":
@@ -112,8 +112,28 @@ class Raiser:
             return einsum_text(self, n)
         if op == "einsum":
             size = _size(n)
-            return size if size is not None else lift_einsum(self, n)
+            if size is not None:
+                return size
+            return self.squared_norm(n) or lift_einsum(self, n)
         raise NoMatrixForm
+
+    def squared_norm(self, n: Node) -> ast.Node | None:
+        """x[I]*x[I] as norm2(x)^2 where that is shorter than its product form: the norm of
+        a difference kept as written (`norm2(a - b)^2`, not `(a - b)'*(a - b)` nor, priced
+        against that, `a'*a - 2*a'*b + b'*b`); `x'*x` stays for a name."""
+        c, base = coef_and_base(n)
+        v = _sum_of_squares(base)
+        if v is None:
+            return None
+        if c != 1:           # -norm2(a - q)^2: the number in front, as a sum's terms have it
+            body = self.lift(base)
+            if c == -1:
+                return ast.Neg(body)
+            body = self.mul(ast.Num(abs(c)), body)
+            return ast.Neg(body) if c < 0 else body
+        norm = self.positive_power(ast.Call("norm2", (self.lift(v),)), 2, 0)
+        plain = lift_einsum(self, n)
+        return norm if self.measure(norm) < self.measure(plain) else plain
 
     def _expansions(self, parts: list[tuple[float, Node]],
                     spread: list[Node | None]) -> list[ast.Node | None]:
@@ -235,6 +255,18 @@ def _sum_of_squares(n: Node) -> Node | None:
     if coef != 1 or out or idxs[0] != idxs[1] or len(set(idxs[0])) != len(idxs[0]):
         return None
     return n.args[0]
+
+
+def _unspread_scalar(args: tuple[Node, ...]) -> tuple[Node, ...]:
+    """The arguments of max(a, b) or min(a, b) with a spread scalar written as the scalar
+    (`max(u, 0)`, `min(r, delta)`: the language spreads it back beside the other); where
+    both are spread, the call keeps the shape (one stays spread)."""
+    if len(args) != 2 or not args[0].rank:
+        return args
+    scalars = [const(0.0) if a.op == "zero" else _broadcast_scalar(a) for a in args]
+    if (scalars[0] is None) == (scalars[1] is None):
+        return args
+    return tuple(a if s is None else s for a, s in zip(args, scalars))
 
 
 def _broadcast_scalar(n: Node) -> Node | None:
