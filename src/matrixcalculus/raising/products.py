@@ -9,7 +9,7 @@ from .. import ast
 from ..ir.build import power_parts
 from ..ir.nodes import Node
 from ..ir.patterns import Single, single
-from .algebra import split_number
+from .algebra import split_sign
 from .combine import materialize
 from .pieces import COLUMN, NoMatrixForm, Piece, dim_ast, num
 
@@ -91,11 +91,11 @@ def factors(r: Raiser, n: Node, mean_at: int | None = None
     # numbers inside factors (2*(A*x - b)) join the coefficient
     scale = 1.0
     for k, x in enumerate(nums):
-        c, nums[k] = split_number(x)
+        c, nums[k] = split_sign(x)
         scale *= c
     for k, p in enumerate(pieces):
         if not p.den:
-            c, a = split_number(p.ast)
+            c, a = split_sign(p.ast)
             scale *= c
             pieces[k] = Piece(a, p.idx)
     return nums, dens, pieces, scale
