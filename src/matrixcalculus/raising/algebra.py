@@ -72,23 +72,6 @@ def split_number(a: ast.Node) -> tuple[float, ast.Node]:
             return c, a
 
 
-def split_sign(a: ast.Node) -> tuple[float, ast.Node]:
-    """split_number, and a sum of negative terms as the negated sum: a factor
-    `-C - C'` is -1 times `C + C'` (`Y - 0.5*Y*(C + C')*Y`, not `0.5*Y*(-C - C')*Y + Y`)."""
-    c, a = split_number(a)
-    terms = []
-    x = a
-    while isinstance(x, ast.Binary) and x.op == "-":
-        terms.append(x.right)
-        x = x.left
-    if not terms or not isinstance(x, ast.Neg):
-        return c, a
-    acc = x.operand
-    for t in reversed(terms):
-        acc = ast.Binary("+", acc, t)
-    return -c, acc
-
-
 # ------------------------------------------------------------------ products
 def _fold_numbers(alg: Algebra, a: ast.Node, b: ast.Node, sa: Shape, sb: Shape):
     # numbers go in front, folded into one: `A'*(8*A)` is `8*A'*A`, `2*(0.5*X)` is `X`

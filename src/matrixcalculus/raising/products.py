@@ -9,12 +9,29 @@ from .. import ast
 from ..ir.build import power_parts
 from ..ir.nodes import Node
 from ..ir.patterns import Single, single
-from .algebra import split_sign
+from .algebra import split_number
 from .combine import materialize
 from .pieces import COLUMN, NoMatrixForm, Piece, dim_ast, num
 
 if TYPE_CHECKING:
     from .lift import Raiser
+
+
+def split_sign(a: ast.Node) -> tuple[float, ast.Node]:
+    """split_number, and a sum of negative terms as the negated sum: a factor
+    `-C - C'` is -1 times `C + C'` (`Y - 0.5*Y*(C + C')*Y`, not `0.5*Y*(-C - C')*Y + Y`)."""
+    c, a = split_number(a)
+    terms = []
+    x = a
+    while isinstance(x, ast.Binary) and x.op == "-":
+        terms.append(x.right)
+        x = x.left
+    if not terms or not isinstance(x, ast.Neg):
+        return c, a
+    acc = x.operand
+    for t in reversed(terms):
+        acc = ast.Binary("+", acc, t)
+    return -c, acc
 
 
 def mean_size(n: Node) -> int | None:
