@@ -1291,6 +1291,7 @@ def check_case(case: Case, order: int = 1, points: int = 2) -> str:
         if reparsed is not None:
             again = reparsed.evaluate(**{k: v for k, v in inputs.items()
                                          if k in reparsed.variables})
+            again = np.broadcast_to(again, np.shape(got))    # a zero answer prints `0`
             err = close(again, got, floor)
             assert err < RTOL, (f"the printed answer evaluates differently: rel err {err:.3g}"
                                 f"\n answer {answer}\n got {again}\n want {got}")
