@@ -78,7 +78,8 @@ def test_ones_to_a_power_is_ones():
     # ones(n).*ones(n) merged into ones(n).^2 and stayed so in answers
     d = check("b*ones(n).*diag(eye(n))", "b", {"b": "scalar"})
     assert str(d) == "ones(n)"
-    assert str(mc.derivative("sum(ones(n).^x)", "x", vars={"x": "vector(n)"})) == "0*ones(n)"
+    # a zero answer prints as 0
+    assert str(mc.derivative("sum(ones(n).^x)", "x", vars={"x": "vector(n)"})) == "0"
 
 
 def test_overflowing_constants_are_a_limit_error():
@@ -128,7 +129,7 @@ def test_index_notation_for_products_over_many_labels():
 def test_index_notation_of_a_zero_tensor():
     # abs(x') wrt x, order 2, printed `D[i,j,k] = <zero>`
     d = mc.derivative("abs(x')", "x", vars={"x": "vector(4)"}, order=2)
-    assert str(d) == "D[i,j,k] = 0"
+    assert str(d) == "0"          # a zero answer prints as 0, of any shape
 
 
 def test_difference_of_equal_terms_is_zero():

@@ -430,8 +430,13 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     assert page.locator("#math .katex-error").count() == 0
     if page.locator("#steps-box").is_visible():       # d.steps() is there: shown as math
         page.click("#steps-box summary")
-        expect(page.locator("#steps-math .katex")).to_be_visible()
+        expect(page.locator("#steps-math .katex").first).to_be_visible()
         assert page.locator("#steps-math .katex-error").count() == 0
+        # a table that fits its column (it was cut off on the right)
+        expect(page.locator("#steps-math table.steps")).to_be_visible()
+        width, scroll = page.locator("#steps-math").evaluate(
+            "e => [e.clientWidth, e.scrollWidth]")
+        assert scroll <= width, (scroll, width)
         page.click("#steps-box summary")
     # KaTeX's fonts came from the server
     assert page.evaluate("document.fonts.ready.then(() => document.fonts.check('16px KaTeX_Main'))")

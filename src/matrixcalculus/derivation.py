@@ -73,13 +73,15 @@ class Printed:
     ir: Node
     variables: dict[str, VariableInfo]
     typed: Typed
+    by_work = False          # printed in the order that computes it (render's by_work)
 
     @cached_property
     def _answer(self):
         declared = {d for v in self.variables.values()
                     if v.origin == "declared" for d in v.shape if isinstance(d, str)}
         own = where_names(self.typed) if self.typed.bindings else None
-        return render(self.ir, taken=set(self.variables), dims=declared, own=own)
+        return render(self.ir, taken=set(self.variables), dims=declared, own=own,
+                      by_work=self.by_work)
 
     def __str__(self) -> str:
         return self._answer.text

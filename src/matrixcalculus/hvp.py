@@ -56,6 +56,8 @@ class HessianVectorProduct(Printed, Compiled):
     variable (or a mixed second derivative wrt [V1, V2] and v shaped like V2):
     str / latex() / code() / evaluate(**arrays, <direction>=...) / check()."""
 
+    by_work = True           # X'*(v.*(X*dw)): printed in the order that never forms H
+
     def __init__(self, hessian: Derivation, direction: str | None = None):
         if hessian.order != 2 or (hessian.expression_ir.rank != 0 and not hessian.is_mixed):
             shape = hessian.expression_shape

@@ -31,6 +31,7 @@ from .printers.index import index_form
 from .printers.latex import name as latex_name
 from .printers.latex import to_latex
 from .printers.naming import name_shared
+from .printers.numbers import exact_numbers
 from .printers.steps import Step, Steps
 from .printers.text import to_text
 from .raising import NoMatrixForm, Raiser
@@ -193,7 +194,7 @@ class _Derivation:
         if row:
             tree = _untranspose(raiser.T(tree))
         used = {self.g_name} | self.dims | {n.name for n in walk(ir) if n.op == "var"}
-        tree = name_shared(tree, used)
+        tree = exact_numbers(name_shared(tree, used))
         return to_text(tree), to_latex(tree)
 
     def shape_of(self, e: ast.Node) -> str:

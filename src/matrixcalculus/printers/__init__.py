@@ -10,6 +10,7 @@ from ..limits import check_answer_size
 from .index import index_form
 from .latex import to_latex
 from .naming import name_shared
+from .numbers import exact_numbers
 from .powers import fold_powers
 from .text import to_text
 
@@ -23,15 +24,19 @@ class Answer:
 
 
 def render(root: Node, taken: set[str] = frozenset(),
-           dims: set[str] = frozenset(), own: dict[Node, str] | None = None) -> Answer:
+           dims: set[str] = frozenset(), own: dict[Node, str] | None = None,
+           by_work: bool = False) -> Answer:
     """Matrix notation where it exists (shared subexpressions named once), else index
     notation.  `taken`: names the answer must not bind (variables, dimensions); `dims`:
     the dimension names a reader has declared (a size prints by name where it reads back
     as one: declared, or carried by a variable in the answer); `own`: the person's
-    where-names, by the IR node each names (kept in the answer where it shows that node).
+    where-names, by the IR node each names (kept in the answer where it shows that node);
+    `by_work`: products in the order that makes the fewest matrices (Raiser).
     LimitError when the text is longer than LIMITS.max_answer_chars."""
     from ..raising import NoMatrixForm, Raiser
-    raiser = Raiser(root)
+    if root.op == "zero":       # `0`, of any shape (the answer's shape is printed beside it)
+        return Answer("0", "0", True, ast.Num(0.0))
+    raiser = Raiser(root, by_work)
     try:
         tree = raiser.lift(root)
     except NoMatrixForm:
@@ -48,7 +53,7 @@ def render(root: Node, taken: set[str] = frozenset(),
     theirs = [(fold_powers(raiser.memo[n], carried, square), nm)
               for n, nm in (own or {}).items()
               if n in present and n in raiser.memo and nm not in used]
-    tree = name_shared(fold_powers(tree, carried, square), used, theirs)
+    tree = exact_numbers(name_shared(fold_powers(tree, carried, square), used, theirs))
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import ast
 from ..ops import row
+from .numbers import fraction
 from .text import ATOM, EPOWER, POSTFIX, POWER, PRODUCT, SUM, level, number
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",
@@ -55,6 +56,9 @@ def _ends_in_superscript(n: ast.Node) -> bool:
 
 def _tex(n: ast.Node) -> str:
     if isinstance(n, ast.Num):
+        pq = fraction(abs(n.value))
+        if pq is not None:
+            return rf"{'-' if n.value < 0 else ''}\frac{{{pq[0]}}}{{{pq[1]}}}"
         return number(n.value)
     if isinstance(n, ast.Spec):
         return r"\texttt{" + n.text.replace(">", r"{>}") + "}"

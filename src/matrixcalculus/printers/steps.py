@@ -59,6 +59,8 @@ class Steps(Sequence[Step]):
             if self.wrt_list:
                 return f"d^{k}f/{' '.join('d' + w for w in self.wrt_list)}"
             return f"d^{k}f/d{self.wrt}^{k}"
+        if s.kind == "chain" and s.occurrence:    # a part of df/dx, not the whole of it
+            return f"contribution of the {ordinal(s.occurrence)} {self.wrt}"
         return f"df/d{_paren_text(s.expr_text)}"
 
     def text(self) -> str:
@@ -78,8 +80,10 @@ class Steps(Sequence[Step]):
             lines += [head, "     " + self._note_text(s)]
         return "\n".join(lines)
 
-    def latex(self) -> str:
-        rows = [rf"f &= {self.expr_latex} && {_shape_latex(self.expr_shape_text)}"]
+    def latex_rows(self) -> list[tuple[str, str, str, str]]:
+        """The lines of latex() as (left side, value, shape, note): the web page sets them
+        as a table whose notes wrap within its column."""
+        rows = [("f", self.expr_latex, _shape_latex(self.expr_shape_text), "")]
         for s in self.steps:
             if s.kind == "again":
                 k = self.order
@@ -87,12 +91,20 @@ class Steps(Sequence[Step]):
                 by = rf"\partial {wrt}^{{{k}}}" if not self.wrt_list else \
                     r"\,".join(rf"\partial {latex_name(w)}" for w in self.wrt_list)
                 lhs = rf"\frac{{\partial^{{{k}}} f}}{{{by}}}"
+            elif s.kind == "chain" and s.occurrence:
+                lhs = rf"\text{{contribution of the {ordinal(s.occurrence)} }} {s.expr_latex}"
             else:
                 e = s.expr_latex if s.expr_text.isidentifier() else rf"\left({s.expr_latex}\right)"
                 lhs = rf"\frac{{\partial f}}{{\partial {e}}}"
-            rows.append(rf"{lhs} &= {s.value_latex} && {_shape_latex(s.value_shape_text)}"
-                        rf" && {self._note_latex(s)}")
-        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+            rows.append((lhs, s.value_latex, _shape_latex(s.value_shape_text),
+                         self._note_latex(s)))
+        return rows
+
+    def latex(self) -> str:
+        lines = []
+        for k, (lhs, rhs, shape, note) in enumerate(self.latex_rows()):
+            lines.append(rf"{lhs} &= {rhs} && {shape}" + (rf" && {note}" if k else ""))
+        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     def __str__(self) -> str:
         return self.text()
@@ -104,8 +116,7 @@ class Steps(Sequence[Step]):
 
     def _note_text(self, s: Step) -> str:
         if s.kind == "chain":
-            which = f" (occurrence {s.occurrence} of {self.wrt})" if s.occurrence else ""
-            return f"through {s.through_text}: {self.placeholder} -> {s.rule_text}{which}"
+            return f"through {s.through_text}: {self.placeholder} -> {s.rule_text}"
         if s.kind == "sum":
             what = f"sum of the contributions of the {self.occurrences} occurrences"
             return what if s.rule_text == s.value_text else f"{what}: {s.rule_text}"
@@ -113,13 +124,18 @@ class Steps(Sequence[Step]):
 
     def _note_latex(self, s: Step) -> str:
         if s.kind == "chain":
-            which = rf"\ \text{{(occurrence {s.occurrence})}}" if s.occurrence else ""
             g = latex_name(self.placeholder)
-            return rf"\text{{through }} {s.through_latex}:\ {g} \mapsto {s.rule_latex}{which}"
+            return rf"\text{{through }} {s.through_latex}:\ {g} \mapsto {s.rule_latex}"
         if s.kind == "sum":
             what = rf"\text{{sum of the {self.occurrences} contributions}}"
             return what if s.rule_latex == s.value_latex else rf"{what}:\ {s.rule_latex}"
         return s.rule_latex
+
+
+def ordinal(k: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    last = "th" if k % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{last}"
 
 
 def _paren_text(t: str) -> str:

@@ -6,19 +6,13 @@ from __future__ import annotations
 import re
 
 from .. import ast
+from .numbers import is_fraction, number
 
 # binding levels, loosest first (grammar.lark)
 SUM, PRODUCT, UNARY, POWER, EPOWER, POSTFIX, ATOM = range(1, 8)
 _LEVEL = {"+": SUM, "-": SUM, "*": PRODUCT, "/": PRODUCT, ".*": PRODUCT, "./": PRODUCT,
           "^": POWER, ".^": EPOWER}
 _TOKEN = re.compile(r"\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+|[A-Za-z_]\w*|\.[*/^]|\S")
-
-
-def number(v: float) -> str:
-    if float(v).is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    r = repr(float(v))
-    return r
 
 
 def level(n: ast.Node) -> int:
@@ -30,6 +24,8 @@ def level(n: ast.Node) -> int:
         return POSTFIX
     if isinstance(n, ast.Num) and n.value < 0:
         return UNARY
+    if is_fraction(n):                 # 2/3
+        return PRODUCT
     return ATOM
 
 

@@ -17,6 +17,23 @@ if TYPE_CHECKING:
     from .lift import Raiser
 
 
+def split_sign(a: ast.Node) -> tuple[float, ast.Node]:
+    """split_number, and a sum of negative terms as the negated sum: a factor
+    `-C - C'` is -1 times `C + C'` (`Y - 0.5*Y*(C + C')*Y`, not `0.5*Y*(-C - C')*Y + Y`)."""
+    c, a = split_number(a)
+    terms = []
+    x = a
+    while isinstance(x, ast.Binary) and x.op == "-":
+        terms.append(x.right)
+        x = x.left
+    if not terms or not isinstance(x, ast.Neg):
+        return c, a
+    acc = x.operand
+    for t in reversed(terms):
+        acc = ast.Binary("+", acc, t)
+    return -c, acc
+
+
 def mean_size(n: Node) -> int | None:
     """Where the einsum sums over one label only, and a factor divides by that label's
     size (sum(ones(d))^-k, a dimension used as a value): the factor's position, so the
@@ -91,11 +108,11 @@ def factors(r: Raiser, n: Node, mean_at: int | None = None
     # numbers inside factors (2*(A*x - b)) join the coefficient
     scale = 1.0
     for k, x in enumerate(nums):
-        c, nums[k] = split_number(x)
+        c, nums[k] = split_sign(x)
         scale *= c
     for k, p in enumerate(pieces):
         if not p.den:
-            c, a = split_number(p.ast)
+            c, a = split_sign(p.ast)
             scale *= c
             pieces[k] = Piece(a, p.idx)
     return nums, dens, pieces, scale

@@ -23,9 +23,12 @@ class Grouping:
     """The best way to multiply a product's factors, remembered across products (the
     simplifier prices many products that share most factors)."""
 
-    def __init__(self, alg: Algebra):
+    def __init__(self, alg: Algebra, by_work=None):
+        """by_work: a Tally, where the form that makes the fewest matrices wins over the
+        shortest (a Hessian-vector product, printed in the order that computes it)."""
         self.alg = alg
-        self.measure = alg.measure
+        self.measure = alg.measure if by_work is None else \
+            (lambda a: (by_work(a)[2], *alg.measure(a)))
         self.texts = Texts()
         self.dp_memo: dict[tuple, Piece] = {}    # combine_all's groups (see there)
         self.dp_alive: list[ast.Node] = []        # the ASTs whose ids key dp_memo

@@ -48,7 +48,11 @@ def _steps(d: Derivative) -> dict[str, str] | None:
         return None
     try:
         s = fn()
-        return {"text": str(s.text()), "latex": str(s.latex())}
+        out = {"text": str(s.text()), "latex": str(s.latex())}
+        rows = getattr(s, "latex_rows", None)
+        if callable(rows):          # the page's table: (left side, value, shape, note)
+            out["rows"] = [[str(x) for x in r] for r in rows()]
+        return out
     except Exception:  # noqa: BLE001 - steps are an extra: without them the answer stands
         return None
 

@@ -63,6 +63,35 @@
     return { ok: response.ok, status: response.status, data };
   }
 
+  // The steps as a table that fits its column: each row's equation scrolls on its own
+  // where it is wider, and the notes (inline math) wrap.
+  function renderSteps(el, rows) {
+    el.textContent = "";
+    const table = document.createElement("table");
+    table.className = "steps";
+    for (const [lhs, value, shape, note] of rows) {
+      const tr = document.createElement("tr");
+      const parts = [[`\\displaystyle ${lhs} = ${value}`, "eq"], [shape, "shape"], [note, "note"]];
+      for (const [tex, cls] of parts) {
+        const td = document.createElement("td");
+        td.className = cls;
+        const box = document.createElement("div");
+        if (tex) {
+          try {
+            window.katex.render(tex, box, {
+              displayMode: false, throwOnError: false, strict: "ignore", trust: false,
+              maxSize: 50, maxExpand: 1000,
+            });
+          } catch (e) { box.textContent = tex; }
+        }
+        td.appendChild(box);
+        tr.appendChild(td);
+      }
+      table.appendChild(tr);
+    }
+    el.appendChild(table);
+  }
+
   function renderMath(el, latex) {
     el.textContent = "";
     if (window.katex) {
@@ -335,7 +364,8 @@
     const steps = $("#steps-box");
     if (d.steps && (d.steps.latex || d.steps.text)) {
       steps.hidden = false;
-      if (d.steps.latex) renderMath($("#steps-math"), d.steps.latex);
+      if (d.steps.rows && window.katex) renderSteps($("#steps-math"), d.steps.rows);
+      else if (d.steps.latex) renderMath($("#steps-math"), d.steps.latex);
       else $("#steps-math").textContent = "";
       $("#steps-text").textContent = d.steps.text || "";
       $("#steps-text").hidden = Boolean(d.steps.latex);   // the text only where no LaTeX
