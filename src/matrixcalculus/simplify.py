@@ -5,7 +5,10 @@ the DAG, each einsum may be expanded over the sums among its factors (so that
 `y/s*(1-s)*s - (1-y)/(1-s)*(1-s)*s` collapses to `s - y`), and each sum may be
 factored by a factor its terms share (`A'*x + A*x` -> `(A + A')*x`).  A rewrite
 is kept when the printed answer gets shorter: two passes of named rows on the
-driver of ir/rewrite.py, priced by a Pricer made for the run.
+driver of ir/rewrite.py, priced by a Pricer made for the run.  Polynomials in the value of
+tanh or sigmoid are kept factored by their limits (`s.*(1 - s).*(1 - 2*s)`,
+polynomials.py): the chain rule's factors are not distributed beside another power of
+that value, and a sum that cancels where the function saturates prices high.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from .ir import functions as F
 from .ir import softmax_rules as S
 from .ir.nodes import Node, walk
 from .ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
+from .polynomials import Cancellation, polynomial_base, sound
 
 _MAX_TERMS = 48
 _MAX_TERMS_THROUGH = 256     # ... for a product through a sum of order > 2 (see expand)
 _NO_MATRIX_FORM = 10_000     # price added to a rank <= 2 candidate without a matrix form
+_CANCELS = 100               # price added per sum that cancels where a function saturates
 
 
 def tree_size(n: Node, memo: dict[Node, int] | None = None) -> int:
@@ -36,20 +41,23 @@ def tree_size(n: Node, memo: dict[Node, int] | None = None) -> int:
 
 class Pricer:
     """What a candidate costs: the tokens of its printed matrix form where it has one
-    (what a reader sees), else a tree-size estimate."""
+    (what a reader sees), else a tree-size estimate; and more for each sum that cancels
+    where a function saturates (cancelling.py: numerically sound forms first)."""
 
     def __init__(self):
         from .raising import Raiser
         self.raiser = Raiser()
         self.sizes: dict[Node, int] = {}
+        self.cancelling = Cancellation()
 
     def __call__(self, n: Node) -> int:
+        penalty = _CANCELS * self.cancelling.count(n)
         c = self.raiser.cost(n)
         if c is not None:
-            return c
+            return c + penalty
         # no matrix form: a scalar, vector or matrix that has lost it (to a factoring
         # through a 3-index intermediate) costs more than any printable candidate
-        return 3 * tree_size(n, self.sizes) + (_NO_MATRIX_FORM if n.rank <= 2 else 0)
+        return 3 * tree_size(n, self.sizes) + (_NO_MATRIX_FORM if n.rank <= 2 else 0) + penalty
 
 
 def shorter(price: Pricer) -> Keep:
@@ -64,9 +72,20 @@ def shorter(price: Pricer) -> Keep:
     return lambda new, old: cost(new) < cost(old)
 
 
-def expand_rows(keep: Keep) -> list[Rewrite]:
+def no_longer(price: Pricer) -> Keep:
+    """keep(new, old): new prices no higher (a normal form taken where it ties)."""
+    return lambda new, old: price(new) <= price(old)
+
+
+def polynomial_row(price: Pricer) -> Rewrite:
+    return Rewrite("a polynomial in tanh(x), sigmoid(x): factored by its limits",
+                   {"add", "einsum"}, sound, no_longer(price))
+
+
+def expand_rows(keep: Keep, price: Pricer | None = None) -> list[Rewrite]:
     factoring = Factoring(keep)
-    rows = [Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
+    rows = [*([polynomial_row(price)] if price is not None else []),
+            Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
             *elementwise_rows(keep), *softmax_rows(keep), *matfun_rewrites.rows(keep),
             *matrix_algebra.rows(keep)]
     # the products that distributing makes meet the product rows before factoring
@@ -102,20 +121,22 @@ def elementwise_rows(keep: Keep) -> list[Rewrite]:
     ]
 
 
-def factor_rows(keep: Keep) -> list[Rewrite]:
+def factor_rows(keep: Keep, price: Pricer | None = None) -> list[Rewrite]:
     factoring = Factoring(keep)
     # factor() answers only a sum that prices lower; the products it makes meet the rows
     # that need a factored numerator ((e - e1)./(e + e1) is tanh)
     return [Rewrite("pull a factor shared by terms out of a sum", {"add"},
                 lambda n: factor(n, factoring)),
             Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
-                    lambda n: E.tanh_of_exp(n, keep))]
+                    lambda n: E.tanh_of_exp(n, keep)),
+            *([polynomial_row(price)] if price is not None else [])]
 
 
 def simplify(root: Node, price: Pricer | None = None) -> Node:
     """Pattern rules and expansion bottom up, then factoring bottom up."""
-    keep = shorter(Pricer() if price is None else price)
-    return run(run(root, expand_rows(keep)), factor_rows(keep))
+    price = Pricer() if price is None else price
+    keep = shorter(price)
+    return run(run(root, expand_rows(keep, price)), factor_rows(keep, price))
 
 
 # ------------------------------------------------------------------ rules
@@ -129,7 +150,7 @@ def expand(n: Node, factoring: Factoring, products: Sequence[Rewrite] = ()) -> N
     # Jacobian of a non-scalar, diag(f(a*S)) wrt a twice) has a matrix form only once
     # distributed: it may take more terms
     through = n.rank <= 2 and any(a.op == "add" and a.rank > 2 for a in n.args)
-    inert = _inert_sums(n) if n.rank <= 2 else frozenset()
+    inert = (_inert_sums(n) if n.rank <= 2 else frozenset()) | _chain_rule_sums(n)
     if all(a in inert for a in n.args if a.op == "add"):
         return None
 
@@ -209,6 +230,35 @@ def _inert_sums(n: Node) -> frozenset[Node]:
         # -(x - mu)*... is (mu - x)*...: one sum takes the sign in
         inert.remove(min(inert, key=lambda a: len(a.args)))
     return frozenset(inert)
+
+
+def _chain_rule_sums(n: Node) -> frozenset[Node]:
+    """The sums among an einsum's factors that are polynomials in one saturating
+    function's value (`1 - s`, `1 - 2*t.^2`: polynomials.py) beside another factor that
+    holds that value: the chain rule's factors, kept.  Distributed there, they only raise
+    powers of the value (`s - s.^2`), and the polynomial they make cancels where the
+    function saturates; like terms they would meet, factoring (a power's base pulled at
+    its lowest power) collects.  Beside no other power of it (`(1 - s)*y`) they may
+    distribute: their terms may meet another sum's (`(1 - y)*s - (1 - s)*y` is `s - y`)."""
+    memo: dict = {}
+    found = {a: b for a in n.args if a.op == "add"
+             and isinstance(b := polynomial_base(a, memo), Node)}
+    if not found:
+        return frozenset()
+    held: dict[Node, int] = {}          # base -> how many factors hold it
+    for a in n.args:
+        own = polynomial_base(a, memo)
+        bases = {own} if isinstance(own, Node) else set(_term_bases_of(a))
+        for b in bases:
+            held[b] = held.get(b, 0) + 1
+    return frozenset(a for a, b in found.items() if held.get(b, 0) > 1)
+
+
+def _term_bases_of(a: Node) -> list[Node]:
+    """The power bases of a factor, or of the factors of its terms if it is a sum."""
+    if a.op == "add":
+        return [b for t in a.args for b in _term_bases(t)]
+    return [B.power_parts(a)[0]]
 
 
 def _reciprocals(a: Node) -> int:

@@ -66,6 +66,8 @@ class ProductWriter:
               names[weights[0]].level)
         a = names[mats[0]]
         a = a if ia[0] == lab else E(f"{a.at(ATOM)}.T")
+        if "{1}[" in self.b.gram:       # indexed in the template (jax's w[:, None]): an atom
+            w = E(w.at(ATOM))
         return self.call(self.b.gram, a, w)
 
     def einsum(self, n: Node, names: list[E]) -> E:

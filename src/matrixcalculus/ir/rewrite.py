@@ -148,47 +148,88 @@ def _signature(ix: tuple, out: tuple) -> tuple:
                  for lab in ix)
 
 
-def _factor_once(n: Node, how: Factoring) -> Node | None:
-    terms = [as_einsum(t) for t in n.args]
-    groups: dict[tuple, list[tuple[int, int]]] = {}
+def _options(n: Node, terms, how: Factoring) -> list[tuple[tuple, list]]:
+    """The factors that several terms of the sum n share, as ((base, exponent, signature),
+    members (term, factor, the factor's exponent)), the most shared first."""
+    groups: dict[tuple, list[tuple[int, int, float]]] = {}
     for ti, (_, ops, idxs, out) in enumerate(terms):
         seen = set()
         for j, (a, ix) in enumerate(zip(ops, idxs)):
             if not how.pullable(ops, idxs, out, j):
                 continue
-            key = (a, _signature(ix, out))
+            # a constant power groups with its base's other powers (t.^2, t.^4)
+            base, e = B.power_parts(a)
+            key = (base, _signature(ix, out))
             if key not in seen:
                 seen.add(key)
-                groups.setdefault(key, []).append((ti, j))
-    options = [(k, v) for k, v in groups.items() if len(v) >= 2]
+                groups.setdefault(key, []).append((ti, j, e))
+    options = []
+    for (base, sig), members in groups.items():
+        # the powers of one base share the one nearest 1 (a polynomial's monomial content:
+        # s.^2 and s.^3 share s.^2), of one sign: x and 1./x share nothing
+        for sign in (1, -1):
+            same = [m for m in members if m[2] * sign > 0]
+            if len(same) >= 2:
+                e = min((m[2] for m in same), key=abs)
+                options.append(((base, e, sig), same))
+    options.sort(key=lambda kv: -len(kv[1]))
+    return options
+
+
+def _common(n: Node) -> Node | None:
+    """The sum n with every factor all its terms share pulled out at once (their greatest
+    common factor: `A'*(s.^2.*e + s.*e)` is `A'*(s.*e.*(s + 1))`), or None if none is."""
+    if n.op != "add":
+        return None
+    terms = [as_einsum(t) for t in n.args]
+    for (base, e, sig), members in _options(n, terms, Factoring(always)):
+        if len(members) == len(terms):
+            got = _pull(n, terms, base, e, sig, members, None, then=_common)
+            if got is not None:
+                return got
+    return None
+
+
+def _factor_once(n: Node, how: Factoring) -> Node | None:
+    terms = [as_einsum(t) for t in n.args]
+    options = _options(n, terms, how)
     if not options:
         return None
     # the factors shared by most terms first; each candidate pulled shallowly, and
     # only the chosen one's inner sum factored in turn (keeps this polynomial)
-    options.sort(key=lambda kv: -len(kv[1]))
     if how.options == 1:
-        (f, sig), members = options[0]
-        return _pull(n, terms, f, sig, members, how)
+        (base, e, sig), members = options[0]
+        return _pull(n, terms, base, e, sig, members, how)
     best: tuple | None = None
-    for (f, sig), members in options[:how.options]:
+    for (base, e, sig), members in options[:how.options]:
         check_deadline()
-        cand = _pull(n, terms, f, sig, members, None)
+        cand = _pull(n, terms, base, e, sig, members, None)
         if cand is not None and (best is None or how.keep(cand, best[0])):
-            best = (cand, f, sig, members)
+            best = (cand, base, e, sig, members)
+    if len(options) > 1 and len(options[1][1]) == len(terms):
+        # every factor all the terms share, out at once (one at a time, each looks no
+        # better alone than its rivals)
+        cand = _common(n)
+        if cand is not None and (best is None or how.keep(cand, best[0])):
+            return factor(cand, how) if cand.op == "add" else cand
     if best is None:
         return None
     return _pull(n, terms, *best[1:], how)
 
 
-def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]],
-          deep: Factoring | None) -> Node | None:
-    """n with f pulled out of the terms `members`: f * (sum of what remains of them) +
-    the other terms; the inner sum factored in turn (by `deep`) if deep.deep."""
+def _pull(n: Node, terms, base: Node, pulled: float, sig: tuple,
+          members: list[tuple[int, int, float]], deep: Factoring | None,
+          then: Callable[[Node], Node | None] | None = None) -> Node | None:
+    """n with f = base.^pulled taken out of the terms `members` (term, factor, the
+    factor's exponent of base): f * (sum of what remains of them) + the other terms (of a
+    member's power base.^e, base.^(e - pulled) remains); the inner sum factored in turn
+    (by `deep`) if deep.deep, or rewritten by `then` (None: as it is)."""
+    f = B.power(base, B.const(pulled))
     r = n.rank
     n_summed = len({s for kind, s in sig if kind == "s"})
     std_f = tuple(p if kind == "o" else r + p for kind, p in sig)
     parts = []
-    for ti, j in members:
+    for ti, j, e in members:
         coef, ops, idxs, out = terms[ti]
         ix = idxs[j]
         # map the term's labels: out -> 0..r-1, F's summed labels -> r..
@@ -208,6 +249,9 @@ def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]],
             if k != j:
                 new_ops.append(a)
                 new_idxs.append(tuple(ren[lab] for lab in jx))
+            elif e != pulled:
+                new_ops.append(B.power(base, B.const(e - pulled)))
+                new_idxs.append(tuple(ren[lab] for lab in jx))
         parts.append((coef, new_ops, new_idxs, dims))
     # the remainder keeps the labels that some remainder still carries
     wanted = range(r + n_summed)
@@ -226,6 +270,8 @@ def _pull(n: Node, terms, f: Node, sig: tuple, members: list[tuple[int, int]],
     inner = B.add(rests)
     if deep is not None and deep.deep:
         inner = factor(inner, deep)
-    pulled = B.einsum([f, inner], [std_f, rest_out], tuple(range(r)))
+    elif then is not None:
+        inner = then(inner) or inner
+    product = B.einsum([f, inner], [std_f, rest_out], tuple(range(r)))
     others = [t for ti, t in enumerate(n.args) if ti not in {m[0] for m in members}]
-    return B.add([pulled] + others) if others else pulled
+    return B.add([product] + others) if others else product

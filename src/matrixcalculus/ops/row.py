@@ -56,6 +56,9 @@ class Row:
     # where it is not: (test on the argument's values, what to call them), for the message
     # of an evaluation that leaves the domain (`log of a negative number in log(1 - s)`)
     undefined: tuple[tuple[Callable, str], ...] = ()
+    # the values it tends to where it saturates (tanh: -1 and 1): a polynomial in it,
+    # expanded, cancels there (s - s.^2 at s = 1), so answers keep it factored (simplify.py)
+    saturates: tuple[float, ...] = ()
     # the tests' oracle, written apart from `code`: oracle(torch, x) -> f(x) under autograd
     oracle: Callable | None = None
     # matrix primitives (one node kind each, Op.PRIM)
@@ -115,11 +118,12 @@ def elementwise(name: str, *, fold: Callable[[float], float],
                 oracle: Callable, aliases: tuple[str, ...] = (), domain: str = "any",
                 helpers: dict[str, dict[str, str]] | None = None, letter: str = "",
                 lower: Callable[..., Node] | None = None,
-                undefined: tuple[tuple[Callable, str], ...] = ()) -> Row:
+                undefined: tuple[tuple[Callable, str], ...] = (),
+                saturates: tuple[float, ...] = ()) -> Row:
     return Row(name=name, kind="elementwise", arity=(1,), typing="elementwise",
                lower=lower or (lambda x, shape: func(name, x)), latex=latex,
                aliases=aliases, fold=fold, d=d, domain=domain, undefined=undefined,
-               oracle=oracle,
+               saturates=saturates, oracle=oracle,
                code=_code(code), helpers=helpers or {}, letter=letter)
 
 

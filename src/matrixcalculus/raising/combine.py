@@ -124,13 +124,34 @@ def _hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
             return [Q]
         if is_ones(Q.ast):
             return [P]
-        return [Piece(ast.Binary(".*", P.ast, Q.ast), P.idx)]
+        return [Piece(_entrywise(alg, P.ast, Q.ast), P.idx)]
     Qp = Q.ast if Q.idx == P.idx else alg.T(Q.ast)
     if is_ones_matrix(P.ast):
         return [Piece(Qp, P.idx)]
     if is_ones_matrix(Qp):
         return [P]
-    return [Piece(ast.Binary(".*", P.ast, Qp), P.idx)]
+    return [Piece(_entrywise(alg, P.ast, Qp), P.idx)]
+
+
+def _entrywise(alg: Algebra, a: ast.Node, b: ast.Node) -> ast.Node:
+    """a .* b, its factors in one order whatever the grouping: shorter factors first
+    (`s.*(1 - s).*(1 - 2*s)`, `s.*(1 - s).*((A + A')*s)`, as the books print them),
+    where that costs no parentheses (`2*W2'*g.*step(z)` stays)."""
+    plain = ast.Binary(".*", a, b)
+    def key(f: ast.Node) -> int:        # (a sum's parentheses counted)
+        return alg.measure(f)[0] + 2 * (isinstance(f, ast.Binary) and f.op in ("+", "-"))
+    factors = sorted([*_chain(a), *_chain(b)], key=key)
+    ordered = factors[0]
+    for f in factors[1:]:
+        ordered = ast.Binary(".*", ordered, f)
+    return ordered if alg.measure(ordered) <= alg.measure(plain) else plain
+
+
+def _chain(a: ast.Node) -> list[ast.Node]:
+    """The factors of a .* chain (a itself if it is none)."""
+    if isinstance(a, ast.Binary) and a.op == ".*":
+        return [*_chain(a.left), *_chain(a.right)]
+    return [a]
 
 
 def _summed_hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
