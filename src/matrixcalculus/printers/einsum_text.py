@@ -88,9 +88,11 @@ class _Writer:
                     outmap = [a if lab == b else lab for lab in outmap]
             lv = [x for k, x in enumerate(lv) if k not in gone]
             ops = operands(lv, set(outmap), flat.sizes, self.raiser, self.tensor_op)
-            coef, body = _with_scalars(c, ops, lambda o: self.call(o, outmap, flat.sizes))
+            body = self.call([o for o in ops if o.labels], outmap, flat.sizes)
+            s = _scalar_product(ops)
+            body = body if s is None else ast.Binary("*", s, body)
             if best is None or token_count(body) < token_count(best[1]):
-                best = (coef, body)
+                best = (c, body)
         assert best is not None
         return best
 
@@ -151,7 +153,7 @@ class _Writer:
                        self.tensor_op)
         if any(not set(o.labels) <= out or len(set(o.labels)) < len(o.labels) for o in ops):
             return None
-        coef, scalar = _scalars(ops)
+        scalar = _scalar_product(ops)
         ops = [o for o in ops if o.labels]
         left = [o for o in ops if set(o.labels) <= {0, 2}]
         right = [o for o in ops if set(o.labels) <= {1, 3}]
@@ -214,18 +216,13 @@ def _letters(ops: list[Op], outmap: list[int]) -> dict[int, str]:
     return letters
 
 
-def _scalars(ops: list[Op]) -> tuple[float, ast.Node | None]:
+def _scalar_product(ops: list[Op]) -> ast.Node | None:
+    """The operands without labels (scalars), multiplied; None where there are none."""
     s: ast.Node | None = None
     for o in ops:
         if not o.labels:
             s = o.ast if s is None else ast.Binary("*", s, o.ast)
-    return 1.0, s
-
-
-def _with_scalars(c: float, ops: list[Op], call) -> tuple[float, ast.Node]:
-    _, s = _scalars(ops)
-    body = call([o for o in ops if o.labels])
-    return c, body if s is None else ast.Binary("*", s, body)
+    return s
 
 
 def _times(s: ast.Node | None, m: ast.Node, raiser) -> ast.Node:

@@ -143,8 +143,9 @@ def _raise_groups(pieces: list[Piece], out: set[int], elsewhere: list[int], size
         keep = tuple(sorted({lab for q in g for lab in q.idx} & (out | outside)))
         got = _raise(g, keep, raiser)
         if got is None:
-            got = [sum_lone(q, set(keep) | {lab for r in g if r is not q for lab in r.idx},
-                             sizes, raiser) for q in g]
+            got = _absorb([sum_lone(q, set(keep) | {lab for r in g if r is not q
+                                                    for lab in r.idx}, sizes, raiser)
+                           for q in g], raiser)
         result += [Op(q.ast, q.idx) for q in got]
     return result
 
@@ -162,6 +163,28 @@ def _raise(g: list[Piece], keep: tuple[int, ...], raiser) -> list[Piece] | None:
     if len(best.idx) > 2 or set(best.idx) != set(keep):
         return None
     return [best]
+
+
+def _absorb(pieces: list[Piece], raiser) -> list[Piece]:
+    """Each vector whose label a matrix factor holds too, taken into it (s[p]*P[p,j] is
+    (P.*s)[p,j]): the shortest product wins, a factor that is not a variable first (the
+    variables stay as written)."""
+    pieces = list(pieces)
+    for v in [q for q in pieces if len(q.idx) == 1]:
+        hosts = []
+        for h in pieces:
+            if h is v or len(h.idx) != 2 or v.idx[0] not in h.idx:
+                continue
+            try:
+                got = raiser.combine_all([h, v], h.idx)
+            except NoMatrixForm:
+                continue
+            if set(got.idx) == set(h.idx) and not got.den:
+                hosts.append((isinstance(h.ast, ast.Name), raiser.measure(got.ast), h, got))
+        if hosts:
+            _, _, h, got = min(hosts, key=lambda t: t[:2])
+            pieces = [got if q is h else q for q in pieces if q is not v]
+    return pieces
 
 
 def sum_lone(q: Piece, keep: set[int], sizes: dict, raiser) -> Piece:
