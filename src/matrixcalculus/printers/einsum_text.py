@@ -1,4 +1,5 @@
-"""The texts of an index-notation answer that parse back (LANGUAGE.md "How answers print"):
+"""The texts of an index-notation answer that parse back: its einsum text and its vec form
+(LANGUAGE.md "How answers print").
 
     einsum_text(root, raiser, taken, own)   `einsum("pi,pk,pj->ijkj", X, X, P) - ...`
     vec_form_text(root, raiser, taken, own) `kron(B', A)`: d vec(F) / d vec(X)' of a

@@ -1,6 +1,7 @@
-"""The subscripted factors of an index form, and their where-names: a call subscripted
-is named (`Y[i,k] ... where Y = inv(S)`), never written `(inv(S))[i,k]`; a product keeps
-its parentheses (`(V'*V)[j,l]`), with the named calls inside it by name."""
+"""The subscripted factors of an index form and their where-names.
+
+A call subscripted is named (`Y[i,k] ... where Y = inv(S)`), never written `(inv(S))[i,k]`;
+a product keeps its parentheses (`(V'*V)[j,l]`), with the named calls inside it by name."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """An index-notation answer as a sum of flat products, for the texts that parse back
-(einsum_text.py: the `einsum(...)` text and the vec form).
+(einsum_text.py).
 
     flat_terms(root, raiser) -> Flat     root[0..r-1] as terms c * prod(node[labels])
     operands(flat, term, raiser, ...)    one term's factors, raised in groups (Op)
