@@ -34,6 +34,8 @@ LONGER: dict[str, str] = {
     "v2-layernorm-X": "1./s not yet pulled out of the sum and the mean (68 tokens, 56 "
                       "expected)",
     # index answers are measured by their einsum text
+    "v2-mha-Q": "the two terms' common factors (G, K, P) not pulled out, and the scale "
+                "prints as sqrt(sum(ones(d))), not sqrt(d)",
     "v2-softmaxreg-ce-hess": "P.*sum(Y, 2) is written twice: where-names are given to "
                              "calls only (67 tokens, 65 expected)",
 }

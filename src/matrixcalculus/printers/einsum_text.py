@@ -16,6 +16,7 @@ from itertools import chain, product
 
 from .. import ast
 from ..ir.nodes import Node
+from ..ops import row
 from ..raising import NoMatrixForm, Piece
 from ..raising.pieces import dim_ast, num
 from .index_terms import Flat, NoText, Op, drop_summed_deltas, flat_terms, operands, substitute
@@ -57,6 +58,14 @@ def vec_form_text(root: Node, raiser, taken: set[str],
     if not terms:
         return None
     return to_text(name_shared(_sum(terms, raiser.mul), taken, list(own)))
+
+
+def tensor_ast(x: Node, raiser) -> ast.Node | None:
+    """x (of any order) in the language, or None where it has no text."""
+    try:
+        return _Writer(raiser).node_ast(x)
+    except (NoText, NoMatrixForm):
+        return None
 
 
 class _Writer:
@@ -121,7 +130,7 @@ class _Writer:
         letters = _letters(kept, outmap)
         spec = ",".join("".join(letters[lab] for lab in o.labels) for o in kept) + \
             "->" + "".join(letters[lab] for lab in outmap)
-        return ast.Call("einsum", (ast.Name(f'"{spec}"'),) + tuple(o.ast for o in kept))
+        return ast.Call("einsum", (ast.Spec(spec),) + tuple(o.ast for o in kept))
 
     def tensor_op(self, x: Node, labs: tuple[int, ...]) -> Op:
         """A factor of order > 2 (or one whose labels take a diagonal) as an operand."""
@@ -139,12 +148,18 @@ class _Writer:
                 return self.raiser.lift(x)
             except NoMatrixForm:
                 pass
+        if x.op in ("var", "symbol"):
+            return ast.Name(x.name)            # a tensor variable
         if x.op in ("einsum", "add", "zero", "const"):
             return self.sum_ast(flat_terms(x))
         if x.op == "func":
             return ast.Call(x.name, tuple(self.node_ast(a) for a in x.args))
         if x.op == "power":
             return ast.Binary(".^", self.node_ast(x.args[0]), self.node_ast(x.args[1]))
+        if x.op == "prim" and not (len(x.args) == 2 and x.rank > 2):
+            shows = row(x.name).shows          # softmax(T, 2): the axis it runs along
+            extra = tuple(ast.Num(k) for k in shows(x)) if shows is not None else ()
+            return ast.Call(x.name, (*(self.node_ast(a) for a in x.args), *extra))
         raise NoText       # a Fréchet direction along Jacobian axes: no text in the language
 
     # ------------------------------------------------------------ vec form

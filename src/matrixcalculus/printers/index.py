@@ -4,6 +4,7 @@ form are raised and subscripted."""
 
 from __future__ import annotations
 
+import re
 from itertools import chain, count
 
 from .. import ast
@@ -58,7 +59,8 @@ def _sum_lone(p, lone: set[int], sizes: dict, raiser):
 
 
 def _subscript(c: str, text: str) -> bool:
-    return f"[{c}" in text or f",{c}]" in text or f"({c}," in text or f",{c})" in text
+    """c is a label of the text: `X[c,j]`, `T[i,c,k]`, `δ(i,c)`."""
+    return re.search(rf"[\[,(]{re.escape(c)}[\],)]", text) is not None
 
 
 class _Fresh:
@@ -194,6 +196,11 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
         return f"{_paren(bt)}.^{_paren(et)}", rf"\left({bx}\right)^{{\circ {ex}}}"
     if n.op == "prim" and len(n.args) == 2 and n.rank > 2:
         return _frechet(n, labels, raiser, fresh)
+    if n.op == "prim":          # softmax(T, 2) of a tensor: named, its einsum text defines it
+        from .einsum_text import tensor_ast
+        a = tensor_ast(n, raiser)
+        if a is not None:
+            return fresh.factors.sub(a, labels)
     return f"<{n.op}>", rf"\langle {n.op} \rangle"
 
 
