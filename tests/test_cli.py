@@ -72,7 +72,8 @@ def test_json(capsys):
     assert rc == 0
     d = json.loads(out)
     assert set(d) == {"expr", "wrt", "order", "text", "latex", "shape", "kind", "variables",
-                      "notes"}
+                      "notes", "einsum", "vec_form"}
+    assert d["einsum"] is None and d["vec_form"] is None      # a matrix-form answer
     assert (d["expr"], d["wrt"], d["order"], d["shape"], d["kind"]) == \
         (QUAD, "x", 1, ["n"], "gradient")
     assert d["text"] and d["latex"]

@@ -51,13 +51,16 @@ def format_text(d: Derivative, bold: bool = False) -> str:
     """The heading, then the answer indented by two spaces."""
     head = f"\033[1m{heading(d)}\033[0m" if bold else heading(d)
     tail = "".join(f"\nnote: {n}" for n in d.notes)
-    return (head + "\n" + textwrap.indent(d.text(multiline=True), "  ") + "\n  "
+    extra = "".join(f"\n{label}: {t}" for label, t in
+                    (("einsum", d.einsum()), ("vec form", d.vec_form())) if t is not None)
+    return (head + "\n" + textwrap.indent(d.text(multiline=True) + extra, "  ") + "\n  "
             + variables_line(d.variables) + tail)
 
 
 def to_json(d: Derivative) -> dict[str, Any]:
     return {"expr": d.source, "wrt": d.wrt, "order": d.order, "text": str(d),
             "latex": d.latex(), "shape": list(d.shape), "kind": d.kind,
+            "einsum": d.einsum(), "vec_form": d.vec_form(),
             "variables": {v.name: {"kind": v.kind, "shape": list(v.shape), "origin": v.origin}
                           for v in d.variables.values()},
             "notes": d.notes}

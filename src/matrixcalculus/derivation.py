@@ -65,6 +65,14 @@ def front(expr: str, vars: Mapping[str, Any] | None, wrt: Sequence[str] = ()
     return typed, y, var_nodes
 
 
+def _tt(s: str) -> str:
+    """Text for LaTeX's \\texttt."""
+    for a, b in (("\\", r"\backslash "), ("{", r"\{"), ("}", r"\}"), ("_", r"\_"),
+                 ("^", r"\^{}"), ("#", r"\#"), ("%", r"\%"), ("&", r"\&"), ("$", r"\$")):
+        s = s.replace(a, b)
+    return s
+
+
 class Printed:
     """An answer printed from self.ir: str() and text() in the input language, latex().
     The class it is mixed into sets ir, variables (Compiled) and typed (the expression as
@@ -74,6 +82,7 @@ class Printed:
     variables: dict[str, VariableInfo]
     typed: Typed
     by_work = False          # printed in the order that computes it (render's by_work)
+    _may_have_vec_form = False       # a 4-index derivative with respect to a matrix
 
     @cached_property
     def _answer(self):
@@ -81,7 +90,7 @@ class Printed:
                     if v.origin == "declared" for d in v.shape if isinstance(d, str)}
         own = where_names(self.typed) if self.typed.bindings else None
         return render(self.ir, taken=set(self.variables), dims=declared, own=own,
-                      by_work=self.by_work)
+                      by_work=self.by_work, vec=self._may_have_vec_form)
 
     def __str__(self) -> str:
         return self._answer.text
@@ -98,11 +107,25 @@ class Printed:
         return self._answer.latex
 
     def _repr_latex_(self) -> str:          # Jupyter
-        return f"$${self.latex()}$$"
+        extra = "".join(rf" \\ \text{{{label}: }}\texttt{{{_tt(t)}}}" for label, t in
+                        (("einsum", self.einsum()), ("vec form", self.vec_form()))
+                        if t is not None)
+        return f"$${self.latex()}{extra}$$"
 
     @property
     def is_matrix_form(self) -> bool:
         return self._answer.matrix_form
+
+    def einsum(self) -> str | None:
+        """An index-notation answer as an `einsum(...)` text that parses back (None for
+        an answer in matrix form)."""
+        return self._answer.einsum
+
+    def vec_form(self) -> str | None:
+        """A 4-index derivative with respect to a matrix as the (p*q) x (m*n) matrix
+        d vec(F) / d vec(X)' (column-major vec, Magnus-Neudecker), such as `kron(B', A)`;
+        None where its terms are not Kronecker products or diag(vec(.))."""
+        return self._answer.vec_form
 
 
 class Expression(Compiled):
@@ -157,6 +180,10 @@ class Derivation(Printed, Compiled):
         # (no product dimension in its shape: derive() refuses those, _printable)
         super().__init__(result, variables, free_dims_of(typed, variables),
                          self.kind.lower().replace(" ", "_"))
+
+    @property
+    def _may_have_vec_form(self) -> bool:        # type: ignore[override]
+        return self.ir.rank == 4 and self.wrt_irs[-1].rank == 2
 
     @property
     def wrt_text(self) -> str:

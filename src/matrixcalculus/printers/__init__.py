@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .. import ast
 from ..ir.nodes import Node, walk
 from ..limits import check_answer_size
-from .index import index_form
+from .einsum_text import einsum_text, vec_form_text
+from .index import index_answer
 from .latex import to_latex
 from .naming import name_shared
 from .numbers import exact_numbers
@@ -21,17 +22,20 @@ class Answer:
     latex: str
     matrix_form: bool                 # True when `text` is in the input language
     tree: ast.Node | None = None      # the surface AST when matrix_form
+    einsum: str | None = None         # index notation: the einsum(...) text that parses back
+    vec_form: str | None = None       # index notation: d vec(F)/d vec(X)' (kron(B', A))
 
 
 def render(root: Node, taken: set[str] = frozenset(),
            dims: set[str] = frozenset(), own: dict[Node, str] | None = None,
-           by_work: bool = False) -> Answer:
+           by_work: bool = False, vec: bool = False) -> Answer:
     """Matrix notation where it exists (shared subexpressions named once), else index
     notation.  `taken`: names the answer must not bind (variables, dimensions); `dims`:
     the dimension names a reader has declared (a size prints by name where it reads back
     as one: declared, or carried by a variable in the answer); `own`: the person's
     where-names, by the IR node each names (kept in the answer where it shows that node);
     `by_work`: products in the order that makes the fewest matrices (Raiser).
+    `vec`: a 4-index derivative with respect to a matrix (it may have a vec form).
     LimitError when the text is longer than LIMITS.max_answer_chars."""
     from ..raising import NoMatrixForm, Raiser
     if root.op == "zero":       # `0`, of any shape (the answer's shape is printed beside it)
@@ -40,9 +44,12 @@ def render(root: Node, taken: set[str] = frozenset(),
     try:
         tree = raiser.lift(root)
     except NoMatrixForm:
-        text, tex = index_form(root, raiser)
+        text, tex, names = index_answer(root, raiser)
         check_answer_size(text)
-        return Answer(text, tex, False)
+        bound = set(taken) | {n.name for n in walk(root) if n.op == "var"} | \
+            {d for n in walk(root) for d in n.shape if isinstance(d, str)}
+        return Answer(text, tex, False, einsum=einsum_text(root, raiser, bound, names),
+                      vec_form=vec_form_text(root, raiser, bound, names) if vec else None)
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
     carried = {d for n in walk(root) if n.op == "var" for d in n.shape

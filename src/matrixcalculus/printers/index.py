@@ -4,18 +4,29 @@ form are raised and subscripted."""
 
 from __future__ import annotations
 
+import re
 from itertools import chain, count
 
+from .. import ast
 from ..ir.build import coef_and_base
 from ..ir.nodes import Node, walk
+from .index_names import Factors
+from .index_terms import sum_lone
 from .latex import call_tex, to_latex
-from .text import to_text
+from .text import number, to_text
 
 _OUT = "ijklmnxyz"
 _SUMMED = "pqrstuvwabcdefgh"
 
 
 def index_form(root: Node, raiser) -> tuple[str, str]:
+    text, tex, _ = index_answer(root, raiser)
+    return text, tex
+
+
+def index_answer(root: Node, raiser) -> tuple[str, str, list[tuple[ast.Node, str]]]:
+    """The index form's text and LaTeX, and its where-names (each subscripted call is
+    named: `Y[i,k] ... where Y = inv(S)`, never `(inv(S))[i,k]`)."""
     # index letters never clash with a dimension's or a variable's name (LANGUAGE.md):
     # D[i,j,k,l] beside a dimension k would read as k's size
     taken = {d for n in walk(root) for d in n.shape if isinstance(d, str)} | \
@@ -28,17 +39,28 @@ def index_form(root: Node, raiser) -> tuple[str, str]:
     terms = _terms(root, out, raiser, fresh)
     text = head + " = " + _join([t for t, _ in terms])
     tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
-    if fresh.bound:     # a label bound by `[p,q] ->` (a Fréchet direction) is not summed
-        summed = [c for c in fresh.used if c not in fresh.bound and _subscript(c, text)]
-        if summed:
-            text += f"   (summing over repeated {', '.join(summed)})"
-    elif any(_subscript(c, text) for c in _SUMMED[:4]):
-        text += "   (summing over repeated p, q, ...)"
-    return text, tex
+    text, tex, names = fresh.factors.resolve(text, tex, taken | set(out) | set(fresh.used),
+                                             raiser)
+    # the labels summed: every one not in the head, but a Fréchet direction's `[p,q] ->`
+    summed = [c for c in fresh.used if c not in fresh.bound and _subscript(c, text)]
+    if summed:
+        text += f"   (summing over {', '.join(summed)})"
+    return text, tex, names
+
+
+def _number(v: float) -> str:
+    """A coefficient at full precision (the one place index notation writes numbers)."""
+    return number(v)
+
+
+def _sum_lone(p, lone: set[int], sizes: dict, raiser):
+    mine = set(p.idx) - lone
+    return sum_lone(p, mine, sizes, raiser) if mine != set(p.idx) else p
 
 
 def _subscript(c: str, text: str) -> bool:
-    return f"[{c}" in text or f",{c}]" in text or f"({c}," in text or f",{c})" in text
+    """c is a label of the text: `X[c,j]`, `T[i,c,k]`, `δ(i,c)`."""
+    return re.search(rf"[\[,(]{re.escape(c)}[\],)]", text) is not None
 
 
 class _Fresh:
@@ -49,6 +71,7 @@ class _Fresh:
         self._names = (c for c in _summed_names() if c not in taken)
         self.used: list[str] = []
         self.bound: set[str] = set()
+        self.factors = Factors()
 
     def __iter__(self) -> _Fresh:
         return self
@@ -74,7 +97,7 @@ def _terms(n: Node, labels: tuple[str, ...], raiser, fresh) -> list[tuple[str, s
     sign = "-" if c < 0 else ""
     mag = abs(c)
     if mag != 1:
-        num = f"{mag:g}"
+        num = _number(mag)
         text, tex = f"{num}*{text}", rf"{num}\,{tex}"
     return [(sign + text, sign + tex)]
 
@@ -92,7 +115,7 @@ def _product(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]
             a = raiser.lift(n)
         except NoMatrixForm:
             return _elementwise(n, labels, raiser, fresh)
-        return _sub(to_text(a), to_latex(a), labels)
+        return fresh.factors.sub(a, labels)
     coef, idxs, out = n.params
     names = {lab: labels[p] for p, lab in enumerate(out)}
     extra = fresh
@@ -103,6 +126,10 @@ def _product(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]
     texts: list[str] = []
     texs: list[str] = []
     pieces: list = []
+    # a label summed in a single factor is that factor's sum (sum(Y, 2)[p], not Y[p,q])
+    seen = [lab for ix in idxs for lab in ix]
+    lone = {lab for lab in seen if seen.count(lab) == 1 and lab not in out}
+    sizes = {lab: d for a, ix in zip(n.args, idxs) for lab, d in zip(ix, a.shape)}
     for a, ix in zip(n.args, idxs):
         labs = tuple(names[lab] for lab in ix)
         if a.rank > 2 or len(set(ix)) < len(ix):
@@ -111,7 +138,7 @@ def _product(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]
             texs.append(x)
             continue
         try:
-            pieces.append(Piece(raiser.lift(a), ix))
+            pieces.append(_sum_lone(Piece(raiser.lift(a), ix), lone, sizes, raiser))
         except NoMatrixForm:
             t, x = _product(a, labs, raiser, fresh)
             texts.append(t)
@@ -145,12 +172,12 @@ def _product(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]
                 texts.append(f"δ({','.join(labs)})")
                 texs.append(rf"\delta_{{{''.join(labs)}}}")
                 continue
-            t, x = _sub(to_text(q.ast), to_latex(q.ast), labs)
+            t, x = fresh.factors.sub(q.ast, labs)
             texts.append(t)
             texs.append(x)
     if coef != 1:
-        texts.insert(0, f"{coef:g}")
-        texs.insert(0, f"{coef:g}")
+        texts.insert(0, _number(coef))
+        texs.insert(0, _number(coef))
     return "*".join(texts) or "1", r"\,".join(texs) or "1"
 
 
@@ -169,6 +196,11 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
         return f"{_paren(bt)}.^{_paren(et)}", rf"\left({bx}\right)^{{\circ {ex}}}"
     if n.op == "prim" and len(n.args) == 2 and n.rank > 2:
         return _frechet(n, labels, raiser, fresh)
+    if n.op == "prim":          # softmax(T, 2) of a tensor: named, its einsum text defines it
+        from .einsum_text import tensor_ast
+        a = tensor_ast(n, raiser)
+        if a is not None:
+            return fresh.factors.sub(a, labels)
     return f"<{n.op}>", rf"\langle {n.op} \rangle"
 
 
@@ -196,15 +228,6 @@ def _summed_names():
     while True:
         yield from (f"{c}{k}" for c in _SUMMED)
         k += 1
-
-
-def _sub(text: str, tex: str, labs: tuple[str, ...]) -> tuple[str, str]:
-    if not labs:
-        return _paren(text), tex
-    t = f"{_paren(text)}[{','.join(labs)}]"
-    x = rf"\left({tex}\right)_{{{''.join(labs)}}}" if not text.isidentifier() \
-        else f"{tex}_{{{''.join(labs)}}}"
-    return t, x
 
 
 def _paren(s: str) -> str:

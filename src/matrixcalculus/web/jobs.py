@@ -142,6 +142,7 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
         body = {
             "expr": expr, "wrt": d.wrt, "order": d.order, "kind": d.kind,
             "text": text, "text_multiline": multiline, "latex": latex,
+            "einsum": d.einsum(), "vec_form": d.vec_form(),
             "shape": list(d.shape), "shape_text": shape_text(d.shape),
             "expression_shape": list(d.expression_shape),
             "variables": variables_list(d.variables), "notes": d.notes,
