@@ -36,7 +36,8 @@ class OperatorRules:
         sc = self.out.is_scalar
         if op in ("+", "-", ".*", "./"):
             return self._elementwise(node, lt, rt)
-        if op in ("*", "^"):
+        # a scalar times anything (LANGUAGE.md), a tensor too: `2*einsum(...)`
+        if op == "^" or (op == "*" and not (sc(lt) or sc(rt))):
             for side, t in ((node.left, lt), (node.right, rt)):
                 if not sc(t):
                     self._no_tensor(node, side, t, f"'{op}'")
