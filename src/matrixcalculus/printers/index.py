@@ -98,7 +98,7 @@ def _terms(n: Node, labels: tuple[str, ...], raiser, fresh) -> list[tuple[str, s
     mag = abs(c)
     if mag != 1:
         num = _number(mag)
-        text, tex = f"{num}*{text}", rf"{num}\,{tex}"
+        text, tex = (num, num) if text == "1" else (f"{num}*{text}", rf"{num}\,{tex}")
     return [(sign + text, sign + tex)]
 
 
