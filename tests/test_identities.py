@@ -23,9 +23,11 @@ FORMS = [
      "a*tanh(b'*x)*b"),
     # step(u).*max(u, 0) is max(u, 0); a number beside a vector in max needs no ones
     ("sum(max(1 - y.*(X*w), 0).^2)", "w", REG, "-2*X'*(y.*max(1 - X*w.*y, 0))"),
-    # (min(a, b) - b).*step(b - a) is min(a, b) - b (the Huber loss)
+    # (min(a, b) - b).*step(b - a) is min(a, b) - b (the Huber loss; m, the person's name
+    # for min(abs(r), delta), kept)
     ("sum(0.5*m.^2 + delta*(abs(r) - m)) where r = X*w - y, m = min(abs(r), delta)", "w",
-     {**REG, "delta": "scalar"}, "X'*(sign(r).*min(abs(r), delta)) where r = X*w - y"),
+     {**REG, "delta": "scalar"},
+     "X'*(sign(r).*m) where r = X*w - y, m = min(abs(r), delta)"),
     # 1 - sigmoid(-u) is sigmoid(u); 1 - sigmoid(u) stays as the book writes it
     ("-sum(log(sigmoid(-N*v)))", "v", {"N": "matrix(m,n)", "v": "vector(n)"},
      "N'*sigmoid(N*v)"),

@@ -22,6 +22,7 @@ from .ir import functions as F
 from .ir import softmax_rules as S
 from .ir.nodes import Node, walk
 from .ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
+from .ir.sandwich import regrouped, shows_symmetry
 from .polynomials import Cancellation, polynomial_base, sound
 
 _MAX_TERMS = 48
@@ -122,10 +123,14 @@ def elementwise_rows(keep: Keep) -> list[Rewrite]:
 
 
 def factor_rows(keep: Keep, price: Pricer | None = None) -> list[Rewrite]:
+    """With price, the sandwich row keeps what is no longer once shared calls are named
+    (the symmetric form winning a tie), and the polynomial row runs."""
     factoring = Factoring(keep)
     # factor() answers only a sum that prices lower; the products it makes meet the rows
     # that need a factored numerator ((e - e1)./(e + e1) is tanh)
-    return [Rewrite("pull a factor shared by terms out of a sum", {"add"},
+    named = named_no_longer(price) if price is not None else keep
+    return [Rewrite("L'*X*R + L'*Y*R -> L'*(X + Y)*R", {"add", "einsum"}, regrouped, named),
+            Rewrite("pull a factor shared by terms out of a sum", {"add"},
                 lambda n: factor(n, factoring)),
             Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
                     lambda n: E.tanh_of_exp(n, keep)),
@@ -137,6 +142,28 @@ def simplify(root: Node, price: Pricer | None = None) -> Node:
     price = Pricer() if price is None else price
     keep = shorter(price)
     return run(run(root, expand_rows(keep, price)), factor_rows(keep, price))
+
+
+def named_no_longer(price: Pricer) -> Keep:
+    """keep(new, old): new prints in no more tokens than old once each prints its repeated
+    calls named (`where p = softmax(W*x)`: the answer's own naming), and where as short,
+    new shows its symmetry (W'*(diag(p) - p*p')*W, not (W - p'*W)'*diag(p)*W)."""
+    from .printers.naming import name_shared
+    from .raising import NoMatrixForm
+
+    def tokens(n: Node) -> int | None:
+        try:
+            a = price.raiser.lift(n)
+        except NoMatrixForm:
+            return None
+        return price.raiser.measure(name_shared(a, set()))[0]
+
+    def keep(new: Node, old: Node) -> bool:
+        a, b = tokens(new), tokens(old)
+        if a is None or b is None:
+            return False
+        return a < b or (a == b and shows_symmetry(new) and not shows_symmetry(old))
+    return keep
 
 
 # ------------------------------------------------------------------ rules

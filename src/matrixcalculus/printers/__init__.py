@@ -56,11 +56,24 @@ def render(root: Node, taken: set[str] = frozenset(),
                if isinstance(d, str)} | set(dims)
     square = {n.params[0] for n in walk(root) if n.op == "var"
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
-    present = set(walk(root)) if own else set()
-    theirs = [(fold_powers(raiser.memo[n], carried, square), nm)
-              for n, nm in (own or {}).items()
-              if n in present and n in raiser.memo and nm not in used]
+    theirs = [(fold_powers(a, carried, square), nm)
+              for nm, a in _own_forms(raiser, own or {}) if nm not in used]
     tree = exact_numbers(name_shared(fold_powers(tree, carried, square), used, theirs))
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)
+
+
+def _own_forms(raiser, own: dict[Node, str]) -> list[tuple[str, ast.Node]]:
+    """Each where-name of the person's with its matrix form, raised by the answer's raiser
+    even where the answer's IR lacks its node (`2*A'*(A*x - b)`: the 2 is spread over the
+    sum in the IR, and gathered again when raised), so that the name is found wherever the
+    answer's text holds the form."""
+    from ..raising import NoMatrixForm
+    out = []
+    for n, nm in own.items():
+        try:
+            out.append((nm, raiser.lift(n)))
+        except NoMatrixForm:
+            continue
+    return out

@@ -81,8 +81,8 @@ def name_shared(body: ast.Node, taken: set[str],
     is written inline again.  Linear in the size of the answer's DAG.
 
     own: the person's own where-names with the subtree each names (LANGUAGE.md: a name
-    the person defined keeps that name in the answer): each one the answer holds twice or
-    more is named so, whether or not that saves tokens."""
+    the person defined keeps that name in the answer): each one the answer holds is named
+    so, once or more, whether or not that saves tokens."""
     if isinstance(body, ast.Where):
         return body
     dag = _Dag(body)
@@ -117,9 +117,12 @@ def name_shared(body: ast.Node, taken: set[str],
     count = [0] * n
     count[dag.root] = 1
     for e in by_size:
-        if (candidate(e) or e in theirs) and tree_count[e] >= 2:
+        if e in theirs and count[e]:
+            named.add(e)
+            chosen.append(e)
+        elif candidate(e) and tree_count[e] >= 2:
             k, t = count[e], tokens[e]
-            if k >= 2 and (k * t > k + t + 3 or e in theirs):
+            if k >= 2 and k * t > k + t + 3:
                 named.add(e)
                 chosen.append(e)
         out = 1 if e in named else count[e]
