@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="",
                     help="comma-separated problem names to run (logistic, least_squares, "
                          "matrix_factorization, four_index, jacobians, mlp, softmax_regression, "
-                         "attention, layer_norm, corpus, growth)")
+                         "attention, layer_norm, mha_einsum, corpus, growth)")
     args = ap.parse_args(argv)
 
     set_vars = [v for v in SLOW_KERNEL_VARS if v in os.environ]
@@ -57,12 +57,14 @@ def main(argv: list[str] | None = None) -> int:
 
     _setup_libraries()
     import batched
+    import tensor_problems
     import engine
     import harness
     import problems
 
     cfg = harness.Config.make(args.quick)
-    runners = [*problems.PROBLEMS, *batched.PROBLEMS, engine.corpus, engine.growth]
+    runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS, engine.corpus,
+               engine.growth]
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
         runners = [r for r in runners if r.__name__ in wanted]

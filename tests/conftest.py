@@ -2,7 +2,8 @@
 
     pytest tests            the normal suite: property tests run a bounded number of examples
     pytest tests --long     long mode: the differential test runs >= 20,000 random
-                            expressions, the fuzzers many more inputs (minutes to hours)
+                            expressions, the tensor one (test_tensors.py) 5,000, the
+                            fuzzers many more inputs (minutes to hours)
 
 Tests marked `long` scale their example counts with --long (use the `long_mode` fixture);
 tests marked `long_only` run only with --long.
@@ -19,7 +20,7 @@ def pytest_addoption(parser):
                           "long fuzzing runs")
     parser.addoption("--long-examples", type=int, default=None,
                      help="with --long: this many random expressions in the differential "
-                          "test instead of 20,000")
+                          "test instead of 20,000 (and in the tensor one instead of 5,000)")
 
 
 def pytest_configure(config):

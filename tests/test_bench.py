@@ -35,7 +35,7 @@ SECTIONS = ["1a. Logistic regression gradient", "1b. Logistic regression Hessian
             "6a. Two-layer MLP gradient", "6b. Two-layer MLP gradient",
             "7a. Softmax regression gradient", "7b. Softmax regression Hessian-vector product",
             "7c. Softmax regression Hessian", "8. Attention gradients",
-            "9. Layer norm backward",
+            "9. Layer norm backward", "10. Multi-head attention gradient with einsum",
             "Engine: derivation time per corpus case", "Engine: growth with expression size"]
 
 

@@ -123,6 +123,9 @@ def test_every_production_is_reachable():
         g = Generator(random.Random(seed).randrange, MAX_DEPTH)
         g.rejected_case()
         produced |= g.produced
+    # einsum's operands are tensors: tests/tensor_randexpr.py draws it (test_tensors.py)
+    from tensor_randexpr import TensorGenerator
+    texts += [TensorGenerator(seed).case().text for seed in range(50)]
     joined = " ".join(texts)
     for f in ARITY:
         assert f + "(" in joined, f

@@ -317,7 +317,10 @@ BAD = [
     ("__import__(\"os\").system(\"true\")", "x", None, 1, mc.ParseError,
      "unexpected character '.'", 16),
     ("x + \"ij\"", "x", None, 1, mc.ParseError,
-     "unexpected '\"ij\"': expected an operand", 4),
+     "unexpected '\"ij\"': strings are not part of the language outside einsum's first "
+     "argument, as in einsum(\"ij,jk->ik\", A, B)", 4),
+    ("sum(x) * \"i->i\"", "x", None, 1, mc.ParseError,
+     "unexpected '\"i->i\"': strings are not part of the language outside einsum's...", 9),
     ("1e999*x", "x", None, 1, mc.ParseError, "the number 1e999 is too large", 0),
     # --- not text at all
     (None, "x", None, 1, mc.ParseError, "an expression must be text, not NoneType", None),

@@ -77,6 +77,7 @@ TOKENS = [
     "\t", "\n", ".", "..", ";", "[", "]", "{", "}", "#", "!", "@", "$", "%", "&", "|",
     "~", "?", ":", "\\", '"', "`", "\x00", "\x7f", "²", "α", "·", "−", "ᵀ", "\u200b",
     "\ud7ff", "é", "x1", "_", "__", "A_1", "ones(n)", "eye(3)", "ones(m,n)",
+    "einsum(", "\"ij,jk->ik\"", "\"ii->i\"", "\"i->ii\"", "ij->", "->", "\"ij\"", "T", "\"\"",
 ]
 
 
@@ -175,7 +176,58 @@ def axis_forms(draw) -> tuple[str, dict | None]:
     return text, vars_
 
 
+# einsum: subscripts valid or broken (a wrong term length, a label of two sizes, '->'
+# missing or doubled, non-letters, an output label no input has, too few or many
+# operands), on tensors of order 3 and 4, inside larger expressions
+TENSOR_VARS = {"T": "tensor(n, d, h)", "U": "tensor(h, d, n, m)", "S": "tensor(n, n, h)",
+               "A": "matrix(n, d)", "x": "vector(h)", "y": "vector(n)", "a": "scalar"}
+EINSUM_OPERANDS = ["T", "U", "S", "A", "x", "y", "a", "tanh(T)", "T.*T", "sum(T, 2)",
+                   "softmax(T, 3)", "A'", "2*U", "ones(n)", "E"]
+TERM_CHARS = "ijklab" * 4 + "1 _.>-"
+
+
+@st.composite
+def einsum_forms(draw) -> tuple[str, dict | None]:
+    k = draw(st.integers(0, 4))
+    terms = [draw(st.text(alphabet=TERM_CHARS, max_size=5)) for _ in range(max(k, 1))]
+    out = draw(st.text(alphabet=TERM_CHARS[:24], max_size=5))
+    arrow = draw(st.sampled_from(["->"] * 6 + ["", "->->", "-", ">"]))
+    spec = ",".join(terms) + arrow + out
+    spec = f'"{spec}"' if draw(st.integers(0, 3)) else spec     # mostly quoted
+    ops = [draw(st.sampled_from(EINSUM_OPERANDS)) for _ in range(k + draw(st.integers(-1, 1)))]
+    text = f"einsum({', '.join([spec, *ops])})"
+    wrap = draw(st.integers(0, 6))
+    if wrap == 1:
+        text = f"sum({text})"
+    elif wrap == 2:
+        text = f"norm2({text})^2"
+    elif wrap == 3:
+        text = f"sum(E.*sum(E, {draw(st.integers(0, 5))})) where E = {text}"
+    elif wrap == 4:
+        text = f"tr({text})"
+    elif wrap == 5:
+        text = f"sum(softmax({text}, 2).*T)"
+    pick = draw(st.integers(0, 2))
+    vars_ = None if pick == 0 else dict(TENSOR_VARS) if pick == 1 else {
+        v: d for v, d in TENSOR_VARS.items() if re.search(rf"\b{v}\b", text)}
+    return text, vars_
+
+
 # ------------------------------------------------------------------ the tests
+@pytest.mark.long
+def test_einsum_forms(long_mode):
+    """Valid and broken einsum subscripts over tensors, inside larger expressions: one
+    MatrixCalculusError with a position in the text, or an answer that prints."""
+    @_settings(long_mode, normal=300, long=10_000)
+    @given(einsum_forms(), st.integers(0, 3), st.sampled_from([1, 1, 1, 2]))
+    def run(form, k, order):
+        text, vars_ = form
+        names = [n for n in names_in(text) if n != "E"] or ["T"]
+        front_door(text, names[k % len(names)], vars_, order)
+    run()
+
+
+
 @pytest.mark.long
 def test_random_bytes(long_mode):
     @_settings(long_mode)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import matrixcalculus as mc
-from matrixcalculus.ast import Binary, Call, Name, Neg, Node, Num, Transpose, Where
+from matrixcalculus.ast import Binary, Call, Name, Neg, Node, Num, Spec, Transpose, Where
 from matrixcalculus.language.parser import parse
 from matrixcalculus.ops import ALL, ARITY
 
@@ -177,6 +177,11 @@ _NUMBERS = st.one_of(
 )
 _OPS = ["+", "-", "*", "/", ".*", "./", "^", ".^"]
 _FUNCS = sorted(ALL)
+# einsum's subscripts, valid or not (the parser takes any letters, commas and one '->'; the
+# checks of labels and operands come later): each written quoted and bare by show()
+_TERMS = st.text(alphabet="ijkab", max_size=4)
+_SPECS = st.tuples(st.lists(_TERMS, min_size=1, max_size=3), _TERMS).map(
+    lambda t: ",".join(t[0]) + "->" + t[1])
 
 
 def _expressions() -> st.SearchStrategy[Node]:
@@ -191,6 +196,8 @@ def _expressions() -> st.SearchStrategy[Node]:
             st.builds(Neg, children),
             st.builds(Transpose, children),
             calls,
+            st.builds(lambda spec, args: Call("einsum", (Spec(spec), *args)), _SPECS,
+                      st.lists(children, max_size=3)),
         )
 
     return st.recursive(leaves, extend, max_leaves=25)
@@ -220,6 +227,8 @@ def show(n: Node) -> str:
         return f"({show(n.operand)})'"
     if isinstance(n, Binary):
         return f"({show(n.left)}{n.op}{show(n.right)})"
+    if isinstance(n, Spec):     # quoted when it has a comma or nothing before '->'
+        return f'"{n.text}"' if "," in n.text or n.text.startswith("-") else n.text
     if isinstance(n, Call):
         return f"{n.func}({', '.join(show(a) for a in n.args)})"
     if isinstance(n, Where):
@@ -246,6 +255,9 @@ _TOKENS = [
     "+", "-", "*", "/", ".*", "./", "^", ".^", "'", "(", ")", ",", "=", " ",
     "where", "where s =", "sum(", "exp(", "ones(", "eye(", "det(", "inv(", "softmax(", "tr(",
     "diag(", "norm2(", "logdet(", "foo(", "x'*", "A*x", "x'*A*x", ")'",
+    # einsum, valid and broken subscripts
+    "einsum(", "einsum(\"ij,jk->ik\", ", "\"ij->i\"", "ij->", "->", "\"i1->i\"", "\"ij,j\"",
+    "\"ii->\"", "\"i->ii\"", ",jk->ik", "\"->\"",
     # junk
     ".", "..", "**", "=", "==", "[", "]", "{", ";", "#", "\\", "\"", "`", "\n", "\t", "\x00",
     "²", "α", "·", "—", "ᵀ", "\u200b", "__import__('os')", "lambda", "%", "@", "!", "$",

@@ -90,6 +90,15 @@ def fewer_flops(sizes: dict, uses: dict[Node, int]) -> Keep:
     return keep
 
 
+def no_bigger(keep: Keep, sizes: dict) -> Keep:
+    """keep, and new holds no array bigger than old's biggest: pulling a contracted factor
+    out may leave an inner sum larger than anything computed before (an (n, d, c, c) one
+    for a softmax Hessian, where the terms' arrays were (n, d) and the (d, c, d, c) result)."""
+    def biggest(n: Node) -> int:
+        return max(elements(m, sizes) for m in walk(n))
+    return lambda new, old: keep(new, old) and biggest(new) <= biggest(old)
+
+
 def _small_sums(n: Node) -> list[int]:
     return [k for k, a in enumerate(n.args) if a.op == "add" and len(a.args) <= 8]
 
@@ -129,6 +138,7 @@ def passes(sizes: dict, uses: dict[Node, int]) -> tuple[list[Rewrite], list[Rewr
     term is a pass over n^4 numbers and the inner sum costs n^2)."""
     keep = fewer_flops(sizes, uses)
     outer = Factoring(keep, pullable=_free, options=1, deep=False)
+    shared = Factoring(no_bigger(keep, sizes), deep=False)
     return [
         # computed as printed, log(softmax(X, 2)) underflows to -inf where a row's entries
         # are far apart; X - logsumexp(X, 2) keeps every digit
@@ -143,6 +153,11 @@ def passes(sizes: dict, uses: dict[Node, int]) -> tuple[list[Rewrite], list[Rewr
         # its equal terms collect; factor() answers only what costs fewer flops than that)
         Rewrite("pull a free factor shared by terms out of a sum", {"add"},
             lambda n: factor(B.add(n.args), outer)),
+        # then any shared factor, contracted ones too, where that saves flops: (T1 - T2)
+        # @ K once, not T1 @ K - T2 @ K (two batched products over the n x m scores of
+        # an attention gradient)
+        Rewrite("pull a shared factor out of a sum where that saves flops", {"add"},
+            lambda n: factor(B.add(n.args), shared)),
     ]
 
 

@@ -242,6 +242,8 @@ class ProductWriter:
         """x as a view broadcasting over the labels of res (permuted first if need be)."""
         ordered = "".join(c for c in res if c in tx)
         base = self.single(x, tx, ordered)
+        if ordered == res:                  # nothing to broadcast over: no [:, :, :]
+            return base.at(POW)
         index = ", ".join(":" if c in tx else "None" for c in res)
         return f"{base.at(ATOM)}[{index}]"
 

@@ -60,9 +60,11 @@ def parse_subscripts(spec: ast.Spec, src: str) -> Subscripts:
     or doubled '->', a non-letter label, an output label no input has."""
     text, base = spec.text, spec.pos
     if "->" not in text:
+        s, e = spec.pos, spec.end
+        if s is not None and s == e:        # "": the caret under the quotes
+            s, e = s - 1, e + 1
         raise ParseError(f"einsum's subscripts need '->' and the output's labels, as in "
-                         f"{EXAMPLE} (NumPy's explicit mode): {text!r} has none",
-                         src, spec.pos, spec.end)
+                         f"{EXAMPLE} (NumPy's explicit mode): {text!r} has none", src, s, e)
     arrow = text.index("->")
     if "->" in text[arrow + 2:]:
         at = None if base is None else base + text.index("->", arrow + 2)

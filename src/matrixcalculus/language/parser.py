@@ -312,6 +312,11 @@ def _syntax_error(e: UnexpectedInput, text: str) -> ParseError:
                    "where-bindings")
         elif tok.type == "ASSIGN" and "ASSIGN" not in expected:
             msg = "unexpected '=': named subexpressions are written 'EXPR where NAME = EXPR'"
+        elif tok.type == "SPEC":
+            # a quoted text (or `ij->i`) anywhere but as einsum's first argument
+            kind = "strings are" if str(tok).startswith('"') else "subscripts are"
+            msg = (f"unexpected {what}: {kind} not part of the language outside einsum's "
+                   f"first argument, as in einsum(\"ij,jk->ik\", A, B)")
         elif _OPERAND_START & expected and tok.type not in _OPERAND_START:
             msg = f"unexpected {what}: expected an operand"
         elif tok.type != "LPAR" and _follows_where(text, pos):

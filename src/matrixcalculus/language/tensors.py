@@ -39,6 +39,9 @@ class TensorRules:
         return [d for d in t if not self.dims.is_one(d)]
 
     def _einsum(self, node: ast.Call) -> tuple:
+        if not node.args:
+            raise self._err(ParseError, f"einsum takes its subscripts and operands, as in "
+                            f"{EXAMPLE}", node)
         spec, *operands = node.args
         if not isinstance(spec, ast.Spec):
             raise self._err(ParseError, f"einsum's first argument is its subscripts, as in "
