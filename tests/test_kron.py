@@ -103,9 +103,10 @@ def test_bad_input_is_one_error_with_a_caret(text, message):
     assert "^" in str(err.value)
 
 
-def test_answers_over_product_dimensions_are_not_built_yet():
-    with pytest.raises(mc.UnsupportedDerivativeError, match="product dimension"):
-        mc.derivative("kron(A, B)", "A", vars={"A": "matrix(m,n)", "B": "matrix(p,q)"})
+def test_answers_over_product_dimensions_print():      # (tests/test_kron_answers.py)
+    d = mc.derivative("kron(A, B)", "A", vars={"A": "matrix(m,n)", "B": "matrix(p,q)"})
+    assert d.shape == ("m*p", "n*q", "m", "n")
+    assert str(d).startswith("D[(i,j),(k,l),")
 
 
 def test_declarations_take_product_dimensions():

@@ -26,6 +26,7 @@ from .language.typecheck import Typed
 from .limits import LIMITS, deadline
 from .lower import lower, where_names
 from .printers import render
+from .printers.grouped import grouped_answer
 from .printers.text import to_text
 from .variables import VariableInfo, free_dims_of, variables_of
 from .wrt import names as wrt_names
@@ -83,12 +84,19 @@ class Printed:
     typed: Typed
     by_work = False          # printed in the order that computes it (render's by_work)
     _may_have_vec_form = False       # a 4-index derivative with respect to a matrix
+    # over product dimensions (printers/grouped.py): IR axes per language axis, and the
+    # variables declared over one (name -> IR shape); None where there is none
+    _grouping: tuple[tuple[int, ...], dict[str, tuple]] | None = None
 
     @cached_property
     def _answer(self):
         declared = {d for v in self.variables.values()
                     if v.origin == "declared" for d in v.shape if isinstance(d, str)}
         own = where_names(self.typed) if self.typed.bindings else None
+        if self._grouping is not None:
+            return grouped_answer(self.ir, *self._grouping, taken=set(self.variables),
+                                  dims=declared, own=own, by_work=self.by_work,
+                                  vec=self._may_have_vec_form)
         return render(self.ir, taken=set(self.variables), dims=declared, own=own,
                       by_work=self.by_work, vec=self._may_have_vec_form)
 
@@ -177,9 +185,11 @@ class Derivation(Printed, Compiled):
         self.wrt_irs = tuple(wrt_irs)
         self.wrt_ir = self.wrt_irs[0]
         variables = variables_of(typed)
-        # (no product dimension in its shape: derive() refuses those, _printable)
+        self._grouping = _grouping(typed, self.wrt_list, result)
+        # the language's shape (a product dimension one axis) where the IR groups axes
+        out = _language_shape(typed, self.wrt_list) if self._grouping else None
         super().__init__(result, variables, free_dims_of(typed, variables),
-                         self.kind.lower().replace(" ", "_"))
+                         self.kind.lower().replace(" ", "_"), out_shape=out)
 
     @property
     def _may_have_vec_form(self) -> bool:        # type: ignore[override]
@@ -192,7 +202,7 @@ class Derivation(Printed, Compiled):
 
     @property
     def shape(self) -> tuple[str | int, ...]:
-        return tuple(self.ir.shape)
+        return tuple(self.out_shape if self.out_shape is not None else self.ir.shape)
 
     @cached_property
     def eval_ir(self) -> Node:
@@ -230,7 +240,8 @@ class Derivation(Printed, Compiled):
     @cached_property
     def value(self) -> Compiled:
         """The expression differentiated, as a function of the same arguments."""
-        return Compiled(self.expression_ir, self.variables, self.free_dims)
+        out = self.typed.shape(self.typed.type_of(self.typed.root)) if self._grouping else None
+        return Compiled(self.expression_ir, self.variables, self.free_dims, out_shape=out)
 
     def lower_order(self) -> Derivation:
         """The order-1 lower derivative (order >= 2), from the IR: with respect to the
@@ -245,22 +256,35 @@ class Derivation(Printed, Compiled):
 D = TypeVar("D", bound=Derivation)
 
 
-def _printable(typed: Typed, wrt: Sequence[str], d: Node) -> None:
-    """An answer over a product dimension (m*p, of kron and vec), or holding a variable
-    declared over one, has no printed form yet (the IR has a group of axes there, and
-    raising has no kron or vec to write it back with): an error, not a misleading answer."""
-    def grouped(shape: tuple) -> bool:
-        return any(isinstance(x, str) and "*" in x for x in shape)
+def _language_shape(typed: Typed, wrt: Sequence[str]) -> tuple:
     shapes = {v.name: typed.shape(v.type) for v in typed.variables.values()}
-    out = typed.shape(typed.type_of(typed.root)) + sum((shapes[w] for w in wrt), ())
-    held = sorted({n.name for n in walk(d) if n.op == "var" and grouped(shapes[n.name])})
-    if grouped(out) or held:
-        what = f"holds {', '.join(held)}, declared" if held else "is"
-        raise UnsupportedDerivativeError(
-            f"the derivative {what} over a product dimension "
-            f"({', '.join(str(x) for x in out if '*' in str(x)) or 'm*p'}); printing such "
-            "an answer (with kron and vec) is not built yet; the expression itself evaluates "
-            "(expression(...).evaluate())")
+    return typed.shape(typed.type_of(typed.root)) + sum((shapes[w] for w in wrt), ())
+
+
+def _grouping(typed: Typed, wrt: Sequence[str], d: Node
+              ) -> tuple[tuple[int, ...], dict[str, tuple]] | None:
+    """An answer over a product dimension (m*p, of kron and vec), or holding a variable
+    declared over one: the IR axes of each of its language axes (groups), and each such
+    variable's IR shape (printers/grouped.py prints it); None where there is none.
+    A variable over product dimensions other than a vector(m*p) has no printed form."""
+    def grouped(t) -> bool:
+        return any(len(g) > 1 for g in typed.groups(t))
+    def axes(t) -> tuple[int, ...]:
+        return tuple(len(g) for g in typed.groups(t) if g)
+    vs = {v.name: v for v in typed.variables.values()}
+    held = {n.params[0]: n.shape for n in walk(d)
+            if n.op == "var" and n.params[0] in vs and grouped(vs[n.params[0]].type)}
+    types = [typed.type_of(typed.root)] + [vs[w].type for w in wrt]
+    if not held and not any(grouped(t) for t in types):
+        return None
+    for name in held:
+        if axes(vs[name].type) != (2,):
+            raise UnsupportedDerivativeError(
+                f"the derivative holds {name}, declared over product dimensions "
+                f"{typed.shape(vs[name].type)}; printing it is built for a vector(m*p) "
+                "only; the expression itself evaluates (expression(...).evaluate())")
+    groups = sum((axes(t) for t in types), ())
+    return groups, held
 
 
 def derive(expr: str, wrt: str | Sequence[str], vars: Mapping[str, Any] | None,
@@ -273,7 +297,9 @@ def derive(expr: str, wrt: str | Sequence[str], vars: Mapping[str, Any] | None,
     validate(typed, names, expr)
     xs = tuple(var_nodes[w] for w in names)
     d = differentiate.mixed(y, xs)
-    _printable(typed, names, d)
     if len(walk(d)) > LIMITS.max_ir_nodes:
         raise LimitError(f"the derivative has more than {LIMITS.max_ir_nodes} IR nodes")
-    return make(expr, names, typed, y, xs, d)
+    out = make(expr, names, typed, y, xs, d)
+    if out._grouping is not None:
+        _ = out._answer             # no printed form: an error now, not when printed
+    return out

@@ -30,9 +30,10 @@ def dimension_sizes(variables: Mapping[str, VariableInfo],
     those of the variables and free_dims (carried by no variable)."""
     names: list[str] = []
     for info in variables.values():
-        for d in info.shape:
-            if isinstance(d, str) and d not in names:
-                names.append(d)
+        for d in info.shape:        # a product dimension m*p: its factors' sizes
+            for f in (d.split("*") if isinstance(d, str) else ()):
+                if f not in names:
+                    names.append(f)
     names += [d for d in free_dims if d not in names]
     sizes = {d: PREFERRED_SIZES[d] for d in names if d in PREFERRED_SIZES}
     used = set(sizes.values())
@@ -45,8 +46,18 @@ def dimension_sizes(variables: Mapping[str, VariableInfo],
     return sizes
 
 
+def dim_size(d: str | int, sizes: Mapping[str, int]) -> int:
+    """A dimension's size; a product dimension m*p's is its factors' product."""
+    if isinstance(d, int):
+        return d
+    if d in sizes or "*" not in d:
+        return sizes[d]
+    return int(np.prod([dim_size(f if not f.isdigit() else int(f), sizes)
+                        for f in d.split("*")]))
+
+
 def concrete_shape(info: VariableInfo, sizes: Mapping[str, int]) -> tuple[int, ...]:
-    return tuple(d if isinstance(d, int) else sizes[d] for d in info.shape)
+    return tuple(dim_size(d, sizes) for d in info.shape)
 
 
 def parse_domains(domains: Mapping[str, str] | None,

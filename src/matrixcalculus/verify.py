@@ -81,7 +81,7 @@ def _fmt(x: float) -> str:
 
 def _work(d: Derivation, sizes: Mapping[str, int]) -> int:
     size = 1
-    for dim in d.shape:
+    for dim in d.ir.shape:          # the IR splits a product dimension m*p
         size *= dim if isinstance(dim, int) else sizes[dim]
     wrt = d.variables[d.wrt_list[-1]]        # differences are taken along the last one
     return size * max(1, int(np.prod(concrete_shape(wrt, sizes), dtype=np.int64)))
