@@ -79,7 +79,7 @@ def test_sympy_leaves_a_kron_quadratic_form_unevaluated_and_we_give_a_matrix():
     W = w_.reshape(3, 4)
     np.testing.assert_allclose(d.evaluate(X=X_, B=B_, w=w_), W @ B_ @ W.T, rtol=1e-10)
     back = mc.expression(str(d), vars=vars_)
-    np.testing.assert_allclose(back.evaluate(B=B_, w=w_), W @ B_ @ W.T, rtol=1e-10)
+    np.testing.assert_allclose(back.evaluate(X=X_, B=B_, w=w_), W @ B_ @ W.T, rtol=1e-10)
     assert d.check().ok
 
 
