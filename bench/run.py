@@ -59,11 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     import batched
     import tensor_problems
     import engine
+    import kron_bench
     import harness
     import problems
 
     cfg = harness.Config.make(args.quick)
-    runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS, engine.corpus,
+    runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS,
+               *kron_bench.PROBLEMS, engine.corpus,
                engine.growth]
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
