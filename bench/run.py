@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     import batched
     import tensor_problems
     import engine
-    import kron_bench
     import harness
+    import kron_bench
     import problems
 
     cfg = harness.Config.make(args.quick)
