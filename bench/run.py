@@ -57,11 +57,11 @@ def main(argv: list[str] | None = None) -> int:
 
     _setup_libraries()
     import batched
-    import tensor_problems
     import engine
     import harness
     import kron_bench
     import problems
+    import tensor_problems
 
     cfg = harness.Config.make(args.quick)
     runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS,
