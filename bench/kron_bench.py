@@ -20,8 +20,8 @@ def kron_vec(cfg: Config) -> list[Section]:
     e = mc.expression(EXPR, vars=VARS)
     hvp = mc.derivative("norm2(R - U*V')^2", "U", vars={"R": "matrix(n,n)", "U": "matrix(n,k)",
                                                        "V": "matrix(n,k)"}, order=2).hvp()
-    sec = Section(f"7. A Kronecker product applied as a product: `{EXPR}` (the MF Hessian's "
-                  "vec form times vec(dU))", "7 kron applied")
+    sec = Section(f"10. A Kronecker product applied as a product: `{EXPR}` (the MF Hessian's "
+                  "vec form times vec(dU))", "10 kron applied")
     n0, k0 = points[-1]
     sec.add(f"Generated NumPy code (sizes n = {n0}, k = {k0}); it computes 2*dU*(V'*V) "
             "without the (nk) x (nk) matrix:\n\n" + code_block(e.code("numpy", {"n": n0, "k": k0})))
