@@ -95,8 +95,8 @@ def autograd_reference(fn: Callable[..., Any], params: Mapping[str, str],
                        arrays: Mapping[str, np.ndarray], wrt: str, order: int,
                        symmetric: bool = False) -> np.ndarray:
     """The order-`order` derivative of fn (params: each argument -> its keyword) by torch
-    autograd, shaped out + wrt * order;
-    each of wrt's index pairs symmetrised when symmetric."""
+    autograd, shaped out + wrt * order; each of wrt's index pairs symmetrised when
+    symmetric."""
     import torch  # noqa: PLC0415
     from torch.autograd.functional import hessian, jacobian  # noqa: PLC0415
 
