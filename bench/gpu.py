@@ -112,7 +112,7 @@ def logistic_methods(n: int, device: str, dtype) -> dict:
     def f(w):
         return torch.nn.functional.softplus(-y * (X @ w)).sum()
     return {
-        "ours torch": lambda: fn(*[arrays[k] for k in d.variables]),
+        "ours torch": lambda: fn(**d.keywords(arrays)),
         "torch.func.hessian": lambda: torch.func.hessian(f)(w),
         "hand": lambda: X.T @ (X * (p * (1 - p) * y * y)[:, None]),
         "limit": lambda: Z.T @ Z,
@@ -134,7 +134,7 @@ def gaussian_methods(n: int, device: str, dtype) -> dict:
     def f(S):
         return 0.5 * torch.logdet(S) + 0.5 * (x - mu) @ torch.linalg.solve(S, x - mu)
     return {
-        "ours torch": lambda: fn(*[arrays[k] for k in d.variables]),
+        "ours torch": lambda: fn(**d.keywords(arrays)),
         "torch.func.hessian": lambda: torch.func.hessian(f)(S),
         "hand": lambda: (-0.5 * torch.einsum("jk,li->ijkl", P, P)
                          + 0.5 * torch.einsum("li,j,k->ijkl", P, v, u)

@@ -76,11 +76,11 @@ class Ours:
     def methods(self, sizes: dict, arrays: dict[str, np.ndarray]) -> list[Method]:
         names = list(self.d.variables)
         np_fn = self.d.compiled("numpy", sizes)
-        np_args = [arrays[n] for n in names]
+        np_args = self.d.keywords({n: arrays[n] for n in names})
         t_fn = self.d.compiled("torch", sizes)
-        t_args = [torch.from_numpy(arrays[n]) for n in names]
-        return [Method(OURS, lambda: np_fn(*np_args), "numpy"),
-                Method(OURS_TORCH, lambda: t_fn(*t_args), "torch")]
+        t_args = self.d.keywords({n: torch.from_numpy(arrays[n]) for n in names})
+        return [Method(OURS, lambda: np_fn(**np_args), "numpy"),
+                Method(OURS_TORCH, lambda: t_fn(**t_args), "torch")]
 
     def source(self, sizes: dict) -> str:
         return (f"`{self.expr}`, {self.d.kind} wrt `{self.wrt}`: `{self.d}`\n\n"

@@ -28,30 +28,37 @@ def load_v2():
 
 def runner(d, backend: str):
     """d's generated code in a backend, called with NumPy inputs by name, NumPy out."""
-    import numpy as np  # noqa: PLC0415
-
     ns: dict = {}
     exec(compile(d.code(backend), "<generated>", "exec"), ns)  # noqa: S102 - our own code
-    fn = ns[d.func_name]
-    names = list(d.variables)
+    return call_by_name(d, ns[d.func_name], backend)
+
+
+def call_by_name(d, fn, backend: str):
+    """fn (d's generated function in a backend, keyword-only) as a function of NumPy inputs
+    by variable name, NumPy out."""
+    import numpy as np  # noqa: PLC0415
+
+    params = d.parameters          # a variable -> its keyword (lambda -> lambda_)
     if backend == "torch":
         import torch  # noqa: PLC0415
 
         def run(**inputs):
-            return fn(*[torch.tensor(inputs[n], dtype=torch.float64) for n in names]).numpy()
+            return fn(**{params[n]: torch.tensor(inputs[n], dtype=torch.float64)
+                         for n in d.variables}).numpy()
     elif backend == "jax":
         import jax  # noqa: PLC0415
         jax.config.update("jax_enable_x64", True)
         import jax.numpy as jnp  # noqa: PLC0415
 
         def run(**inputs):
-            return np.asarray(fn(*[jnp.asarray(inputs[n]) for n in names]))
+            return np.asarray(fn(**{params[n]: jnp.asarray(inputs[n]) for n in d.variables}))
     elif backend == "dask":
         import dask.array as da  # noqa: PLC0415
 
         def run(**inputs):
-            return np.asarray(fn(*[da.asarray(inputs[n]) for n in names]).compute())
+            return np.asarray(fn(**{params[n]: da.asarray(inputs[n])
+                                    for n in d.variables}).compute())
     else:
         def run(**inputs):
-            return fn(*[inputs[n] for n in names])
+            return fn(**{params[n]: inputs[n] for n in d.variables})
     return run

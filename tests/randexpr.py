@@ -1242,21 +1242,23 @@ def raw_derivative(y, xs):
 
 
 def run_ir(ir, variables, inputs: dict[str, np.ndarray]) -> np.ndarray:
-    from matrixcalculus.codegen import generate
+    from matrixcalculus.codegen import generate, parameter_names
     params = [(v.name, v.shape) for v in variables.values()]
     ns: dict = {}
     exec(compile(generate(ir, params, "numpy", func_name="f"), "<raw>", "exec"), ns)  # noqa: S102
+    names = parameter_names(params, "f").params
     with np.errstate(all="ignore"):
-        return np.asarray(ns["f"](*(inputs[v] for v in variables)), dtype=np.float64)
+        return np.asarray(ns["f"](**{names[v]: inputs[v] for v in variables}),
+                          dtype=np.float64)
 
 
 def run_torch_code(obj, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """Run the standalone PyTorch source of a Derivative or Expression."""
     ns: dict = {}
     exec(compile(obj.code("torch"), f"<torch {obj.func_name}>", "exec"), ns)  # noqa: S102
-    args = [torch.tensor(inputs[v], dtype=torch.float64) for v in obj.variables]
+    args = {v: torch.tensor(inputs[v], dtype=torch.float64) for v in obj.variables}
     with torch.no_grad():
-        return np.asarray(ns[obj.func_name](*args), dtype=np.float64)
+        return np.asarray(ns[obj.func_name](**obj.keywords(args)), dtype=np.float64)
 
 
 def check_case(case: Case, order: int = 1, points: int = 2) -> str:

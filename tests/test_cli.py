@@ -199,15 +199,39 @@ def test_reference_examples_verify(capsys):
     assert out.count("verified: max rel. error") == len(examples.EXAMPLES)
 
 
-def test_code_option_prints_a_runnable_function(capsys):
-    assert main(["x'*A*x", "--wrt", "x", "--code", "numpy"]) == 0
-    out = capsys.readouterr().out
-    src = out[out.index("import numpy"):]
-    ns: dict = {}
-    exec(compile(src, "<cli>", "exec"), ns)  # noqa: S102 - our own generated code
+def test_code_option_prints_a_runnable_module(capsys, tmp_path):
+    """--code: stdout is the module alone (`> f.py` imports and runs), the answer in its
+    comment header."""
+    import importlib.util
+
     import numpy as np
+    assert main(["x'*A*x", "--wrt", "x", "--code", "numpy", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# gradient of x'*A*x with respect to x   (shape: n)\n#   (A + A')*x")
+    assert "#   A: matrix(n, n) (spelling), shape (n, n)" in out and "# check: verified" in out
+    path = tmp_path / "f.py"
+    path.write_text(out)
+    spec = importlib.util.spec_from_file_location("f", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     A, x = np.arange(9.0).reshape(3, 3), np.array([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(ns["gradient"](x=x, A=A), (A + A.T) @ x)
+    np.testing.assert_allclose(module.gradient(x=x, A=A), (A + A.T) @ x)
+    with pytest.raises(TypeError):           # keyword-only
+        module.gradient(A, x)
+    # dimension names bind across arguments: n is x's length, so A must be n x n
+    with pytest.raises(ValueError, match=r"gradient\(\): argument A should have shape \(n, n\) "
+                                         r"with n = 3 \(as in x\), got shape \(2, 2\)"):
+        module.gradient(A=A[:2, :2], x=x, check_shapes=True)
+    with pytest.raises(ValueError, match=r"argument x should have shape \(n,\) \(1 axis\), "
+                                         r"got shape \(3, 1\)"):
+        module.gradient(A=A, x=x[:, None], check_shapes=True)
+    # json keeps the module in its "code" field; latex and several --wrt refuse --code
+    assert main(["x'*A*x", "--wrt", "x", "--code", "torch", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["code"].startswith("# gradient of x'*A*x")
+    assert main(["x'*A*x", "--wrt", "x", "--code", "numpy", "--format", "latex"]) == 2
+    assert "--format text" in capsys.readouterr().err
+    assert main(["x'*A*x", "--wrt", "x", "--wrt", "A", "--code", "numpy"]) == 2
+    assert "one --wrt" in capsys.readouterr().err
 
 
 def test_steps_option(capsys):

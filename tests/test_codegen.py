@@ -9,10 +9,12 @@ import re
 
 import numpy as np
 import pytest
+from code_support import code_only
 from corpus_support import load
 from corpus_support import runner as _runner
 
 import matrixcalculus as mc
+from matrixcalculus.codegen import Doc
 from matrixcalculus.codegen import generate as generate_module
 
 cases, oracle = load()
@@ -48,10 +50,17 @@ def test_generated_module_is_standalone(case):
         assert imports and all(tree.body.index(i) < 2 for i in imports)
         func = next(n for n in tree.body if isinstance(n, pyast.FunctionDef)
                     and n.name == d.kind.lower())
-        assert [a.arg.rstrip("_") for a in func.args.args] == list(d.variables)
-        # never a dense diagonal matrix, never an unordered n-ary einsum
-        assert "diag(" not in src
-        for spec in re.findall(r"einsum\('([^']*)'", src):
+        # keyword-only: a positional caller could mix up two square matrices
+        assert not func.args.args and not func.args.posonlyargs
+        assert [a.arg for a in func.args.kwonlyargs] == \
+            [*d.parameters.values(), "check_shapes"]
+        assert [a.arg.rstrip("_") for a in func.args.kwonlyargs[:len(d.variables)]] == \
+            list(d.variables)
+        # never a dense diagonal matrix, never an unordered n-ary einsum (in the code: the
+        # header and the docstring quote the answer, diag(...) and all)
+        code = code_only(src)
+        assert "diag(" not in code
+        for spec in re.findall(r"einsum\('([^']*)'", code):
             assert spec.count(",") <= 1, spec
 
 
@@ -93,7 +102,7 @@ def test_unknown_backend_is_a_clear_error():
 def _big_operands_scaled(src: str, names: tuple[str, ...]) -> list[str]:
     """Places where a coefficient or a minus sign multiplies one of the large inputs."""
     big = "|".join(names)
-    return re.findall(rf"(?<![\w)\]])-(?:{big})\b|[\d.]+ \* (?:{big})\b", src)
+    return re.findall(rf"(?<![\w)\]])-(?:{big})\b|[\d.]+ \* (?:{big})\b", code_only(src))
 
 
 def test_coefficients_go_on_the_smallest_operand():
@@ -144,7 +153,7 @@ def test_dimensions_no_variable_carries_become_arguments():
     d = mc.derivative("sum(ones(m))*a + tr(eye(m))*a^2", "a", vars={"a": "scalar"})
     assert d.free_dims == ("m",)
     src = d.code("numpy")
-    assert "def derivative(a, m):" in src
+    assert "def derivative(*, a, m, check_shapes=False):" in src
     assert d.evaluate(a=2.0, m=5) == pytest.approx(5 + 2 * 5 * 2.0)
     assert d.check().ok
     assert d.check_claim("sum(ones(m)) + 2*a*tr(eye(m))").correct
@@ -156,7 +165,7 @@ def test_dimensions_no_variable_carries_become_arguments():
     d = mc.derivative("ones(m)*x'", "x", vars={"x": "vector(n)"})
     assert d.evaluate(x=np.ones(3), m=2).shape == (2, 3, 3)
     for backend in BACKENDS:
-        assert "def derivative(x, m):" in d.code(backend)
+        assert "def derivative(*, x, m, check_shapes=False):" in d.code(backend)
 
 
 def test_common_outer_factors_are_pulled_out_of_sums():
@@ -224,7 +233,11 @@ def test_docstring_text_cannot_close_the_docstring():
     from matrixcalculus.ir.build import var
     x = var("x", ("n",))
     src = generate_module(x, [("x", ("n",))], "numpy", func_name="f",
-                          doc=('a """ b', "end\\"))
+                          doc=Doc(header=('a """ b', "x\nimport os; os.exit(1)", "\rend\\"),
+                                  summary='a """ b', notes=("end\\", "c\n\"\"\"\nd")))
     fn = _load(src, "f")
     assert fn.__doc__.splitlines()[0] == 'a """ b'
-    assert np.array_equal(fn(np.ones(2)), np.ones(2))
+    assert "end\\" in fn.__doc__ and 'c\n"""\nd' in fn.__doc__
+    # a header line never leaves its comment
+    assert "import os" not in code_only(src)
+    assert np.array_equal(fn(x=np.ones(2)), np.ones(2))

@@ -57,7 +57,7 @@ def test_matrix_factorization_hvp_never_forms_the_hessian():
     rng = np.random.default_rng(1)
     R, U, V, dU = (rng.standard_normal(s) for s in ((m, n), (m, k), (n, k), (m, k)))
     tracemalloc.start()
-    out = fn(R, U, V, dU)
+    out = fn(R=R, U=U, V=V, dU=dU)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     np.testing.assert_allclose(out, 2 * dU @ (V.T @ V), rtol=1e-10)
@@ -78,12 +78,23 @@ def test_hvp_errors():
 
 
 def test_cli_hvp(capsys):
-    assert main(["norm2(R - U*V')^2", "--wrt", "U", "--hvp", "--check", "--code", "numpy"]) == 0
+    assert main(["norm2(R - U*V')^2", "--wrt", "U", "--hvp", "--check"]) == 0
     out = capsys.readouterr().out
     # (index letters skip the dimension k: LANGUAGE.md, they never clash)
     assert "D[i,j,l,x] = 2*(V'*V)[x,j]*δ(i,l)" in out
     assert "Hessian-vector product along dU" in out and "  2*dU*V'*V" in out
-    assert "def hvp(R, U, V, dU):" in out and out.count("verified at") == 2
+    assert out.count("verified at") == 2
+    # --code: the module alone, the HVP's; the Hessian and both verdicts in its header
+    assert main(["norm2(R - U*V')^2", "--wrt", "U", "--hvp", "--check", "--code", "numpy"]) == 0
+    out = capsys.readouterr().out
+    assert "#   D[i,j,l,x] = 2*(V'*V)[x,j]*δ(i,l)" in out and "#   2*dU*V'*V" in out
+    assert "def hvp(*, R, U, V, dU, check_shapes=False):" in out
+    assert out.count("verified at") == 2 and out.startswith("# Hessian-vector product of")
+    ns: dict = {}
+    exec(compile(out, "<cli>", "exec"), ns)  # noqa: S102 - our own generated code
+    rng = np.random.default_rng(0)
+    R, U, V, dU = (rng.standard_normal(s) for s in ((4, 3), (4, 2), (3, 2), (4, 2)))
+    np.testing.assert_allclose(ns["hvp"](R=R, U=U, V=V, dU=dU), 2 * dU @ V.T @ V)
     assert main(["x'*A*x", "--wrt", "x", "--hvp", "v", "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["hvp"]["text"] == "(A + A')*v" and row["hvp"]["direction"] == "v"

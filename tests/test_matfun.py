@@ -162,11 +162,11 @@ def test_the_jax_helpers_trace_under_jit(expr, names):
     rng = np.random.default_rng(5)
     args = {"S": _spd(rng), "E": rng.standard_normal((3, 3)),
             "X": np.eye(3) * 2 + 0.3 * rng.standard_normal((3, 3))}
-    got = np.asarray(fn(*[args[n] for n in e.variables]))
+    got = np.asarray(fn(**{n: args[n] for n in e.variables}))
     want = e.evaluate(**{n: args[n] for n in e.variables})
     np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10)
     if "S" in names and "exp" not in expr:       # off the branch: NaN, under jit too
-        bad = np.asarray(fn(*[-args[n] if n == "S" else args[n] for n in e.variables]))
+        bad = np.asarray(fn(**{n: -args[n] if n == "S" else args[n] for n in e.variables}))
         assert np.all(np.isnan(bad))
 
 

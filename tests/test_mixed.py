@@ -85,7 +85,7 @@ def test_three_entries():
     assert r.ok and "torch autograd" in r.method, r.message
     # and against nested autograd directly
     x, y = rng.standard_normal(3), rng.standard_normal(3)
-    ref = autograd_mixed(d.value.compiled("torch"), d.value.argument_names, {"x": x, "y": y},
+    ref = autograd_mixed(d.value.compiled("torch"), d.value.parameters, {"x": x, "y": y},
                          ("x", "y", "x"), set())
     np.testing.assert_allclose(d.evaluate(x=x, y=y), ref, rtol=1e-10, atol=1e-12)
 
@@ -184,10 +184,10 @@ def test_generated_code_of_every_backend():
     want = d.evaluate(**inputs)
     for backend in ("numpy", "torch", "jax", "dask"):
         assert "def mixed_derivative(" in d.code(backend)
-    np.testing.assert_allclose(d.compiled("numpy")(*(inputs[n] for n in d.variables)), want)
+    np.testing.assert_allclose(d.compiled("numpy")(**inputs), want)
     if torch_available():
         import torch
-        out = d.compiled("torch")(*(torch.tensor(inputs[n]) for n in d.variables))
+        out = d.compiled("torch")(**{n: torch.tensor(v) for n, v in inputs.items()})
         np.testing.assert_allclose(out.numpy(), want, rtol=1e-12, atol=1e-12)
 
 

@@ -146,8 +146,8 @@ def _torch_value(obj, **arrays):
     torch = pytest.importorskip("torch")
     ns: dict = {}
     exec(obj.code("torch"), ns)  # noqa: S102
-    args = [torch.tensor(arrays[v], dtype=torch.float64) for v in obj.variables]
-    return np.asarray(ns[obj.func_name](*args))
+    args = {v: torch.tensor(arrays[v], dtype=torch.float64) for v in obj.variables}
+    return np.asarray(ns[obj.func_name](**obj.keywords(args)))
 
 
 def test_function_of_a_zero_folds():

@@ -58,13 +58,13 @@ def backends_agree(d: mc.Derivative, x: dict[str, np.ndarray]) -> list[str]:
     want = np.asarray(d.evaluate(**x))
     names = list(d.variables)
     bad = []
-    got = d.compiled("torch")(*[torch.from_numpy(x[n]) for n in names])
+    got = d.compiled("torch")(**d.keywords({n: torch.from_numpy(x[n]) for n in names}))
     if not np.allclose(np.asarray(got), want, rtol=1e-9, atol=1e-11):
         bad.append("torch")
     try:
         import jax
         jax.config.update("jax_enable_x64", True)
-        got = d.compiled("jax")(*[jax.numpy.asarray(x[n]) for n in names])
+        got = d.compiled("jax")(**d.keywords({n: jax.numpy.asarray(x[n]) for n in names}))
         if not np.allclose(np.asarray(got), want, rtol=1e-9, atol=1e-11):
             bad.append("jax")
     except ImportError:

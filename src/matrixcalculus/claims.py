@@ -112,11 +112,12 @@ def _claim_function(d: Derivation, c: Expression) -> Callable[..., np.ndarray]:
     except MatrixCalculusError as e:
         raise MatrixCalculusError(f"the claim cannot be evaluated: {e.message}",
                                   c.source) from None
-    names = program.argument_names
+    params = program.parameters
 
     def value(**arrays: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return np.asarray(fn(*(arrays[n] for n in names)), dtype=np.float64)
+            return np.asarray(fn(**{py: arrays[n] for n, py in params.items()}),
+                              dtype=np.float64)
     return value
 
 

@@ -37,14 +37,7 @@ T = TypeVar("T")
 
 def heading(d: Derivative) -> str:
     """'derivative of EXPR with respect to x   (shape: n)'."""
-    if d.kind in ("hessian", "mixed derivative"):
-        what = d.kind
-    elif d.order > 1:
-        what = f"order {d.order} derivative"
-    else:
-        what = "derivative"
-    expr = " ".join(d.source.split())
-    return f"{what} of {expr} with respect to {d.wrt_text}   (shape: {shape_text(d.shape)})"
+    return f"{d.heading()}   (shape: {shape_text(d.shape)})"
 
 
 def format_text(d: Derivative, bold: bool = False) -> str:
@@ -112,6 +105,12 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
     source = _read_source(args)
     decls = _declarations(args.var or [])
     domains = _domains(args.domain or [])
+    if args.code and args.format == "latex":
+        raise MatrixCalculusError("--code prints a Python module: give it with --format text "
+                                  "(the module alone) or json (its \"code\" field)")
+    if args.code and args.format == "text" and len(args.wrt) > 1:
+        raise MatrixCalculusError("--code prints one module, of one derivative: give one --wrt "
+                                  "(--format json gives each derivative's code)")
     results = [derivative(source, wrt_option(w), vars=decls, order=args.order) for w in args.wrt]
     unknown = [k for k in domains if not any(k in d.variables for d in results)]
     if unknown:
@@ -123,6 +122,8 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
     hvp_checks = [check_hvp(h, domains, args.check) for h in hvps]
     ok = all(c is None or c.ok for c in checks + hvp_checks)
     steps = [d.steps() if args.steps else None for d in results]
+    if args.code and args.format == "text":
+        return _module(args.code, results[0], checks[0], steps[0], hvps[0], hvp_checks[0]), ok
     code = [None if not args.code else (h or d).code(args.code) for d, h in zip(results, hvps)]
     if args.format == "json":
         rows = []
@@ -156,6 +157,23 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
                          + ("" if src is None else "\n\n" + src.rstrip())
                          for d, c, st, h, hc, src in zip(results, checks, steps, hvps,
                                                          hvp_checks, code)), ok
+
+
+def _module(backend: str, d: Derivative, c: CheckResult | None, st: Any,
+            h: HessianVectorProduct | None, hc: CheckResult | None) -> str:
+    """--code: the module alone (`> f.py` runs), the rest of the text output in its
+    comment header: the steps, the check verdicts."""
+    extra: list[str] = []
+    if h is not None:
+        extra += [f"the {d.kind.replace('hessian', 'Hessian')} itself (the code never forms it):"]
+        extra += ["  " + line for line in d.text(multiline=True).splitlines()]
+    if st is not None:
+        extra += ["steps:"] + ["  " + line for line in st.text().splitlines()]
+    if c is not None:
+        extra.append(f"check{' of the Hessian' if h is not None else ''}: {c.message}")
+    if hc is not None:
+        extra.append(f"check: {hc.message}")
+    return (h or d).code(backend, header=tuple(extra)).rstrip()
 
 
 def check_hvp(h: HessianVectorProduct | None, domains: dict[str, str],

@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="verify the answer numerically (finite differences, torch autograd) "
                         "at random points")
     p.add_argument("--code", choices=("numpy", "torch", "jax"),
-                   help="also print a standalone function computing the derivative")
+                   help="print a standalone Python module computing the derivative, alone "
+                        "(`> f.py` runs; the answer and any --check are in its comment "
+                        "header)")
     p.add_argument("--hvp", nargs="?", const="", default=None, metavar="DIRECTION",
                    help="also the Hessian-vector product along DIRECTION (default d<wrt>), "
                         "which never forms the Hessian; implies --order 2, and --code gives "

@@ -4,6 +4,10 @@
     node_function(n) -> a function or primitive node's NumPy code, as a function of its
                         arguments (the evaluator's diagnosis, evaluation.py)
     Compiled(ir, variables, free_dims, func_name): .code(backend), .compiled(), .evaluate()
+
+The generated functions take keyword arguments only (codegen/signature.py): call them as
+fn(**c.keywords(arrays)), arrays by variable name (keywords() renames a variable whose name
+is a Python keyword or a library alias: lambda -> lambda_).
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from . import evaluation
-from .codegen import generate
+from .codegen import Doc, generate, parameter_names
+from .codegen.signature import shape_text as tuple_text
 from .distributed import evaluate_dask
 from .errors import EvaluationError, MatrixCalculusError
 from .ir.leaves import var
 from .ir.nodes import Node
-from .variables import VariableInfo, check_arrays, source_comment
+from .variables import VariableInfo, check_arrays, declaration, describe_variable, shape_text
 
 
 def compile_function(source: str, func_name: str) -> Callable[..., Any]:
@@ -32,9 +37,9 @@ def compile_function(source: str, func_name: str) -> Callable[..., Any]:
 
 
 def node_function(n: Node) -> Callable[..., Any]:
-    """A FUNC or PRIM node's NumPy code as a function of its arguments' values: the module
-    generated for the node alone, over variables shaped like its arguments (so with the
-    very templates and helpers of the generated code)."""
+    """A FUNC or PRIM node's NumPy code as a function of its arguments' values, in the
+    node's order: the module generated for the node alone, over variables shaped like its
+    arguments (so with the very templates and helpers of the generated code)."""
     return _node_function(n.op, n.params, tuple(a.shape for a in n.args), n.shape)
 
 
@@ -43,7 +48,8 @@ def _node_function(op: str, params: tuple, shapes: tuple, shape: tuple) -> Calla
     args = tuple(var(f"a{k}", s, False) for k, s in enumerate(shapes))
     source = generate(Node(op, args, params, shape), [(a.name, a.shape) for a in args],
                       "numpy", func_name="node")
-    return compile_function(source, "node")
+    fn = compile_function(source, "node")
+    return lambda *values: fn(**{f"a{k}": v for k, v in enumerate(values)})
 
 
 class Compiled:
@@ -70,20 +76,68 @@ class Compiled:
         for det's derivatives, evaluated stably."""
         return self.ir
 
-    def code(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None) -> str:
-        """Source of a standalone module computing this (NumPy, PyTorch or JAX).
+    @property
+    def parameters(self) -> dict[str, str]:
+        """Each argument (a variable, then the size of a free dimension) -> the name of its
+        keyword parameter in the generated function: the same but for a Python keyword or a
+        library alias (lambda -> lambda_, np -> np_)."""
+        names = parameter_names([(v.name, v.shape) for v in self.variables.values()],
+                                self.func_name, self.free_dims)
+        return {**names.params, **{d: names.dims[d] for d in self.free_dims
+                                   if d not in self.variables}}
 
-        sizes: typical dimensions ({"n": 1000, "k": 10}), used to order the products."""
+    def keywords(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """values by argument name as the generated function's keyword arguments."""
+        params = self.parameters
+        return {params.get(k, k): v for k, v in values.items()}
+
+    # what generated code says about itself (overridden by derivatives and expressions)
+    def code_what(self) -> str:
+        """'gradient of EXPR with respect to x': the first line of the module's header."""
+        return ""
+
+    def code_answer(self) -> str:
+        """The answer as text, for the module's header."""
+        return ""
+
+    def code_returns(self) -> str:
+        """What the function returns ('the gradient wrt x'), for its docstring."""
+        return ""
+
+    def code_doc(self, header: tuple[str, ...] = ()) -> Doc:
+        """The module's header and the function's docstring: what it computes, the answer,
+        the variables with types and shapes, the notes (and header: more comment lines)."""
+        what, answer = self.code_what(), self.code_answer()
+        shape = self.out_shape if self.out_shape is not None else tuple(self.ir.shape)
+        lines = [f"{what}   (shape: {shape_text(shape)})"] if what else []
+        lines += ["  " + line for line in answer.splitlines()]
+        lines += ["variables:"] + [f"  {describe_variable(v)}, shape {tuple_text(v.shape)}"
+                                   for v in self.variables.values()]
+        notes = tuple(getattr(self, "notes", ()))
+        lines += [f"note: {n}" for n in notes] + list(header)
+        types = {v.name: declaration(v, ", ") for v in self.variables.values()}
+        return Doc(header=tuple(lines), summary=f"The {what}." if what else "",
+                   types=types, returns=self.code_returns(), notes=notes)
+
+    def code(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None,
+             header: tuple[str, ...] = ()) -> str:
+        """Source of a standalone module computing this (NumPy, PyTorch or JAX): a comment
+        header (the answer, the variables), then one function with keyword-only parameters
+        (`gradient(*, A, x, check_shapes=False)`) and a docstring.
+
+        sizes: typical dimensions ({"n": 1000, "k": 10}), used to order the products.
+        header: more lines for the header's comment (the CLI's check verdicts)."""
         params = [(v.name, v.shape) for v in self.variables.values()]
         try:
-            doc = tuple(source_comment(self.variables, getattr(self, "notes", ())))
             return generate(self.eval_ir, params, backend, func_name=self.func_name, sizes=sizes,
-                            free_dims=self.free_dims, doc=doc, out_shape=self.out_shape)
+                            free_dims=self.free_dims, doc=self.code_doc(tuple(header)),
+                            out_shape=self.out_shape)
         except ValueError as e:
             raise MatrixCalculusError(str(e)) from None
 
     def compiled(self, backend: str = "numpy", sizes: Mapping[str, int] | None = None):
-        """The generated function itself, compiled (cached per backend and sizes)."""
+        """The generated function itself, compiled (cached per backend and sizes); its
+        parameters are keyword-only: fn(**self.keywords(arrays))."""
         key = (backend, tuple(sorted((sizes or {}).items())))
         cache = self.__dict__.setdefault("_compiled_cache", {})
         if key not in cache:
@@ -117,4 +171,5 @@ class Compiled:
         fn = self.compiled("numpy", sizes)
         # finite, or a NumericalError naming what failed where (a NaN is never returned)
         return evaluation.run(fn, values, self.eval_ir, self.argument_names, sizes,
-                              node_function)
+                              node_function, self.parameters)
+

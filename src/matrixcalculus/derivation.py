@@ -120,6 +120,10 @@ class Printed:
                         if t is not None)
         return f"$${self.latex()}{extra}$$"
 
+    def code_answer(self) -> str:
+        """The answer as text, for generated code's header."""
+        return self.text(multiline=True)
+
     @property
     def is_matrix_form(self) -> bool:
         return self._answer.matrix_form
@@ -154,6 +158,12 @@ class Expression(Compiled):
     @property
     def notes(self) -> list[str]:
         return list(self.typed.notes)
+
+    def code_what(self) -> str:
+        return f"value of {' '.join(self.source.split())}"
+
+    def code_returns(self) -> str:
+        return "the value"
 
 
 def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expression:
@@ -199,6 +209,23 @@ class Derivation(Printed, Compiled):
     def wrt_text(self) -> str:
         """'x', or 'U, V' for a mixed derivative."""
         return wrt_text(self.wrt_list)
+
+    def heading(self) -> str:
+        """'derivative of EXPR with respect to x' (the CLI's heading, before the shape)."""
+        if self.kind in ("hessian", "mixed derivative"):
+            what = self.kind
+        elif self.order > 1:
+            what = f"order {self.order} derivative"
+        else:
+            what = "derivative"
+        return f"{what} of {' '.join(self.source.split())} with respect to {self.wrt_text}"
+
+    def code_what(self) -> str:
+        return f"{_kind_text(self.kind)} of {' '.join(self.source.split())} with respect " \
+               f"to {self.wrt_text}"
+
+    def code_returns(self) -> str:
+        return f"the {_kind_text(self.kind)} wrt {self.wrt_text}"
 
     @property
     def shape(self) -> tuple[str | int, ...]:
@@ -254,6 +281,11 @@ class Derivation(Printed, Compiled):
 
 
 D = TypeVar("D", bound=Derivation)
+
+
+def _kind_text(kind: str) -> str:
+    """'hessian' -> 'Hessian' (a name), 'gradient' as it is."""
+    return kind.replace("hessian", "Hessian").replace("jacobian", "Jacobian")
 
 
 def _language_shape(typed: Typed, wrt: Sequence[str]) -> tuple:

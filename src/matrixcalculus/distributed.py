@@ -91,7 +91,7 @@ def evaluate_dask(d, arrays: Mapping[str, Any], /, client=None,
 
     inputs, sizes = dask_inputs(d, arrays, client)
     fn = d.compiled("dask", sizes)
-    lazy = fn(*inputs)
+    lazy = fn(**dict(zip(d.parameters.values(), inputs)))
     if not dask.is_dask_collection(lazy):     # a constant answer
         return np.asarray(lazy, dtype=np.float64)
     if client is not None:
@@ -105,4 +105,4 @@ def lazy_dask(d, arrays: Mapping[str, Any], /):
     """The lazy dask array of d at arrays (to inspect its graph, or to
     compute it together with other results)."""
     inputs, sizes = dask_inputs(d, arrays)
-    return d.compiled("dask", sizes)(*inputs)
+    return d.compiled("dask", sizes)(**dict(zip(d.parameters.values(), inputs)))

@@ -57,11 +57,14 @@ def evaluation_ir(expression: Node, wrt: Sequence[Node], printed: Node) -> Node:
 
 
 def run(fn: Callable[..., Any], values: Sequence[Any], ir: Node, names: Sequence[str],
-        sizes: Mapping[str, int], kernel: Kernel) -> np.ndarray:
-    """fn(*values) as float64, finite, or a NumericalError saying what and where."""
+        sizes: Mapping[str, int], kernel: Kernel,
+        params: Mapping[str, str] | None = None) -> np.ndarray:
+    """fn called with values (of the arguments names, by keyword: params renames them) as
+    float64, finite, or a NumericalError saying what and where."""
+    kwargs = {(params or {}).get(n, n): v for n, v in zip(names, values)}
     try:
         with np.errstate(all="ignore"):
-            out = np.asarray(fn(*values), dtype=np.float64)
+            out = np.asarray(fn(**kwargs), dtype=np.float64)
     except Exception as e:  # noqa: BLE001 - located below, re-raised as EvaluationError
         raise diagnose(ir, names, values, sizes, kernel, failure=e) from None
     # one pass over the result; a sum that overflows is checked entry by entry

@@ -12,6 +12,7 @@ direction dV2 of V2: sum over b of D[o..., a..., b...] dV2[b...], the same way.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
@@ -95,6 +96,14 @@ class HessianVectorProduct(Printed, Compiled):
     def kind(self) -> str:
         return "Hessian-vector product"
 
+    def code_what(self) -> str:
+        return f"Hessian-vector product of {' '.join(self.source.split())} with respect to " \
+               f"{self.hessian.wrt_text} along {self.direction}"
+
+    def code_returns(self) -> str:
+        kind = self.hessian.kind.replace("hessian", "Hessian")
+        return f"the {kind} wrt {self.hessian.wrt_text} times {self.direction}"
+
     @property
     def shape(self) -> tuple[str | int, ...]:
         return tuple(self.ir.shape)
@@ -139,10 +148,10 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
             continue
         if torch_fn is not None and d.is_mixed:
             first = d.wrt_list[0]
-            ref = _autograd_mixed_hvp(torch_fn, value.argument_names, inputs, first, last, v,
+            ref = _autograd_mixed_hvp(torch_fn, value.parameters, inputs, first, last, v,
                                       d.variables[first].kind == "symmetric")
         elif torch_fn is not None:
-            ref = _autograd_hvp(torch_fn, value.argument_names, inputs, last, v, symmetric)
+            ref = _autograd_hvp(torch_fn, value.parameters, inputs, last, v, symmetric)
         else:
             ref = _fd_hvp(gradient, inputs, last, v)
         mag = max(1.0, float(np.max(np.abs(f0), initial=0.0)))
@@ -166,7 +175,7 @@ def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckRes
                               f"dense Hessian: max rel. error {verify._fmt(worst)}", used)
 
 
-def _autograd_hvp(fn, params: list[str], inputs: dict[str, Any], wrt: str, v: np.ndarray,
+def _autograd_hvp(fn, params: Mapping[str, str], inputs: dict[str, Any], wrt: str, v: np.ndarray,
                   symmetric: bool) -> np.ndarray:
     import torch
     from torch.autograd.functional import hvp
@@ -177,14 +186,14 @@ def _autograd_hvp(fn, params: list[str], inputs: dict[str, Any], wrt: str, v: np
         if symmetric:     # the derivative on symmetric matrices: f(sym(W))
             w = (w + w.T) / 2
         kw = {**tens, wrt: w}
-        return fn(*(kw[p] for p in params))
+        return fn(**{py: kw[p] for p, py in params.items()})
 
     _, out = hvp(f, tens[wrt], torch.tensor(v, dtype=torch.float64))
     return out.detach().numpy().astype(np.float64)
 
 
-def _autograd_mixed_hvp(fn, params: list[str], inputs: dict[str, Any], first: str, last: str,
-                        v: np.ndarray, symmetric: bool) -> np.ndarray:
+def _autograd_mixed_hvp(fn, params: Mapping[str, str], inputs: dict[str, Any], first: str,
+                        last: str, v: np.ndarray, symmetric: bool) -> np.ndarray:
     """The derivative wrt `first` (by autograd), differentiated along v in `last` (a jvp);
     `first`'s index pair symmetrised when it is symmetric (v, for a symmetric `last`, is)."""
     import torch
@@ -194,7 +203,7 @@ def _autograd_mixed_hvp(fn, params: list[str], inputs: dict[str, Any], first: st
 
     def f(w1, w2):
         kw = {**tens, first: w1, last: w2}
-        r = fn(*(kw[p] for p in params))
+        r = fn(**{py: kw[p] for p, py in params.items()})
         return r if torch.is_tensor(r) else torch.tensor(float(r), dtype=torch.float64)
 
     def gradient(w2):

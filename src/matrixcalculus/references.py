@@ -91,11 +91,12 @@ def torch_inputs(arrays: Mapping[str, Any]) -> dict[str, Any]:
             torch.tensor(np.asarray(v), dtype=torch.float64) for k, v in arrays.items()}
 
 
-def autograd_reference(fn: Callable[..., Any], params: list[str],
+def autograd_reference(fn: Callable[..., Any], params: Mapping[str, str],
                        arrays: Mapping[str, np.ndarray], wrt: str, order: int,
                        symmetric: bool = False) -> np.ndarray:
-    """The order-`order` derivative of fn(*params) by torch autograd, shaped out + wrt * order;
-    each of wrt's index pairs symmetrised when symmetric."""
+    """The order-`order` derivative of fn (params: each argument -> its keyword) by torch
+    autograd, shaped out + wrt * order; each of wrt's index pairs symmetrised when
+    symmetric."""
     import torch  # noqa: PLC0415
     from torch.autograd.functional import hessian, jacobian  # noqa: PLC0415
 
@@ -104,7 +105,7 @@ def autograd_reference(fn: Callable[..., Any], params: list[str],
     def f(w):
         kw = dict(tens)
         kw[wrt] = w
-        r = fn(*(kw[p] for p in params))
+        r = fn(**{py: kw[p] for p, py in params.items()})
         if not torch.is_tensor(r):
             r = torch.tensor(float(r), dtype=torch.float64)
         return r
@@ -127,18 +128,19 @@ def autograd_reference(fn: Callable[..., Any], params: list[str],
     return res.detach().numpy().astype(np.float64).copy()
 
 
-def autograd_mixed(fn: Callable[..., Any], params: list[str], arrays: Mapping[str, np.ndarray],
-                   wrt: Sequence[str], symmetric: set[str]) -> np.ndarray:
-    """The mixed derivative of fn(*params) wrt wrt[0], then wrt[1], ... by nested torch
-    autograd, shaped out + wrt[0].shape + wrt[1].shape + ...; the index pair of each
-    variable in `symmetric` symmetrised."""
+def autograd_mixed(fn: Callable[..., Any], params: Mapping[str, str],
+                   arrays: Mapping[str, np.ndarray], wrt: Sequence[str],
+                   symmetric: set[str]) -> np.ndarray:
+    """The mixed derivative of fn (params: each argument -> its keyword) wrt wrt[0], then
+    wrt[1], ... by nested torch autograd, shaped out + wrt[0].shape + wrt[1].shape + ...;
+    the index pair of each variable in `symmetric` symmetrised."""
     import torch  # noqa: PLC0415
     from torch.autograd.functional import jacobian  # noqa: PLC0415
 
     tens = torch_inputs(arrays)
 
     def f(vals: dict[str, Any]) -> Any:
-        r = fn(*(vals[p] for p in params))
+        r = fn(**{py: vals[p] for p, py in params.items()})
         return r if torch.is_tensor(r) else torch.tensor(float(r), dtype=torch.float64)
 
     def along(g: Callable[[dict[str, Any]], Any], name: str, last: bool):

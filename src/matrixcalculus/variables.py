@@ -61,12 +61,6 @@ def variables_line(variables: Mapping[str, VariableInfo]) -> str:
     return "variables: " + "; ".join(describe_variable(v) for v in variables.values())
 
 
-def source_comment(variables: Mapping[str, VariableInfo], notes: Sequence[str]) -> list[str]:
-    """The header of generated code: the variables as read, then the notes."""
-    return ["Variables, as read:"] + [f"    {describe_variable(v)}" for v in variables.values()] \
-        + [f"Note: {n}" for n in notes]
-
-
 def free_dims_of(typed: Typed, variables: Mapping[str, VariableInfo]) -> tuple[str, ...]:
     """Dimensions of the expression that no variable carries (the m of `sum(ones(m))`):
     the generated function takes their sizes as arguments after the variables."""

@@ -177,7 +177,7 @@ def check(d: Derivation, domains: Mapping[str, str] | None = None, points: int =
             torch_fn = value.compiled("torch")
         except Exception as e:  # noqa: BLE001 - autograd is an extra reference, not required
             notes.append(f"torch autograd skipped ({type(e).__name__}: {e})")
-    params = value.argument_names
+    params = value.parameters
     # nested autograd takes one backward pass per entry of each lower derivative: beyond a
     # few hundred (order 4 wrt a 3 x 3 matrix: 729) it takes minutes; differences suffice
     passes = int(np.prod([sizes.get(s, s) if isinstance(s, str) else s

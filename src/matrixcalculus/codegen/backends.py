@@ -105,16 +105,14 @@ NUMPY = Backend(
     contract="_contract('{spec}', {0}, {1})",
 )
 
+# PyTorch and JAX: no `if` on the data anywhere (torch.func.vmap, torch.compile with
+# fullgraph=True, jax.jit and jax.vmap trace the code); a' * D * a is the general product
+# (NumPy's symmetric one for d >= 0 needs a test of d, and torch has no syrk to gain)
 TORCH = Backend(
     name="torch",
     imports="import torch",
     xp="torch",
-    helpers={"_gram": '''def _gram(a, d):
-    # a' * D * a, D the diagonal matrix of d: one symmetric product when d >= 0
-    if bool(torch.all(d >= 0)):
-        z = a * torch.sqrt(d)[:, None]
-        return z.T @ z
-    return a.T @ (a * d[:, None])'''},
+    gram="{0}.T @ ({0} * {1}[:, None])",
     # new tensors on the arguments' device (a GPU) and in their precision
     ones="torch.ones({n}, dtype=_dtype, device=_device)",
     eye="torch.eye({n}, dtype=_dtype, device=_device)",

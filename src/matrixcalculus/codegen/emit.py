@@ -20,7 +20,9 @@ from ..ir.nodes import Node, Op, walk
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
 from .products import ProductWriter, outer_groups
-from .source import ADD, ATOM, IDENT, MUL, NEG, POW, E, num, safe_name
+from .signature import CHECK, Doc, check_call, docstring, header_lines, parameter_names
+from .signature import HELPERS as SIGNATURE_HELPERS
+from .source import ADD, ATOM, IDENT, MUL, NEG, POW, E, num
 
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
 
@@ -28,8 +30,8 @@ BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "das
 class _Emitter(ProductWriter):
     def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
                  func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
-                 doc: tuple[str, ...] = (), out_shape: tuple | None = None):
-        self.doc = doc
+                 doc: Doc | None = None, out_shape: tuple | None = None):
+        self.doc = doc or Doc()
         # the result as the language lays it out: a product dimension (m*p) is one axis
         # there, a group of axes in the IR (ir/kron.py)
         self.out_shape = out_shape
@@ -44,30 +46,19 @@ class _Emitter(ProductWriter):
         # einsum -> (coef, build): build(c) writes the product with coefficient c put on
         # its cheapest place, so a sum can write `a - b` without a separate negation
         self.signed: dict[Node, tuple[float, Callable[[float], E]]] = {}
-        taken: set[str] = {func_name}
-        self.params: list[tuple[str, str, tuple]] = []
-        for user, shape in params:
-            py = safe_name(user, taken)
-            taken.add(py)
-            self.params.append((user, py, shape))
-        self.py_of = {user: py for user, py, _ in self.params}
-        self.dim_names: dict[object, str] = {}
+        names = parameter_names(params, func_name, free_dims)
+        self.params: list[tuple[str, str, tuple]] = [(user, names.params[user], shape)
+                                                     for user, shape in params]
+        self.py_of = names.params
+        self.dim_names: dict[object, str] = names.dims
         self.dim_source: dict[object, str] = {}
-        self.dims_used: list[object] = []
         for _, py, shape in self.params:
             for axis, d in enumerate(shape):
-                if isinstance(d, str) and d not in self.dim_names and not is_product(d):
-                    dn = safe_name(d, taken)
-                    taken.add(dn)
-                    self.dim_names[d] = dn
-                    self.dim_source[d] = f"{dn} = {py}.shape[{axis}]"
-        self.size_params: list[str] = []     # sizes of dimensions no variable carries
-        for d in free_dims:
-            if d not in self.dim_names:
-                dn = safe_name(d, taken)
-                taken.add(dn)
-                self.dim_names[d] = dn
-                self.size_params.append(dn)
+                if d in self.dim_names and d not in self.dim_source:
+                    self.dim_source[d] = f"{self.dim_names[d]} = {py}.shape[{axis}]"
+        self.dims_used: list[object] = []
+        self.size_params: list[str] = names.sizes     # sizes of dimensions no variable carries
+        taken = {func_name, CHECK, *names.params.values(), *names.dims.values()}
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
         self.uses: Counter = Counter()
         for n in walk(root):
@@ -128,7 +119,9 @@ class _Emitter(ProductWriter):
             result = E(self.b.asarray.format(result.text, xp=self.xp))
         if self.out_shape is not None and tuple(self.out_shape) != tuple(self.root.shape):
             result = E(f"{self.xp}.reshape({result.text}, {self.grouped_tuple(self.out_shape)})")
-        args = ", ".join([py for _, py, _ in self.params] + self.size_params)
+        # keyword-only: a positional caller with square matrices could mix them up
+        args = ", ".join(["*", *(py for _, py, _ in self.params), *self.size_params,
+                          f"{CHECK}=False"])
         # an argument over a product dimension: its IR axes, one per factor (row-major)
         regroup = [f"{py} = {self.xp}.reshape({py}, {self.shape_tuple(split_shape(shape))})"
                    for _, py, shape in self.params if any(map(is_product, shape))]
@@ -141,21 +134,21 @@ class _Emitter(ProductWriter):
             first = arrays[0] if arrays else None
             body.insert(0, self.b.prologue.format(first=first) if first
                         else "_dtype, _device = torch.float64, None")
+        body = check_call(self.func_name, self.params) + body
         helpers = [self.b.all_helpers[h] for h in sorted(self.helpers)]
         used = "\n".join([*helpers, *body])
         imports = [self.b.imports] + [line for prefix, line in OPTIONAL_IMPORTS.items()
                                       if re.search(r"(?<![\w.])" + re.escape(prefix), used)]
-        out = ["\n".join(imports), ""]
+        out = [*header_lines(self.doc), "\n".join(imports), ""]
         for src in helpers:
             out += ["", src, ""]
         out += ["", f"def {self.func_name}({args}):"]
-        if self.doc:
-            # the docstring is text (notes quote the expression): escaped, so no line of it
-            # can close the string and reach the code
-            lines = [line.replace("\\", "\\\\").replace('"', '\\"') for line in self.doc]
-            doc = ["\"\"\"" + lines[0], *lines[1:], "\"\"\""]
-            out += [("    " + line).rstrip() for line in doc]
+        shape = self.out_shape if self.out_shape is not None else self.root.shape
+        doc = docstring(self.doc, self.params, self.size_params, tuple(shape))
+        out += [("    " + line).rstrip() for line in doc]
         out += ["    " + line for line in body]
+        for src in SIGNATURE_HELPERS.values():     # after the function: it reads first
+            out += ["", "", src]
         return "\n".join(out) + "\n"
 
     def node(self, n: Node) -> E:
@@ -282,9 +275,11 @@ def split_shape(shape: tuple) -> tuple:
 
 def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
              func_name: str = "derivative", sizes: dict | None = None,
-             free_dims: tuple[str, ...] = (), doc: tuple[str, ...] = (),
+             free_dims: tuple[str, ...] = (), doc: Doc | None = None,
              out_shape: tuple | None = None) -> str:
-    """Source of a module with one function `func_name(*params)` computing `root`.
+    """Source of a module with one function `func_name(*, <params>, check_shapes=False)`
+    computing `root`: keyword-only parameters (named as parameter_names says), a docstring
+    and a comment header from doc.
 
     sizes: the dimensions the code will mostly run at ({"n": 1000, "k": 10}); they
     choose the order of products and whether to distribute them over sums.  Unknown

@@ -128,12 +128,13 @@ _XP = {"torch": "torch", "jax": "jnp"}
 _OWN = {
     "torch": {
         "_spectral": '''def _spectral(x):
-    # x = V diag(w) inv(V), complex: eigh for a symmetric x, eig else
-    if torch.allclose(x, x.mT, rtol=1e-12, atol=1e-14):
-        w, v = torch.linalg.eigh((x + x.mT) / 2)
-        return w + 0j, v + 0j, v.mT + 0j
+    # x = V diag(w) inv(V), complex: eigh's for a symmetric x, eig's else; both computed
+    # and one taken by torch.where, never an `if` on the data (vmap, compile trace it)
+    ws, vs = torch.linalg.eigh((x + x.mT) / 2)
     w, v = torch.linalg.eig(x)
-    return w, v, torch.linalg.inv(v)''',
+    sym = torch.all(torch.abs(x - x.mT) <= 1e-14 + 1e-12 * torch.abs(x.mT))
+    return (torch.where(sym, ws + 0j, w), torch.where(sym, vs + 0j, v),
+            torch.where(sym, vs.mT + 0j, torch.linalg.inv_ex(v)[0]))''',
         "_dexpm": '''def _dexpm(x, e):
     # expm([[X, E], [0, X]]) = [[expm(X), L], [0, expm(X)]]
     n = x.shape[-1]
