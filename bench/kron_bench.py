@@ -38,8 +38,8 @@ def kron_vec(cfg: Config) -> list[Section]:
         h = hvp.compiled("numpy", {"n": n, "k": k})
         hargs = {"R": R, "U": U, "V": V, "dU": dU}
         args = {"V": V, "dU": dU}
-        ms = [Method(OURS, lambda: f(*[args[a] for a in e.variables]), "numpy"),
-              Method("HVP (ours)", lambda: h(*[hargs[a] for a in hvp.variables])
+        ms = [Method(OURS, lambda: f(**e.keywords(args)), "numpy"),
+              Method("HVP (ours)", lambda: h(**hvp.keywords(hargs))
                      .reshape(-1, order="F"), "numpy")]
         if (n * k) ** 2 * 8 <= DENSE_BYTES:
             ms.append(Method("dense np.kron", lambda: np.kron(2 * V.T @ V, np.eye(n))
