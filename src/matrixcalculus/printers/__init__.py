@@ -58,7 +58,8 @@ def render(root: Node, taken: set[str] = frozenset(),
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
     theirs = [(fold_powers(a, carried, square), nm)
               for nm, a in _own_forms(raiser, own or {}) if nm not in used]
-    tree = exact_numbers(name_shared(fold_powers(tree, carried, square), used, theirs))
+    ranks = {id(a): n.rank for n, a in raiser.memo.items()}
+    tree = exact_numbers(name_shared(fold_powers(tree, carried, square), used, theirs, ranks))
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)
