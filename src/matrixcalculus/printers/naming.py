@@ -193,7 +193,21 @@ def _letter(r: ast.Node, ranks: dict[int, int] | None) -> str:
     """A shared call's name (its row's letter), or a shared sum's: a residual `r`, `R`."""
     if isinstance(r, ast.Call):
         return _PREFERRED.get(r.func, r.func[0])
-    return "R" if ranks is not None and ranks.get(id(r)) == 2 else "r"
+    return "R" if ranks is not None and _rank(r, ranks) == 2 else "r"
+
+
+def _rank(r: ast.Node, ranks: dict[int, int]) -> int | None:
+    """The rank of a sum: its own where known, else that of a term (all terms share it)."""
+    stack = [r]
+    while stack:
+        m = stack.pop()
+        if id(m) in ranks:
+            return ranks[id(m)]
+        if isinstance(m, ast.Binary) and m.op in _SUMS:
+            stack.extend((m.right, m.left))
+        elif isinstance(m, ast.Neg):
+            stack.append(m.operand)
+    return None
 
 
 def _written_tokens(dag: _Dag, named: set[int], by_size: list[int], measure: Measure,
