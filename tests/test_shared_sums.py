@@ -25,6 +25,9 @@ FORMS = [
     ("norm2(A*X - X*B - C)^2", "X",
      {"A": "matrix(n,n)", "X": "matrix(n,m)", "B": "matrix(m,m)", "C": "matrix(n,m)"},
      "2*R*B' - 2*A'*R where R = X*B + C - A*X"),
+    # a sum and its transpose (W*s' - X' is (s*W' - X)'): one name
+    ("0.5*norm2(X - sigmoid(X*W)*W')^2", "W", {"X": "matrix(n,p)", "W": "matrix(p,k)"},
+     "X'*(s.*(1 - s).*(R*W)) + R'*s where s = sigmoid(X*W), R = s*W' - X"),
     # a sum used twice only as a call's argument: no parentheses saved, so not named
     ("sum(exp(x + y)) + sum(sin(x + y))", "x", {"x": "vector(n)", "y": "vector(n)"},
      "cos(x + y) + exp(x + y)"),
