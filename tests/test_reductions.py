@@ -15,8 +15,9 @@ LN = "Xc = X - mean(X, 2), s = sqrt(mean(Xc.^2, 2) + 1e-5), Y = Xc./s"
 FORMS = [
     # (expression, wrt, vars, the answer)
     (f"sum(G.*Y) where {LN}", "X", {"X": "matrix(n,d)", "G": "matrix(n,d)"},
-     "(G - Xc.*mean(G.*Xc, 2)./r - mean(G, 2))./sqrt(r) "
-     "where Xc = X - mean(X, 2), r = mean(Xc.^2, 2) + 1e-5"),
+     # (the person's s kept: s = sqrt(r))
+     "(G - Xc.*mean(G.*Xc, 2)./r - mean(G, 2))./s "
+     "where Xc = X - mean(X, 2), r = mean(Xc.^2, 2) + 1e-5, s = sqrt(r)"),
     ("sum(G.*(X./r)) where r = sqrt(mean(X.^2, 2) + 1e-6)", "X",
      {"X": "matrix(n,d)", "G": "matrix(n,d)"},
      "G./sqrt(r) - X.*mean(G.*X, 2)./r.^1.5 where r = mean(X.^2, 2) + 1e-6"),

@@ -97,8 +97,8 @@ def name_shared(body: ast.Node, taken: set[str],
     t-token expression cost k*t inline, and 2 more for each use in parentheses, k + t + 3
     named: `2*X'*(r./(r.^2 + 1)) where r = X*w - y`), where k counts the uses left once the
     larger names are in place (a use inside a named expression counts once, in its
-    definition); then any name that no longer saves tokens, once the smaller names shorten its definition,
-    is written inline again.  Linear in the size of the answer's DAG.
+    definition); then any name that no longer saves tokens, once the smaller names
+    shorten its definition, is written inline again.  Linear in the size of the answer's DAG.
 
     own: the person's own where-names with the subtree each names (LANGUAGE.md: a name
     the person defined keeps that name in the answer): each one the answer holds is named
