@@ -20,7 +20,7 @@ FORMS = [
      "where Xc = X - mean(X, 2), r = mean(Xc.^2, 2) + 1e-5, s = sqrt(r)"),
     ("sum(G.*(X./r)) where r = sqrt(mean(X.^2, 2) + 1e-6)", "X",
      {"X": "matrix(n,d)", "G": "matrix(n,d)"},
-     "G./sqrt(r) - X.*mean(G.*X, 2)./r.^1.5 where r = mean(X.^2, 2) + 1e-6"),
+     "G./r - X.*mean(G.*X, 2)./r1.^1.5 where r1 = mean(X.^2, 2) + 1e-6, r = sqrt(r1)"),
     # a centred matrix's rows sum to zero, through a product with a column
     ("sum(a'*(X - mean(X, 2)))", "a", {"X": "matrix(n,d)", "a": "vector(n)"}, "0"),
 ]
