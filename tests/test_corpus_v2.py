@@ -30,9 +30,6 @@ BUILT_IDS: dict[str, str] = {}
 
 # answers longer than the expected form, with the reason
 LONGER: dict[str, str] = {
-    # the textbook's last step is issue 14's algebra: a common factor out of a sum
-    "v2-layernorm-X": "1./s not yet pulled out of the sum and the mean (68 tokens, 56 "
-                      "expected)",
     # index answers are measured by their einsum text
     "v2-mha-Q": "the two terms' common factors (G, K, P) not pulled out, and the scale "
                 "prints as sqrt(sum(ones(d))), not sqrt(d)",

@@ -40,12 +40,13 @@ FORMS = [
      {**VEC, "y": "scalar", "delta": "scalar"},
      "(y - max(0, delta - r)*(1 - y)/r)*(a - b) where r = norm2(a - b)"),
     ("norm2(a)^2 + a'*b", "a", VEC, "b + 2*a"),
-    # the transpose of a difference, as a factor: (x - y)', not (x' - y')
+    # the transpose of a difference, as a factor: (x - y)', not (x' - y'); the difference
+    # named, as it is shorter so (the where-clause counted)
     ("(x - y)'*M*(x - y)", "M", {"x": "vector(n)", "y": "vector(n)", "M": "symmetric(n)"},
-     "(x - y)*(x - y)'"),
+     "r*r' where r = x - y"),
     ("sqrt((x - y)'*M*(x - y))", "x",
      {"x": "vector(n)", "y": "vector(n)", "M": "symmetric(n)"},
-     "M*(x - y)/sqrt((x - y)'*M*(x - y))"),
+     "M*r/sqrt(r'*M*r) where r = x - y"),
     # a mean of ones is 1
     ("epsilon*mean(ones(n))*sum(z)", "z", {"z": "vector(n)", "epsilon": "scalar"},
      "epsilon*ones(n)"),

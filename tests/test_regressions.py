@@ -321,8 +321,9 @@ def test_inert_sums_are_not_distributed():
     ("sum((A*x).^2)^2", {"x": "vector(n)", "A": "matrix(m,n)"},
      "A'*(4*A*sum((A*x).^2) + 8*A*x*x'*A'*A)"),
     ("norm2(A*x - b)^4", {"x": "vector(n)", "A": "matrix(m,n)", "b": "vector(m)"},
-     # (the transposed sum kept as (...)': a token shorter than its terms transposed)
-     "(4*(A*x - b)'*(A*x - b)*A + 8*(A*x - b)*(A*x - b)'*A)'*A"),
+     # (the transposed sum kept as (...)': a token shorter than its terms transposed; the
+     # residual named)
+     "(4*r'*r*A + 8*r*r'*A)'*A where r = A*x - b"),
 ])
 def test_numbers_of_a_product_are_folded_in_front(expr, v, want):
     import re

@@ -19,6 +19,7 @@ from . import matfun_rewrites, matrix_algebra
 from .ir import build as B
 from .ir import elementwise_rules as E
 from .ir import functions as F
+from .ir import reductions, signs
 from .ir import softmax_rules as S
 from .ir.nodes import Node, walk
 from .ir.rewrite import Factoring, Keep, Rewrite, distribute, factor, run
@@ -86,6 +87,12 @@ def polynomial_row(price: Pricer) -> Rewrite:
 def expand_rows(keep: Keep, price: Pricer | None = None) -> list[Rewrite]:
     factoring = Factoring(keep)
     rows = [*([polynomial_row(price)] if price is not None else []),
+            Rewrite("sum(X - mean(X, k), k) -> 0", {"einsum"}, reductions.centred_vanishes),
+            Rewrite("mean(a + m.*Xc, k) -> mean(a, k) where mean(Xc, k) = 0", {"einsum"},
+                    reductions.vanishing_terms_dropped, keep),
+            # ties kept: the one node is what factoring and the printer's names need
+            Rewrite("a*(u - v) + b*(v - u) -> a*(u - v) - b*(u - v)", {"add"},
+                    signs.aligned_signs, no_longer(price) if price is not None else keep),
             Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
             *elementwise_rows(keep), *softmax_rows(keep), *matfun_rewrites.rows(keep),
             *matrix_algebra.rows(keep)]

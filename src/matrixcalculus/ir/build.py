@@ -376,9 +376,10 @@ def power(base: Node, exponent: Node) -> Node:
         if base.op == "power" and base.args[1].op == "const" and float(e).is_integer():
             return power(base.args[0], const(base.args[1].params[0] * e))
         if base.op == "einsum" and float(e).is_integer():
-            # (a.*b).^p = a.^p .* b.^p for a pointwise product
+            # (a.*b).^p = a.^p .* b.^p for a pointwise product, broadcast too ((q*ones')^-1)
             coef, idxs, out = base.params
-            if all(ix == out or ix == () for ix in idxs):
+            if all(set(ix) <= set(out) and len(set(ix)) == len(ix) for ix in idxs) and \
+                    not any(a.op == "delta" for a in base.args):
                 try:
                     c = math.pow(coef, e)
                 except (ValueError, ZeroDivisionError, OverflowError):

@@ -13,7 +13,8 @@ from .latex import to_latex
 from .naming import name_shared
 from .numbers import exact_numbers
 from .powers import fold_powers
-from .text import to_text
+from .text import to_text, token_count
+from .transposes import transposed_sums
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,15 @@ def render(root: Node, taken: set[str] = frozenset(),
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
     theirs = [(fold_powers(a, carried, square), nm)
               for nm, a in _own_forms(raiser, own or {}) if nm not in used]
-    tree = exact_numbers(name_shared(fold_powers(tree, carried, square), used, theirs))
+    ranks = {id(a): n.rank for n, a in raiser.memo.items()}
+    folded = fold_powers(tree, carried, square)
+    tree = name_shared(folded, used, theirs, ranks)
+    alt = transposed_sums(folded)          # a sum and its transpose named once, if shorter
+    if alt is not None:
+        named = name_shared(alt, used, theirs, ranks)
+        if token_count(named) < token_count(tree):
+            tree = named
+    tree = exact_numbers(tree)
     text = to_text(tree)
     check_answer_size(text)
     return Answer(text, to_latex(tree), True, tree)

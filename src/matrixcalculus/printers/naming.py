@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from .. import ast
 from ..ops import ALL, rows
-from .text import Measure
+from .text import EPOWER, POSTFIX, POWER, PRODUCT, SUM, Measure, level
 
 _PREFERRED = {r.name: r.letter for r in rows() if r.letter}
+_SUMS = ("+", "-")
+
+
+def _at_least(parent: ast.Node, i: int) -> int:
+    """The binding level child i of parent needs to print without parentheses (text.py)."""
+    if isinstance(parent, ast.Transpose):
+        return POSTFIX
+    if isinstance(parent, ast.Neg):
+        return PRODUCT
+    if isinstance(parent, ast.Binary):
+        if parent.op in _SUMS:
+            return SUM if i == 0 else PRODUCT
+        if parent.op == "^":
+            return EPOWER if i == 0 else POWER
+        if parent.op == ".^":
+            return POSTFIX if i == 0 else EPOWER
+        return PRODUCT if i == 0 else POWER
+    return 0                                    # a call's arguments: never wrapped
 
 
 class _Dag:
@@ -72,17 +90,20 @@ class _Dag:
 
 
 def name_shared(body: ast.Node, taken: set[str],
-                own: list[tuple[ast.Node, str]] = ()) -> ast.Node:
-    """Give repeated function applications a name where that makes the answer shorter:
-    the largest repeats first, each kept when it saves tokens (`k` uses of a t-token call
-    cost k*t inline, k + t + 3 named), where k counts the uses left once the larger names
-    are in place (a use inside a named expression counts once, in its definition); then
-    any name that no longer saves tokens, once the smaller names shorten its definition,
-    is written inline again.  Linear in the size of the answer's DAG.
+                own: list[tuple[ast.Node, str]] = (),
+                ranks: dict[int, int] | None = None) -> ast.Node:
+    """Give repeated function applications and sums a name where that makes the answer
+    shorter: the largest repeats first, each kept when it saves tokens (`k` uses of a
+    t-token expression cost k*t inline, and 2 more for each use in parentheses, k + t + 3
+    named: `2*X'*(r./(r.^2 + 1)) where r = X*w - y`), where k counts the uses left once the
+    larger names are in place (a use inside a named expression counts once, in its
+    definition); then any name that no longer saves tokens, once the smaller names
+    shorten its definition, is written inline again.  Linear in the size of the answer's DAG.
 
     own: the person's own where-names with the subtree each names (LANGUAGE.md: a name
     the person defined keeps that name in the answer): each one the answer holds is named
-    so, once or more, whether or not that saves tokens."""
+    so, once or more, whether or not that saves tokens.  ranks: the rank of the value
+    of each AST node, by id, where known (a shared sum is named `r`, or `R` for a matrix)."""
     if isinstance(body, ast.Where):
         return body
     dag = _Dag(body)
@@ -97,24 +118,34 @@ def name_shared(body: ast.Node, taken: set[str],
 
     def candidate(e: int) -> bool:
         r = dag.rep[e]
-        return isinstance(r, ast.Call) and r.func not in ("ones", "eye")
+        return (isinstance(r, ast.Call) and r.func not in ("ones", "eye")) or \
+            (isinstance(r, ast.Binary) and r.op in _SUMS)
 
-    def uses(named: set[int]) -> list[int]:
-        """How often each entry is written: in the body, and once per definition."""
-        count = [0] * n
+    # wraps[e][i]: child i of entry e prints in parentheses (a name never does)
+    wraps = [tuple(level(dag.rep[k]) < _at_least(dag.rep[e], i)
+                   for i, k in enumerate(dag.kids[e])) for e in range(n)]
+
+    def uses(named: set[int]) -> tuple[list[int], list[int]]:
+        """How often each entry is written (in the body, and once per definition), and
+        how often of those in parentheses."""
+        count, wrapped = [0] * n, [0] * n
         count[dag.root] = 1
         for e in by_size:
             out = 1 if e in named else count[e]
             if out:
-                for k in dag.kids[e]:
+                for k, w in zip(dag.kids[e], wraps[e]):
                     count[k] += out
-        return count
+                    wrapped[k] += out if w else 0
+        return count, wrapped
+
+    def pays(k: int, w: int, t: int) -> bool:
+        return k * t + 2 * w > k + t + 3
 
     # occurrences in the tree, counted on the DAG (only repeats are candidates)
-    tree_count = uses(set())
+    tree_count = uses(set())[0]
     named: set[int] = set()
     chosen: list[int] = []
-    count = [0] * n
+    count, wrapped = [0] * n, [0] * n
     count[dag.root] = 1
     for e in by_size:
         if e in theirs and count[e]:
@@ -122,19 +153,20 @@ def name_shared(body: ast.Node, taken: set[str],
             chosen.append(e)
         elif candidate(e) and tree_count[e] >= 2:
             k, t = count[e], tokens[e]
-            if k >= 2 and k * t > k + t + 3:
+            if k >= 2 and pays(k, wrapped[e], t):
                 named.add(e)
                 chosen.append(e)
         out = 1 if e in named else count[e]
         if out:
-            for c in dag.kids[e]:
+            for c, w in zip(dag.kids[e], wraps[e]):
                 count[c] += out
+                wrapped[c] += out if w else 0
     # a name whose definition shrank (smaller names inside it) may no longer pay
     while named:
-        count = uses(named)
-        short = _written_tokens(dag, named, by_size, measure)
+        count, wrapped = uses(named)
+        short = _written_tokens(dag, named, by_size, measure, wraps)
         idle = [e for e in chosen if e in named and e not in theirs
-                and not count[e] * short[e] > count[e] + short[e] + 3]
+                and not pays(count[e], wrapped[e], short[e])]
         if not idle:
             break
         named.discard(min(idle, key=lambda e: (short[e], rank[e])))
@@ -146,8 +178,7 @@ def name_shared(body: ast.Node, taken: set[str],
         if e in named and e in theirs:
             names[e] = ast.Name(theirs[e])
         elif e in named:
-            r = dag.rep[e]
-            nm = _fresh(_PREFERRED.get(r.func, r.func[0]), used)   # type: ignore[attr-defined]
+            nm = _fresh(_letter(dag.rep[e], ranks), used)
             used.add(nm)
             names[e] = ast.Name(nm)
     built: dict[int, ast.Node] = {}
@@ -158,8 +189,29 @@ def name_shared(body: ast.Node, taken: set[str],
     return ast.Where(built[dag.root], tuple((names[e].name, built[e]) for e in defs))
 
 
-def _written_tokens(dag: _Dag, named: set[int], by_size: list[int],
-                    measure: Measure) -> list[int]:
+def _letter(r: ast.Node, ranks: dict[int, int] | None) -> str:
+    """A shared call's name (its row's letter), or a shared sum's: a residual `r`, `R`."""
+    if isinstance(r, ast.Call):
+        return _PREFERRED.get(r.func, r.func[0])
+    return "R" if ranks is not None and _rank(r, ranks) == 2 else "r"
+
+
+def _rank(r: ast.Node, ranks: dict[int, int]) -> int | None:
+    """The rank of a sum: its own where known, else that of a term (all terms share it)."""
+    stack = [r]
+    while stack:
+        m = stack.pop()
+        if id(m) in ranks:
+            return ranks[id(m)]
+        if isinstance(m, ast.Binary) and m.op in _SUMS:
+            stack.extend((m.right, m.left))
+        elif isinstance(m, ast.Neg):
+            stack.append(m.operand)
+    return None
+
+
+def _written_tokens(dag: _Dag, named: set[int], by_size: list[int], measure: Measure,
+                    wraps: list[tuple[bool, ...]]) -> list[int]:
     """Tokens of each entry as written, its named parts replaced by their names."""
     short = [0] * len(dag.rep)
     for e in reversed(by_size):          # children first
@@ -168,9 +220,11 @@ def _written_tokens(dag: _Dag, named: set[int], by_size: list[int],
         if not ks:
             short[e] = measure(r)[0]
             continue
-        # a name replaces a call, an atom either way: the parentheses stay as they are
+        # own: the entry's tokens but its children's, parentheses around them included;
+        # a name is an atom, so a named sum drops its parentheses
         own = measure(r)[0] - sum(measure(dag.rep[k])[0] for k in ks)
-        short[e] = own + sum(1 if k in named else short[k] for k in ks)
+        short[e] = own + sum((1 - 2 * w) if k in named else short[k]
+                             for k, w in zip(ks, wraps[e]))
     return short
 
 

@@ -36,13 +36,31 @@ def combine(alg: Algebra, P: Piece, Q: Piece, keep: set[int],
             if len(numer.idx) == 2:            # G./(r*ones(n)') is G./r for a reduced r
                 d = unspread_beside(alg, d)
             return [Piece(ast.Binary("./", numer.ast, d), numer.idx)]
+        quotients = _column_quotients(alg, P, Q) if kind is Pair.DIAG else []
         if P.den:
             P = materialize(P)
         if Q.den:
             Q = materialize(Q)
+        if quotients:
+            return quotients + _diag(alg, P, Q, keep) + _expansions(alg, P, Q, last)
     if kind is Pair.DIAG:
         return _diag(alg, P, Q, keep) + _expansions(alg, P, Q, last)
     return WAYS[kind](alg, P, Q, keep)
+
+
+def _column_quotients(alg: Algebra, P: Piece, Q: Piece) -> list[Piece]:
+    """A matrix over an axis-reduced column in its denominator: `G./sqrt(r)`, not
+    `1./sqrt(r).*G` (the column expands, LANGUAGE.md)."""
+    P, Q = _vector_first(P, Q)
+    if not P.den or Q.den:
+        return []
+    r = alg.as_reduced(P.ast)
+    if r is None:
+        return []
+    (i,) = P.idx
+    Mi = Q.ast if Q.idx[0] == i else alg.T(Q.ast)
+    j = Q.idx[1] if Q.idx[0] == i else Q.idx[0]
+    return [Piece(ast.Binary("./", Mi, r), (i, j))]
 
 
 def _scalar(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
