@@ -42,19 +42,22 @@ def render(root: Node, taken: set[str] = frozenset(),
     if root.op == "zero":       # `0`, of any shape (the answer's shape is printed beside it)
         return Answer("0", "0", True, ast.Num(0.0))
     raiser = Raiser(root, by_work)
+    # the dimensions whose size prints by name (sum(ones(d)) as d): they read back as sizes
+    carried = {d for n in walk(root) if n.op == "var" for d in n.shape
+               if isinstance(d, str)} | set(dims)
     try:
         tree = raiser.lift(root)
     except NoMatrixForm:
-        text, tex, names = index_answer(root, raiser)
+        text, tex, names = index_answer(root, raiser, carried)
         check_answer_size(text)
         bound = set(taken) | {n.name for n in walk(root) if n.op == "var"} | \
             {d for n in walk(root) for d in n.shape if isinstance(d, str)}
-        return Answer(text, tex, False, einsum=einsum_text(root, raiser, bound, names),
-                      vec_form=vec_form_text(root, raiser, bound, names) if vec else None)
+        return Answer(text, tex, False,
+                      einsum=einsum_text(root, raiser, bound, names, carried),
+                      vec_form=vec_form_text(root, raiser, bound, names, carried)
+                      if vec else None)
     used = set(taken) | {n.name for n in walk(root) if n.op == "var"}
     used |= {d for n in walk(root) for d in n.shape if isinstance(d, str)}
-    carried = {d for n in walk(root) if n.op == "var" for d in n.shape
-               if isinstance(d, str)} | set(dims)
     square = {n.params[0] for n in walk(root) if n.op == "var"
               and (n.rank == 0 or (n.rank == 2 and n.shape[0] == n.shape[1]))}
     theirs = [(fold_powers(a, carried, square), nm)

@@ -21,6 +21,7 @@ from ..raising import NoMatrixForm, Piece
 from ..raising.pieces import dim_ast, num
 from .index_terms import Flat, NoText, Op, drop_summed_deltas, flat_terms, operands, substitute
 from .naming import name_shared
+from .powers import fold_powers
 from .text import to_text, token_count
 
 _OUT = "ijklmnoxyzabcdefgh"
@@ -29,16 +30,19 @@ _MAX_CHOICES = 6            # deltas tried both ways (2^k choices) up to this ma
 
 
 def einsum_text(root: Node, raiser, taken: set[str],
-                own: list[tuple[ast.Node, str]] = ()) -> str | None:
+                own: list[tuple[ast.Node, str]] = (), dims: set[str] = frozenset()
+                ) -> str | None:
+    """The einsum text of an index answer; `dims`: sizes printed by name (render's)."""
     try:
         body = _Writer(raiser).sum_ast(flat_terms(root))
     except (NoText, NoMatrixForm):
         return None
-    return to_text(name_shared(body, taken, list(own)))
+    return to_text(name_shared(fold_powers(body, dims), taken, _folded(own, dims)))
 
 
 def vec_form_text(root: Node, raiser, taken: set[str],
-                  own: list[tuple[ast.Node, str]] = ()) -> str | None:
+                  own: list[tuple[ast.Node, str]] = (), dims: set[str] = frozenset()
+                  ) -> str | None:
     """d vec(F)/d vec(X)' (column-major vec) of D[i,j,k,l] = dF[i,j]/dX[k,l], where every
     term is c*A[i,k]*B[j,l] (c*kron(B', A), as arranged) or c*δ(i,k)*δ(j,l)*C[i,j]
     (diag(vec(c*C))); None where a term is neither."""
@@ -57,7 +61,13 @@ def vec_form_text(root: Node, raiser, taken: set[str],
         return None
     if not terms:
         return None
-    return to_text(name_shared(_sum(terms, raiser.mul), taken, list(own)))
+    return to_text(name_shared(fold_powers(_sum(terms, raiser.mul), dims), taken,
+                               _folded(own, dims)))
+
+
+def _folded(own, dims: set[str]) -> list[tuple[ast.Node, str]]:
+    """The index form's where-names, their forms with sizes by name as the text has them."""
+    return [(fold_powers(a, dims), nm) for a, nm in own]
 
 
 def tensor_ast(x: Node, raiser) -> ast.Node | None:

@@ -24,7 +24,8 @@ def index_form(root: Node, raiser) -> tuple[str, str]:
     return text, tex
 
 
-def index_answer(root: Node, raiser) -> tuple[str, str, list[tuple[ast.Node, str]]]:
+def index_answer(root: Node, raiser, dims: set[str] = frozenset()
+                 ) -> tuple[str, str, list[tuple[ast.Node, str]]]:
     """The index form's text and LaTeX, and its where-names (each subscripted call is
     named: `Y[i,k] ... where Y = inv(S)`, never `(inv(S))[i,k]`)."""
     # index letters never clash with a dimension's or a variable's name (LANGUAGE.md):
@@ -40,7 +41,7 @@ def index_answer(root: Node, raiser) -> tuple[str, str, list[tuple[ast.Node, str
     text = head + " = " + _join([t for t, _ in terms])
     tex = head_tex + " = " + _join([t for _, t in terms], tex=True)
     text, tex, names = fresh.factors.resolve(text, tex, taken | set(out) | set(fresh.used),
-                                             raiser)
+                                             raiser, dims)
     # the labels summed: every one not in the head, but a Fréchet direction's `[p,q] ->`
     summed = [c for c in fresh.used if c not in fresh.bound and _subscript(c, text)]
     if summed:

@@ -11,6 +11,7 @@ from .. import ast
 from ..ops import ALL, rows
 from ..raising.pieces import MATRIX
 from .latex import to_latex
+from .powers import fold_powers
 from .text import to_text, token_count
 
 _PREFERRED = {r.name: r.letter for r in rows() if r.letter}
@@ -37,8 +38,10 @@ class Factors:
         self.subscripted.add(a)
         return f"\x00{k}\x00[{','.join(labs)}]", f"\x01{k}\x01_{{{''.join(labs)}}}"
 
-    def resolve(self, text: str, tex: str, taken: set[str],
-                raiser) -> tuple[str, str, list[tuple[ast.Node, str]]]:
+    def resolve(self, text: str, tex: str, taken: set[str], raiser,
+                dims: set[str] = frozenset()) -> tuple[str, str, list[tuple[ast.Node, str]]]:
+        """The marks replaced by the factors' texts (calls named); `dims`: the sizes that
+        print by name (sum(ones(d)) as d, printers/powers.py)."""
         used = set(taken) | set(ALL) | {"where", "D"}
         names: dict[ast.Node, str] = {}
         for a in self.asts:
@@ -48,7 +51,7 @@ class Factors:
                 base = base.upper() if raiser.shape(a) == MATRIX else base.lower()
                 names[a] = _fresh(base, used)
                 used.add(names[a])
-        shown = [_replace(a, names) for a in self.asts]
+        shown = [fold_powers(_replace(a, names), dims) for a in self.asts]
 
         def put(m: re.Match) -> str:
             a = shown[int(m.group(2))]
@@ -59,7 +62,8 @@ class Factors:
             return x if isinstance(a, ast.Name) or not _subscripted(m) else rf"\left({x}\right)"
 
         text, tex = _MARK.sub(put, text), _MARK.sub(put, tex)
-        defs = sorted(((nm, _replace(a, names, top=False)) for a, nm in names.items()),
+        defs = sorted(((nm, fold_powers(_replace(a, names, top=False), dims))
+                       for a, nm in names.items()),
                       key=lambda d: token_count(d[1]))
         if defs:
             text += " where " + ", ".join(f"{nm} = {to_text(e)}" for nm, e in defs)
