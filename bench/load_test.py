@@ -162,7 +162,7 @@ def _invalid_cases() -> list[Case]:
         _post("invalid", "order 99", _d(quad, "x", 99)),
         _post("invalid", "bad declaration", _d(quad, "x", vars={"A": "matrix(n"})),
         _post("invalid", "hostile declaration", _d(quad, "x", vars={"A": "exec('rm -rf /')"})),
-        _post("invalid", "declaration of unknown kind", _d(quad, "x", vars={"A": "tensor(3)"})),
+        _post("invalid", "declaration of unknown kind", _d(quad, "x", vars={"A": "blob(3)"})),
         _post("invalid", "too many declarations",
               _d(quad, "x", vars={f"v{i}": "scalar" for i in range(200)})),
         _post("invalid", "long declaration", _d(quad, "x", vars={"A": "matrix(" + "n" * 300
