@@ -26,10 +26,14 @@ BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "das
 
 
 class _Emitter(ProductWriter):
-    def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
-                 func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
+    def __init__(self, root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
+                 backend: Backend, func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
                  doc: tuple[str, ...] = (), out_shape: tuple | None = None):
         self.doc = doc
+        # several roots (a value and its gradient): one function returning their tuple, the
+        # nodes they share computed once
+        self.roots: tuple[Node, ...] = root if isinstance(root, tuple) else (root,)
+        root = self.roots[0]
         # the result as the language lays it out: a product dimension (m*p) is one axis
         # there, a group of axes in the IR (ir/kron.py)
         self.out_shape = out_shape
@@ -70,9 +74,18 @@ class _Emitter(ProductWriter):
                 self.size_params.append(dn)
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
         self.uses: Counter = Counter()
-        for n in walk(root):
+        for n in self.order():
             for a in n.args:
                 self.uses[a] += 1
+        if len(self.roots) > 1:                  # a root is used by the return, too
+            self.uses.update(self.roots)
+
+    def order(self) -> list[Node]:
+        """Every root's nodes, children before parents, each once (the first root's first)."""
+        if len(self.roots) == 1:
+            return walk(self.roots[0])
+        seen: set[Node] = set()
+        return [n for r in self.roots for n in walk(r) if not (n in seen or seen.add(n))]
 
     # ------------------------------------------------------------ helpers
     def dim(self, d) -> str:
@@ -118,16 +131,14 @@ class _Emitter(ProductWriter):
 
     # ------------------------------------------------------------ driver
     def run(self) -> str:
-        for n in walk(self.root):
+        for n in self.order():
             e = self.node(n)
             if self.uses[n] > 1 and n.op not in ("var", "const", "symbol"):
                 e = self.bind(e)
             self.done[n] = e
-        result = self.done[self.root]
-        if self.root.op in ("var", "const", "symbol", "zero") or self.root.rank == 0:
-            result = E(self.b.asarray.format(result.text, xp=self.xp))
-        if self.out_shape is not None and tuple(self.out_shape) != tuple(self.root.shape):
-            result = E(f"{self.xp}.reshape({result.text}, {self.grouped_tuple(self.out_shape)})")
+        shapes = self.out_shape if len(self.roots) > 1 else (self.out_shape,)
+        result = E(", ".join(self.result(r, s).text
+                             for r, s in zip(self.roots, shapes or (None,) * len(self.roots))))
         args = ", ".join([py for _, py, _ in self.params] + self.size_params)
         # an argument over a product dimension: its IR axes, one per factor (row-major)
         regroup = [f"{py} = {self.xp}.reshape({py}, {self.shape_tuple(split_shape(shape))})"
@@ -157,6 +168,15 @@ class _Emitter(ProductWriter):
             out += [("    " + line).rstrip() for line in doc]
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
+
+    def result(self, root: Node, out_shape: tuple | None) -> E:
+        """A root's value as returned: an array, laid out as the language has it."""
+        result = self.done[root]
+        if root.op in ("var", "const", "symbol", "zero") or root.rank == 0:
+            result = E(self.b.asarray.format(result.text, xp=self.xp))
+        if out_shape is not None and tuple(out_shape) != tuple(root.shape):
+            result = E(f"{self.xp}.reshape({result.text}, {self.grouped_tuple(out_shape)})")
+        return result
 
     def node(self, n: Node) -> E:
         op = n.op
@@ -280,7 +300,8 @@ def split_shape(shape: tuple) -> tuple:
                  for f in (d.split("*") if is_product(d) else [d]))
 
 
-def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
+def generate(root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
+             backend: str = "numpy",
              func_name: str = "derivative", sizes: dict | None = None,
              free_dims: tuple[str, ...] = (), doc: tuple[str, ...] = (),
              out_shape: tuple | None = None) -> str:
@@ -290,10 +311,13 @@ def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy"
     choose the order of products and whether to distribute them over sums.  Unknown
     dimensions count as large.  free_dims: dimensions no parameter carries; their sizes
     become parameters after params.  out_shape: the result's shape in the language,
-    where a product dimension (m*p) is one axis (params' shapes are the language's too)."""
+    where a product dimension (m*p) is one axis (params' shapes are the language's too).
+    A tuple of roots: the function returns their tuple (out_shape: a tuple of shapes or
+    None), computing the nodes they share once."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
-    root = optimize(root, sizes)
+    root = tuple(optimize(r, sizes) for r in root) if isinstance(root, tuple) \
+        else optimize(root, sizes)
     return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc,
                     out_shape).run()

@@ -1,0 +1,107 @@
+"""A value with its gradient (and Hessian) in one generated function: fAndG.
+
+    value_and_gradient(expr, wrt, vars, order) -> ValueAndGrad
+        .evaluate(**arrays) -> (value, gradient[, hessian])     .code(backend)
+
+The expression's IR and its derivatives' IR are emitted as the roots of one function
+(codegen's tuple of roots): a node they share, the forward pass's sigmoid(X*w) that the
+gradient reuses, is a temporary computed once, so the pair costs no more than the gradient.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from .compiled import Compiled
+from .derivation import Derivation, derive
+from .errors import MatrixCalculusError
+from .ir.nodes import Node
+from .variables import check_arrays
+
+FUNC_NAMES = {1: "value_and_grad", 2: "value_grad_hess"}
+
+
+def by_keyword(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """fn, a generated function, called with its arguments in order (argument_names) but
+    passed by keyword: generated parameters are keyword-only, so no caller can swap two
+    same-shaped arrays by position."""
+    names = tuple(inspect.signature(fn).parameters)
+
+    def call(*values: Any) -> Any:
+        return fn(**dict(zip(names, values)))
+    return call
+
+
+class ValueAndGrad(Compiled):
+    """The value of an expression and its derivatives wrt one variable up to `order`, as
+    one function: evaluate() returns (value, gradient) or (value, gradient, hessian)."""
+
+    def __init__(self, derivatives: Sequence[Derivation]):
+        self.derivatives = tuple(derivatives)
+        d = self.derivatives[0]
+        self.source = d.source
+        self.wrt = d.wrt
+        self.order = len(self.derivatives)
+        self.typed = d.typed
+        self.notes = d.notes
+        value_shape = d.typed.shape(d.typed.type_of(d.typed.root))
+        roots = (d.expression_ir, *(x.eval_ir for x in self.derivatives))
+        super().__init__(roots, d.variables, d.free_dims, FUNC_NAMES[self.order],  # type: ignore[arg-type]
+                         out_shape=(value_shape, *(None for _ in self.derivatives)))
+
+    @property
+    def roots(self) -> tuple[Node, ...]:
+        return self.ir  # type: ignore[return-value]
+
+    @cached_property
+    def value(self) -> Compiled:
+        """The expression alone, as a function of the same arguments."""
+        return self.derivatives[0].value
+
+    @property
+    def gradient(self) -> Derivation:
+        return self.derivatives[0]
+
+    @property
+    def hessian(self) -> Derivation | None:
+        return self.derivatives[1] if self.order > 1 else None
+
+    def __repr__(self) -> str:
+        what = "value, gradient" + (", hessian" if self.order > 1 else "")
+        return f"<ValueAndGrad ({what}) of {self.source!r} wrt {self.wrt}>"
+
+    def evaluate(self, /, **arrays: Any) -> tuple[np.ndarray, ...]:  # type: ignore[override]
+        """(value, gradient[, hessian]) at the given arrays (NumPy), as float64 arrays; a
+        value that is not finite raises the NumericalError that evaluating it alone gives
+        (what failed, where)."""
+        values, sizes = check_arrays(self.variables, arrays, self.free_dims)
+        fn = by_keyword(self.compiled("numpy", sizes))
+        try:
+            with np.errstate(all="ignore"):
+                out = tuple(np.asarray(x, dtype=np.float64) for x in fn(*values))
+        except Exception:  # noqa: BLE001 - evaluated apart below, which says what failed
+            out = None
+        if out is not None and all(np.all(np.isfinite(x)) for x in out):
+            return out
+        # the diagnosis (or an overflow's infinity, returned as evaluate() returns it)
+        return (self.value.evaluate(**arrays), *(d.evaluate(**arrays)
+                                                 for d in self.derivatives))
+
+
+def value_and_gradient(expr: str, wrt: str, vars: Mapping[str, Any] | None,
+                       order: int = 1) -> ValueAndGrad:
+    """The value and the derivatives of order 1..order (1 or 2) of expr wrt the variable
+    wrt (unguarded, no time limit: api.py)."""
+    if not isinstance(wrt, str):
+        raise MatrixCalculusError("value_and_grad differentiates by one variable: give its "
+                                  f"name, not {wrt!r}")
+    if order not in (1, 2):
+        raise MatrixCalculusError(f"value_and_grad gives the gradient (order=1) or the "
+                                  f"gradient and the Hessian (order=2), not order={order!r}")
+    return ValueAndGrad([derive(expr, wrt, vars, k) for k in range(1, order + 1)])
+
