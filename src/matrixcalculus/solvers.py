@@ -29,6 +29,7 @@ from .variables import VariableInfo, check_arrays
 DENSE_HESSIAN = frozenset({"trust-exact", "dogleg"})
 HESSIAN_PRODUCT = frozenset({"newton-cg", "trust-ncg", "trust-krylov", "trust-constr"})
 FIRST_ORDER = frozenset({"l-bfgs-b", "bfgs", "cg", "tnc", "slsqp"})
+BOUNDED = frozenset({"l-bfgs-b", "tnc", "slsqp", "trust-constr"})   # SciPy's that take bounds
 
 
 def start_shape(info: VariableInfo, variables: Mapping[str, VariableInfo],
@@ -65,6 +66,9 @@ def minimize(expr: str, wrt: str, *, data: Mapping[str, Any], x0: Any = None,
             f"method {method!r}: choose one of L-BFGS-B, trust-exact, trust-ncg, Newton-CG, "
             "trust-krylov, dogleg, trust-constr, BFGS, CG, TNC, SLSQP")
     kind = method.lower()
+    if bounds is not None and kind not in BOUNDED:       # SciPy would only warn, and ignore them
+        raise MatrixCalculusError(f"{method} takes no bounds: use L-BFGS-B, TNC, SLSQP or "
+                                  "trust-constr")
     if not isinstance(data, Mapping):
         raise MatrixCalculusError("data must be a mapping of variable names to arrays")
     fused = value_and_gradient(expr, wrt, vars)
@@ -106,7 +110,11 @@ def minimize(expr: str, wrt: str, *, data: Mapping[str, Any], x0: Any = None,
             return np.asarray(hv(*vals[:n], np.reshape(p, shape), *vals[n:]),
                               dtype=np.float64).ravel()
         extra["hessp"] = hessp
-    res = scipy.optimize.minimize(fun, start.ravel(), jac=True, method=method, bounds=bounds,
-                                  tol=tol, options=dict(options or {}), **extra)
+    try:
+        res = scipy.optimize.minimize(fun, start.ravel(), jac=True, method=method,
+                                      bounds=bounds, tol=tol, options=dict(options or {}),
+                                      **extra)
+    except (ValueError, TypeError) as e:     # SciPy refusing its arguments (bounds, options)
+        raise MatrixCalculusError(f"scipy.optimize.minimize: {e}") from None
     res.x = np.reshape(res.x, shape)
     return res

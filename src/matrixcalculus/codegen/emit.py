@@ -20,6 +20,7 @@ from ..ir.nodes import Node, Op, walk
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
 from .products import ProductWriter, outer_groups
+from .shared import share_scaled, walk_roots
 from .source import ADD, ATOM, IDENT, MUL, NEG, POW, E, num, safe_name
 
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
@@ -74,18 +75,11 @@ class _Emitter(ProductWriter):
                 self.size_params.append(dn)
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
         self.uses: Counter = Counter()
-        for n in self.order():
+        for n in walk_roots(self.roots):
             for a in n.args:
                 self.uses[a] += 1
         if len(self.roots) > 1:                  # a root is used by the return, too
             self.uses.update(self.roots)
-
-    def order(self) -> list[Node]:
-        """Every root's nodes, children before parents, each once (the first root's first)."""
-        if len(self.roots) == 1:
-            return walk(self.roots[0])
-        seen: set[Node] = set()
-        return [n for r in self.roots for n in walk(r) if not (n in seen or seen.add(n))]
 
     # ------------------------------------------------------------ helpers
     def dim(self, d) -> str:
@@ -131,14 +125,14 @@ class _Emitter(ProductWriter):
 
     # ------------------------------------------------------------ driver
     def run(self) -> str:
-        for n in self.order():
+        for n in walk_roots(self.roots):
             e = self.node(n)
             if self.uses[n] > 1 and n.op not in ("var", "const", "symbol"):
                 e = self.bind(e)
             self.done[n] = e
-        shapes = self.out_shape if len(self.roots) > 1 else (self.out_shape,)
-        result = E(", ".join(self.result(r, s).text
-                             for r, s in zip(self.roots, shapes or (None,) * len(self.roots))))
+        shapes = (self.out_shape,) if len(self.roots) == 1 else \
+            self.out_shape or (None,) * len(self.roots)
+        result = E(", ".join(returned(self, r, s).text for r, s in zip(self.roots, shapes)))
         args = ", ".join([py for _, py, _ in self.params] + self.size_params)
         # an argument over a product dimension: its IR axes, one per factor (row-major)
         regroup = [f"{py} = {self.xp}.reshape({py}, {self.shape_tuple(split_shape(shape))})"
@@ -168,15 +162,6 @@ class _Emitter(ProductWriter):
             out += [("    " + line).rstrip() for line in doc]
         out += ["    " + line for line in body]
         return "\n".join(out) + "\n"
-
-    def result(self, root: Node, out_shape: tuple | None) -> E:
-        """A root's value as returned: an array, laid out as the language has it."""
-        result = self.done[root]
-        if root.op in ("var", "const", "symbol", "zero") or root.rank == 0:
-            result = E(self.b.asarray.format(result.text, xp=self.xp))
-        if out_shape is not None and tuple(out_shape) != tuple(root.shape):
-            result = E(f"{self.xp}.reshape({result.text}, {self.grouped_tuple(out_shape)})")
-        return result
 
     def node(self, n: Node) -> E:
         op = n.op
@@ -290,6 +275,16 @@ class _Emitter(ProductWriter):
         return E(f"{num(coef)} * {prod.at(POW)}", MUL)
 
 
+def returned(em: _Emitter, root: Node, out_shape: tuple | None) -> E:
+    """A root's value as returned: an array, laid out as the language has it."""
+    e = em.done[root]
+    if root.op in ("var", "const", "symbol", "zero") or root.rank == 0:
+        e = E(em.b.asarray.format(e.text, xp=em.xp))
+    if out_shape is None or tuple(out_shape) == tuple(root.shape):
+        return e
+    return E(f"{em.xp}.reshape({e.text}, {em.grouped_tuple(out_shape)})")
+
+
 def is_product(d: object) -> bool:
     return isinstance(d, str) and "*" in d
 
@@ -317,7 +312,7 @@ def generate(root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
-    root = tuple(optimize(r, sizes) for r in root) if isinstance(root, tuple) \
+    root = share_scaled(tuple(optimize(r, sizes) for r in root)) if isinstance(root, tuple) \
         else optimize(root, sizes)
     return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc,
                     out_shape).run()
