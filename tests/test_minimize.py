@@ -91,3 +91,17 @@ def test_cli_minimize(tmp_path, capsys):
     assert rc == 0 and row["success"] and len(row["x"]) == 6
     assert main(["minimize", RIDGE, "--wrt", "w", "--data", "nofile.npz"]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_the_optimum_of_scikit_learn():
+    """sklearn minimizes C * the log-loss + |w|^2/2: lam = 1/C, no intercept."""
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    res = mc.minimize(LOGREG, "w", data={"X": X, "y": labels, "lam": 0.5}, vars=VARS,
+                      method="trust-exact", tol=1e-12)
+    ref = linear_model.LogisticRegression(C=2.0, fit_intercept=False, tol=1e-12,
+                                          solver="newton-cholesky").fit(X, labels)
+    np.testing.assert_allclose(res.x, ref.coef_.ravel(), rtol=1e-6, atol=1e-8)
+    ridge = mc.minimize(RIDGE, "w", data={"X": X, "y": y, "lam": 3.0}, vars=VARS,
+                        method="Newton-CG", tol=1e-12)
+    ref = linear_model.Ridge(alpha=3.0, fit_intercept=False).fit(X, y)
+    np.testing.assert_allclose(ridge.x, ref.coef_, rtol=1e-6, atol=1e-8)
