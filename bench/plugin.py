@@ -58,10 +58,10 @@ def _vg_methods(expr: str, wrt: str, vars: dict, sizes: dict, a: dict,
     v = mc.value_and_grad(expr, wrt, vars=vars)
     names = v.argument_names
     args = [a[n] for n in names]
-    fused = by_keyword(v.compiled("numpy", sizes))
-    value = by_keyword(v.value.compiled("numpy", sizes))
-    grad = by_keyword(v.gradient.compiled("numpy", sizes))
-    fused_t = by_keyword(v.compiled("torch", sizes))
+    fused = by_keyword(v.compiled("numpy", sizes), names)
+    value = by_keyword(v.value.compiled("numpy", sizes), v.value.argument_names)
+    grad = by_keyword(v.gradient.compiled("numpy", sizes), v.gradient.argument_names)
+    fused_t = by_keyword(v.compiled("torch", sizes), names)
     t = tensors(a)
     t_args = [t[n] for n in names]
     ms = [Method(OURS, lambda: _flat(*fused(*args)), "numpy"),
@@ -191,7 +191,7 @@ def _ours(expr: str, data: dict, method: str, tol: float):
 def _fd(expr: str, data: dict, p: int):
     value = mc.expression(expr, vars={"lam": "scalar"})
     names = value.argument_names
-    fn = by_keyword(value.compiled("numpy"))
+    fn = by_keyword(value.compiled("numpy"), names)
 
     def run():
         args = {**data}

@@ -59,7 +59,7 @@ def test_every_backend_runs_the_one_function(backend):
         jax.config.update("jax_enable_x64", True)
     v = mc.value_and_grad(LOGREG, "w", vars=LOGREG_VARS)
     arrays = logreg_arrays()
-    fn = by_keyword(compile_function(v.code(backend), "value_and_grad"))
+    fn = by_keyword(compile_function(v.code(backend), "value_and_grad"), v.argument_names)
     if backend == "torch":
         import torch
         args = [torch.as_tensor(arrays[n], dtype=torch.float64) for n in v.argument_names]
@@ -117,3 +117,10 @@ def test_cli_value_and_grad(capsys):
     assert rc == 0 and "def value_grad_hess(" in out
     assert main(["x'*x", "--wrt", "x", "--value-and-grad"]) == 2     # needs --code
     assert "--code" in capsys.readouterr().err
+
+
+def test_generated_functions_are_called_by_keyword():
+    def f(*, b, a_, check_shapes=False):       # reordered, a renamed, an option after
+        return a_ - b
+    call = by_keyword(f, ["a", "b"])
+    assert call(5.0, 3.0) == 2.0

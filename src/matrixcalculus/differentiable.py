@@ -90,8 +90,9 @@ def torch_function(e: Expression) -> Callable[..., Any]:
     derived VJP (generated PyTorch code both ways; any device and float dtype)."""
     import torch
 
-    value = by_keyword(e.compiled("torch"))
-    vjp = by_keyword(vector_jacobian(e).compiled("torch"))
+    value = by_keyword(e.compiled("torch"), e.argument_names)
+    program = vector_jacobian(e)
+    vjp = by_keyword(program.compiled("torch"), program.argument_names)
     n = len(e.variables)
 
     class ClosedForm(torch.autograd.Function):
@@ -126,8 +127,9 @@ def jax_function(e: Expression) -> Callable[..., Any]:
     import jax
     import jax.numpy as jnp
 
-    value = by_keyword(e.compiled("jax"))
-    vjp = by_keyword(vector_jacobian(e).compiled("jax"))
+    value = by_keyword(e.compiled("jax"), e.argument_names)
+    program = vector_jacobian(e)
+    vjp = by_keyword(program.compiled("jax"), program.argument_names)
 
     @lru_cache(maxsize=64)
     def op(sizes: tuple[int, ...]) -> Callable[..., Any]:

@@ -84,7 +84,7 @@ def minimize(expr: str, wrt: str, *, data: Mapping[str, Any], x0: Any = None,
     start = np.zeros(shape) if x0 is None else np.asarray(x0, dtype=np.float64)
     values, sizes = check_arrays(d.variables, {**data, wrt: start}, d.free_dims)
     k = list(d.variables).index(wrt)
-    fg = by_keyword(fused.compiled("numpy", sizes))
+    fg = by_keyword(fused.compiled("numpy", sizes), fused.argument_names)
 
     def at(x: np.ndarray) -> list[Any]:
         vals = list(values)
@@ -97,12 +97,13 @@ def minimize(expr: str, wrt: str, *, data: Mapping[str, Any], x0: Any = None,
 
     extra: dict[str, Any] = {}
     if kind in DENSE_HESSIAN:
-        hess = by_keyword(derive(expr, wrt, vars, 2).compiled("numpy", sizes))
+        d2 = derive(expr, wrt, vars, 2)
+        hess = by_keyword(d2.compiled("numpy", sizes), d2.argument_names)
         size = int(np.prod(shape))
         extra["hess"] = lambda x: np.reshape(hess(*at(x)), (size, size))
     elif kind in HESSIAN_PRODUCT:
         h = HessianVectorProduct(derive(expr, wrt, vars, 2))
-        hv = by_keyword(h.compiled("numpy", sizes))
+        hv = by_keyword(h.compiled("numpy", sizes), h.argument_names)
         n = len(d.variables)
 
         def hessp(x: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -26,14 +26,17 @@ from .variables import check_arrays
 FUNC_NAMES = {1: "value_and_grad", 2: "value_grad_hess"}
 
 
-def by_keyword(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """fn, a generated function, called with its arguments in order (argument_names) but
-    passed by keyword: generated parameters are keyword-only, so no caller can swap two
-    same-shaped arrays by position."""
-    names = tuple(inspect.signature(fn).parameters)
+def by_keyword(fn: Callable[..., Any], names: Sequence[str]) -> Callable[..., Any]:
+    """fn, a generated function, called with the values of `names` (its argument_names) in
+    order but passed by keyword: generated parameters are keyword-only, so no caller can
+    swap two same-shaped arrays by position.  A name the generator renamed (a keyword,
+    `lambda` -> `lambda_`) is matched to the parameters left, in order."""
+    params = list(inspect.signature(fn).parameters)
+    left = [p for p in params if p not in names]
+    keys = [n if n in params else left.pop(0) for n in names]
 
     def call(*values: Any) -> Any:
-        return fn(**dict(zip(names, values)))
+        return fn(**dict(zip(keys, values)))
     return call
 
 
@@ -80,7 +83,7 @@ class ValueAndGrad(Compiled):
         value that is not finite raises the NumericalError that evaluating it alone gives
         (what failed, where)."""
         values, sizes = check_arrays(self.variables, arrays, self.free_dims)
-        fn = by_keyword(self.compiled("numpy", sizes))
+        fn = by_keyword(self.compiled("numpy", sizes), self.argument_names)
         try:
             with np.errstate(all="ignore"):
                 out = tuple(np.asarray(x, dtype=np.float64) for x in fn(*values))
