@@ -1,9 +1,9 @@
 """Plugging derivatives in: value-and-gradient as one function, and mc.minimize.
 
-10a/10b: `mc.value_and_grad` (one generated function returning (f, grad)) against our value
+11a/11b: `mc.value_and_grad` (one generated function returning (f, grad)) against our value
 and gradient called apart, jax.value_and_grad under jit and torch autograd (forward, then
 backward); an A/A control (our function timed twice under two names) shows the noise.
-10c/10d: `mc.minimize` on logistic regression and ridge regression against scikit-learn
+11c/11d: `mc.minimize` on logistic regression and ridge regression against scikit-learn
 (when installed), the closed form (ridge), and scipy.optimize.minimize with
 finite-difference gradients; the optimum must agree to 1e-6 (relative, max norm).
 """
@@ -109,8 +109,8 @@ LOGREG_VARS = {"X": "matrix(m,n)", "w": "vector(n)", "y": "vector(m)"}
 
 def value_and_grad_logistic(cfg: Config) -> Section:
     sizes = [40] if cfg.quick else [250, 1000, 2000]
-    sec = Section(f"10a. Value and gradient in one function: `{LOGREG}` wrt w, X: (2n, n)",
-                  "10a logistic value+grad")
+    sec = Section(f"11a. Value and gradient in one function: `{LOGREG}` wrt w, X: (2n, n)",
+                  "11a logistic value+grad")
 
     def build(n):
         rng = np.random.default_rng(0)
@@ -132,8 +132,8 @@ def value_and_grad_logistic(cfg: Config) -> Section:
 def value_and_grad_mf(cfg: Config) -> Section:
     points = [(100, 10)] if cfg.quick else [(500, 10), (1000, 50), (2000, 100)]
     expr = "norm2(R - U*V')^2"
-    sec = Section(f"10b. Value and gradient in one function: `{expr}` wrt U, m = n",
-                  "10b MF value+grad")
+    sec = Section(f"11b. Value and gradient in one function: `{expr}` wrt U, m = n",
+                  "11b MF value+grad")
 
     def build(p):
         n, k = p
@@ -210,8 +210,8 @@ def minimize_logistic(cfg: Config) -> Section:
     y = np.where(X @ rng.standard_normal(p) + rng.standard_normal(n) > 0, 1.0, -1.0)
     expr = "sum(log(1 + exp(-y.*(X*w)))) + lam/2*w'*w"
     data = {"X": X, "y": y, "lam": lam}
-    sec = Section(f"10c. mc.minimize: logistic regression `{expr}`, X: {n:,} x {p}, lam = 1",
-                  "10c minimize logistic")
+    sec = Section(f"11c. mc.minimize: logistic regression `{expr}`, X: {n:,} x {p}, lam = 1",
+                  "11c minimize logistic")
     sec.add("scikit-learn: `LogisticRegression(C=1/lam, fit_intercept=False, tol=1e-10)` "
             "(its objective is C * the log-loss + |w|^2/2: the same minimizer); ours: "
             "`mc.minimize(..., method=M, tol=1e-10)`, wall time including deriving and "
@@ -244,8 +244,8 @@ def minimize_ridge(cfg: Config) -> Section:
     y = X @ rng.standard_normal(p) + rng.standard_normal(n)
     expr = "norm2(X*w - y)^2 + lam*w'*w"
     data = {"X": X, "y": y, "lam": lam}
-    sec = Section(f"10d. mc.minimize: ridge regression `{expr}`, X: {n:,} x {p}, lam = 10",
-                  "10d minimize ridge")
+    sec = Section(f"11d. mc.minimize: ridge regression `{expr}`, X: {n:,} x {p}, lam = 10",
+                  "11d minimize ridge")
     sec.add("closed form: `np.linalg.solve(X.T @ X + lam*I, X.T @ y)`; scikit-learn: "
             "`Ridge(alpha=lam, fit_intercept=False)` (the same objective).")
 

@@ -105,10 +105,10 @@ def test_gpu_script_smoke_run_on_cpu(tmp_path):
 
 
 @pytest.mark.parametrize("title,table", [
-    ("10a. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
-    ("10b. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
-    ("10c. mc.minimize: logistic regression", "| ours trust-exact |"),
-    ("10d. mc.minimize: ridge regression", "| ours trust-exact |"),
+    ("11a. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
+    ("11b. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
+    ("11c. mc.minimize: logistic regression", "| ours trust-exact |"),
+    ("11d. mc.minimize: ridge regression", "| ours trust-exact |"),
 ])
 def test_plugging_in_sections(quick_report, title, table):
     """bench/plugin.py: value-and-gradient against its parts apart, jax and torch; the
