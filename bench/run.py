@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="",
                     help="comma-separated problem names to run (logistic, least_squares, "
                          "matrix_factorization, four_index, jacobians, mlp, softmax_regression, "
-                         "attention, layer_norm, mha_einsum, corpus, growth)")
+                         "attention, layer_norm, mha_einsum, value_and_grad_logistic, "
+                         "value_and_grad_mf, minimize_logistic, minimize_ridge, corpus, growth)")
     args = ap.parse_args(argv)
 
     set_vars = [v for v in SLOW_KERNEL_VARS if v in os.environ]
@@ -60,12 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     import engine
     import harness
     import kron_bench
+    import plugin
     import problems
     import tensor_problems
 
     cfg = harness.Config.make(args.quick)
     runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS,
-               *kron_bench.PROBLEMS, engine.corpus,
+               *kron_bench.PROBLEMS, *plugin.PROBLEMS, engine.corpus,
                engine.growth]
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}

@@ -102,3 +102,17 @@ def test_gpu_script_smoke_run_on_cpu(tmp_path):
     assert "disagrees" not in text and "failed" not in text, text
     rows = [r for r in text.splitlines() if re.match(r"\| \d+ \|", r)]
     assert len(rows) == 8 and all(re.match(r"\| \d+ \| [\d.]+ \|", r) for r in rows), text
+
+
+@pytest.mark.parametrize("title,table", [
+    ("11a. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
+    ("11b. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
+    ("11c. mc.minimize: logistic regression", "| ours trust-exact |"),
+    ("11d. mc.minimize: ridge regression", "| ours trust-exact |"),
+])
+def test_plugging_in_sections(quick_report, title, table):
+    """bench/plugin.py: value-and-gradient against its parts apart, jax and torch; the
+    solvers against scikit-learn (when installed), the closed form and finite differences."""
+    sec = _section(quick_report[0], title)
+    assert table in sec and "Targets:" in sec
+    assert "finite-difference gradient" in sec or "A/A" in sec

@@ -3,9 +3,21 @@
     import matrixcalculus as mc
     d = mc.derivative("x'*A*x", wrt="x")
     str(d), d.latex(), d.shape, d.evaluate(A=..., x=...)
+    v = mc.value_and_grad("sum(log(1 + exp(-y.*(X*w))))", wrt="w"); f, g = v.evaluate(...)
+    mc.minimize(expr, "w", data={"X": X, "y": y}, method="trust-exact")   # SciPy's result
 """
 
-from .api import Derivative, Expression, VariableInfo, check_claim, derivative, expression
+from .api import (
+    Derivative,
+    Expression,
+    ValueAndGrad,
+    VariableInfo,
+    check_claim,
+    derivative,
+    expression,
+    minimize,
+    value_and_grad,
+)
 from .claims import ClaimResult
 from .errors import (
     DeclarationError,
@@ -27,6 +39,7 @@ __all__ = [
     "LIMITS", "CheckResult", "ClaimResult", "check_claim", "DeclarationError", "Derivative",
     "DomainError", "EvaluationError", "LimitError", "NumericalError", "SingularMatrixError",
     "MatrixCalculusError", "ParseError", "ShapeError", "UnknownNameError",
-    "UnsupportedDerivativeError", "VariableInfo", "derivative", "Expression", "expression",
+    "UnsupportedDerivativeError", "ValueAndGrad", "VariableInfo", "derivative", "Expression",
+    "expression", "minimize", "value_and_grad",
 ]
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
-"""The Python surface, a facade over the engine: derivative(), expression(), check_claim().
+"""The Python surface, a facade over the engine: derivative(), expression(), check_claim(),
+value_and_grad(), minimize().
 
 Only a facade: the engine (derivation.py, verify.py, claims.py, hvp.py, steps.py) does the
 work and never imports this module; the CLI, the web page and Jupyter sit on top of it.
@@ -10,18 +11,69 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import claims, verify
+from . import claims, derivation, differentiable, solvers, verify
 from .claims import ClaimResult
-from .derivation import Derivation, Expression, derive, expression
+from .derivation import Derivation, derive
 from .errors import guarded
 from .hvp import HessianVectorProduct
 from .limits import deadline
 from .steps import Steps, derivation_steps
+from .valgrad import ValueAndGrad, value_and_gradient
 from .variables import VariableInfo, check_arrays, shape_text, variables_line
 from .verify import CheckResult
 
-__all__ = ["Derivative", "Expression", "VariableInfo", "check_arrays", "check_claim",
-           "derivative", "expression"]
+__all__ = ["Derivative", "Expression", "ValueAndGrad", "VariableInfo", "check_arrays",
+           "check_claim", "derivative", "expression", "minimize", "value_and_grad"]
+
+
+class Expression(derivation.Expression):
+    """A parsed, type-checked expression: its shape and value (evaluate(**arrays)); as a
+    differentiable PyTorch or JAX op with torch_function() / jax_function()."""
+
+    def torch_function(self):
+        """The expression as f(**tensors), a torch.autograd.Function whose backward is the
+        derived closed form (the VJP g*gradient for a scalar expression, <G, y>'s gradient
+        for any other), so a model can train on it."""
+        return guarded(lambda: differentiable.torch_function(self), self.source)
+
+    def jax_function(self):
+        """The expression as f(**arrays), a jax.custom_vjp with the derived closed-form VJP
+        (jax.grad, jit and vmap compose with it)."""
+        return guarded(lambda: differentiable.jax_function(self), self.source)
+
+
+def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expression:
+    """Parse and type-check an expression; evaluate it with .evaluate(**arrays), or use it
+    as a differentiable op: .torch_function(), .jax_function()."""
+    return derivation.expression(expr, vars=vars, make=Expression)
+
+
+def value_and_grad(expr: str, wrt: str, *, vars: Mapping[str, Any] | None = None,
+                   order: int = 1) -> ValueAndGrad:
+    """The value of `expr` and its gradient wrt the variable `wrt` as ONE function (the
+    forward pass's subexpressions computed once for both): v.evaluate(**arrays) returns
+    (value, gradient), v.code(backend) its source; order=2 adds the Hessian:
+    (value, gradient, hessian).  Raises MatrixCalculusError on bad input."""
+    def run() -> ValueAndGrad:
+        with deadline():
+            return value_and_gradient(expr, wrt, vars, order)
+    return guarded(run, expr if isinstance(expr, str) else "")
+
+
+def minimize(expr: str, wrt: str, *, data: Mapping[str, Any], x0: Any = None,
+             vars: Mapping[str, Any] | None = None, method: str = "L-BFGS-B",
+             bounds: Any = None, tol: float | None = None,
+             options: Mapping[str, Any] | None = None):
+    """Minimize the scalar `expr` over the variable `wrt`, the other variables fixed to
+    `data`, with scipy.optimize.minimize given the derived value and gradient (one
+    function), and for Newton methods the Hessian (trust-exact) or the closed-form
+    Hessian-vector product (trust-ncg, Newton-CG, trust-krylov).  x0: the start (default
+    zeros); bounds: passed on (L-BFGS-B, ...).  Returns SciPy's OptimizeResult, its x
+    shaped like the variable."""
+    return guarded(lambda: solvers.minimize(expr, wrt, data=data, x0=x0, vars=vars,
+                                            method=method, bounds=bounds, tol=tol,
+                                            options=options),
+                   expr if isinstance(expr, str) else "")
 
 
 class Derivative(Derivation):

@@ -3,6 +3,7 @@
     matrixcalculus "EXPR" --wrt x [--var "A: matrix(m,n)"] [--order 2] [--check [--domain S=spd]]
     matrixcalculus check "EXPR" --wrt x --claim "CLAIM" [--var ...] [--order k] [--domain ...]
     matrixcalculus serve [--port 8000] [--host 127.0.0.1]     (the web page)
+    matrixcalculus minimize "EXPR" --wrt w --data X=X.npy ...  (cli_minimize.py)
 
 The second form checks a hand-derived claim: exit 0 when it is correct, 1 when not, 2 on
 input errors.
@@ -21,7 +22,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .api import Derivative, derivative
+from . import cli_minimize
+from .api import Derivative, derivative, value_and_grad
 from .claims import ClaimResult, compare, parse_claim
 from .cli_args import parse_args as _parse_args
 from .cli_args import parse_check_args as _parse_check_args
@@ -125,6 +127,9 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
     if args.code and args.format == "text":
         return _module(args.code, results[0], checks[0], steps[0], hvps[0], hvp_checks[0]), ok
     code = [None if not args.code else (h or d).code(args.code) for d, h in zip(results, hvps)]
+    if args.code and args.value_and_grad:     # one function: (f, grad[, hess])
+        code = [value_and_grad(source, d.wrt, vars=decls, order=d.order).code(args.code)
+                for d in results]
     if args.format == "json":
         rows = []
         for d, c, st, h, hc, src in zip(results, checks, steps, hvps, hvp_checks, code):
@@ -282,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_check(argv[1:])
     if argv and argv[0] == "serve":
         return _run_serve(argv[1:])
+    if argv and argv[0] == "minimize":
+        return cli_minimize.run(argv[1:], _reported)
     try:
         args = _parse_args(argv)
     except SystemExit as e:          # --help, --version, usage errors

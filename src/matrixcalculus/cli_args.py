@@ -21,6 +21,8 @@ examples:
   matrixcalculus "-sum(y.*log(softmax(z)))" --wrt z --var "y: simplex(n)"   (sum(y) = 1)
   matrixcalculus check "a'*X*b" --wrt X --claim "b*a'"
   matrixcalculus serve --port 8000            (the web page, http://127.0.0.1:8000)
+  matrixcalculus "norm2(X*w - y)^2" --wrt w --code numpy --value-and-grad   (f, grad)
+  matrixcalculus minimize "norm2(X*w - y)^2 + w'*w" --wrt w --data X=X.npy --data y=y.npy
 
 Quote expressions with double quotes: the shell treats ' (the transpose) specially.
 Undeclared names get a type by spelling: A (uppercase) is a matrix, x a vector,
@@ -50,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="print a standalone Python module computing the derivative, alone "
                         "(`> f.py` runs; the answer and any --check are in its comment "
                         "header)")
+    p.add_argument("--value-and-grad", action="store_true",
+                   help="with --code: one function returning the value and the gradient (and "
+                        "the Hessian with --order 2), their shared parts computed once")
     p.add_argument("--hvp", nargs="?", const="", default=None, metavar="DIRECTION",
                    help="also the Hessian-vector product along DIRECTION (default d<wrt>), "
                         "which never forms the Hessian; implies --order 2, and --code gives "
@@ -111,6 +116,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("give the expression either as EXPR or with --file (- reads stdin)")
     if args.domain and not args.check:
         parser.error("--domain is used with --check")
+    if args.value_and_grad and (not args.code or args.hvp is not None
+                                or any("," in w for w in args.wrt)):
+        parser.error("--value-and-grad is used with --code, one variable per --wrt, no --hvp")
     if args.hvp is not None:
         if args.order not in (None, 1, 2):
             parser.error("--hvp is the product with the Hessian: --order 2")

@@ -108,8 +108,14 @@ class Compiled:
         """The module's header and the function's docstring: what it computes, the answer,
         the variables with types and shapes, the notes (and header: more comment lines)."""
         what, answer = self.code_what(), self.code_answer()
-        shape = self.out_shape if self.out_shape is not None else tuple(self.ir.shape)
-        lines = [f"{what}   (shape: {shape_text(shape)})"] if what else []
+        if isinstance(self.ir, tuple):       # several results (a value and its gradient)
+            outs = self.out_shape or (None,) * len(self.ir)
+            shown = "; ".join(shape_text(tuple(s if s is not None else r.shape))
+                              for r, s in zip(self.ir, outs))
+            lines = [f"{what}   (shapes: {shown})"] if what else []
+        else:
+            shape = self.out_shape if self.out_shape is not None else tuple(self.ir.shape)
+            lines = [f"{what}   (shape: {shape_text(shape)})"] if what else []
         lines += ["  " + line for line in answer.splitlines()]
         lines += ["variables:"] + [f"  {describe_variable(v)}, shape {tuple_text(v.shape)}"
                                    for v in self.variables.values()]

@@ -166,12 +166,17 @@ class Expression(Compiled):
         return "the value"
 
 
-def expression(expr: str, *, vars: Mapping[str, Any] | None = None) -> Expression:
-    """Parse and type-check an expression; evaluate it with .evaluate(**arrays)."""
-    def run() -> Expression:
+E = TypeVar("E", bound="Expression")
+
+
+def expression(expr: str, *, vars: Mapping[str, Any] | None = None,
+               make: type[E] = Expression) -> E:  # type: ignore[assignment]
+    """Parse and type-check an expression; evaluate it with .evaluate(**arrays).
+    make: the Expression class to build (api.py's)."""
+    def run() -> E:
         with deadline():
             typed, y, _ = front(expr, vars)
-            return Expression(expr, typed, y)
+            return make(expr, typed, y)
     return guarded(run, expr if isinstance(expr, str) else "")
 
 

@@ -20,6 +20,7 @@ from ..ir.nodes import Node, Op, walk
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
 from .products import ProductWriter, outer_groups
+from .shared import share_scaled, walk_roots
 from .signature import CHECK, Doc, check_call, docstring, header_lines, parameter_names
 from .signature import HELPERS as SIGNATURE_HELPERS
 from .source import ADD, ATOM, IDENT, MUL, NEG, POW, E, num
@@ -28,10 +29,14 @@ BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "das
 
 
 class _Emitter(ProductWriter):
-    def __init__(self, root: Node, params: list[tuple[str, tuple]], backend: Backend,
-                 func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
+    def __init__(self, root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
+                 backend: Backend, func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
                  doc: Doc | None = None, out_shape: tuple | None = None):
         self.doc = doc or Doc()
+        # several roots (a value and its gradient): one function returning their tuple, the
+        # nodes they share computed once
+        self.roots: tuple[Node, ...] = root if isinstance(root, tuple) else (root,)
+        root = self.roots[0]
         # the result as the language lays it out: a product dimension (m*p) is one axis
         # there, a group of axes in the IR (ir/kron.py)
         self.out_shape = out_shape
@@ -61,9 +66,11 @@ class _Emitter(ProductWriter):
         taken = {func_name, CHECK, *names.params.values(), *names.dims.values()}
         self.temp = (f"t{i}" for i in count(1) if f"t{i}" not in taken)
         self.uses: Counter = Counter()
-        for n in walk(root):
+        for n in walk_roots(self.roots):
             for a in n.args:
                 self.uses[a] += 1
+        if len(self.roots) > 1:                  # a root is used by the return, too
+            self.uses.update(self.roots)
 
     # ------------------------------------------------------------ helpers
     def dim(self, d) -> str:
@@ -109,16 +116,14 @@ class _Emitter(ProductWriter):
 
     # ------------------------------------------------------------ driver
     def run(self) -> str:
-        for n in walk(self.root):
+        for n in walk_roots(self.roots):
             e = self.node(n)
             if self.uses[n] > 1 and n.op not in ("var", "const", "symbol"):
                 e = self.bind(e)
             self.done[n] = e
-        result = self.done[self.root]
-        if self.root.op in ("var", "const", "symbol", "zero") or self.root.rank == 0:
-            result = E(self.b.asarray.format(result.text, xp=self.xp))
-        if self.out_shape is not None and tuple(self.out_shape) != tuple(self.root.shape):
-            result = E(f"{self.xp}.reshape({result.text}, {self.grouped_tuple(self.out_shape)})")
+        shapes = (self.out_shape,) if len(self.roots) == 1 else \
+            self.out_shape or (None,) * len(self.roots)
+        result = E(", ".join(returned(self, r, s).text for r, s in zip(self.roots, shapes)))
         # keyword-only: a positional caller with square matrices could mix them up
         args = ", ".join(["*", *(py for _, py, _ in self.params), *self.size_params,
                           f"{CHECK}=False"])
@@ -143,8 +148,9 @@ class _Emitter(ProductWriter):
         for src in helpers:
             out += ["", src, ""]
         out += ["", f"def {self.func_name}({args}):"]
-        shape = self.out_shape if self.out_shape is not None else self.root.shape
-        doc = docstring(self.doc, self.params, self.size_params, tuple(shape))
+        shown = [tuple(sh if sh is not None else r.shape) for r, sh in zip(self.roots, shapes)]
+        doc = docstring(self.doc, self.params, self.size_params,
+                        shown[0] if len(shown) == 1 else shown)
         out += [("    " + line).rstrip() for line in doc]
         out += ["    " + line for line in body]
         for src in SIGNATURE_HELPERS.values():     # after the function: it reads first
@@ -263,6 +269,16 @@ class _Emitter(ProductWriter):
         return E(f"{num(coef)} * {prod.at(POW)}", MUL)
 
 
+def returned(em: _Emitter, root: Node, out_shape: tuple | None) -> E:
+    """A root's value as returned: an array, laid out as the language has it."""
+    e = em.done[root]
+    if root.op in ("var", "const", "symbol", "zero") or root.rank == 0:
+        e = E(em.b.asarray.format(e.text, xp=em.xp))
+    if out_shape is None or tuple(out_shape) == tuple(root.shape):
+        return e
+    return E(f"{em.xp}.reshape({e.text}, {em.grouped_tuple(out_shape)})")
+
+
 def is_product(d: object) -> bool:
     return isinstance(d, str) and "*" in d
 
@@ -273,7 +289,8 @@ def split_shape(shape: tuple) -> tuple:
                  for f in (d.split("*") if is_product(d) else [d]))
 
 
-def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy",
+def generate(root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
+             backend: str = "numpy",
              func_name: str = "derivative", sizes: dict | None = None,
              free_dims: tuple[str, ...] = (), doc: Doc | None = None,
              out_shape: tuple | None = None) -> str:
@@ -285,10 +302,13 @@ def generate(root: Node, params: list[tuple[str, tuple]], backend: str = "numpy"
     choose the order of products and whether to distribute them over sums.  Unknown
     dimensions count as large.  free_dims: dimensions no parameter carries; their sizes
     become parameters after params.  out_shape: the result's shape in the language,
-    where a product dimension (m*p) is one axis (params' shapes are the language's too)."""
+    where a product dimension (m*p) is one axis (params' shapes are the language's too).
+    A tuple of roots: the function returns their tuple (out_shape: a tuple of shapes or
+    None), computing the nodes they share once."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
-    root = optimize(root, sizes)
+    root = share_scaled(tuple(optimize(r, sizes) for r in root)) if isinstance(root, tuple) \
+        else optimize(root, sizes)
     return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc,
                     out_shape).run()

@@ -73,7 +73,7 @@ def header_lines(doc: Doc) -> list[str]:
 
 
 def docstring(doc: Doc, params: Sequence[tuple[str, str, tuple]], sizes: Sequence[str],
-              out_shape: tuple) -> list[str]:
+              out_shape: tuple | list[tuple]) -> list[str]:
     """The docstring's lines (unindented, quotes included): params are (variable, parameter,
     shape)."""
     lines = [doc.summary or "The function's value.", "",
@@ -84,13 +84,20 @@ def docstring(doc: Doc, params: Sequence[tuple[str, str, tuple]], sizes: Sequenc
     lines += [f"    {s}: the size of dimension {s} (an int; no argument has it)" for s in sizes]
     lines += [f"    {CHECK}: if True, check each argument's shape first (a ValueError names",
               "        the argument, the shape it should have and the shape it has)", "",
-              f"Returns: {doc.returns + ', ' if doc.returns else ''}shape {shape_text(out_shape)}"]
+              f"Returns: {doc.returns + ', ' if doc.returns else ''}{_shapes(out_shape)}"]
     if doc.notes:
         lines.append("")
         lines += [f"Note: {n}" for n in doc.notes]
     # the text quotes the expression: escaped, so no line of it can close the string
     lines = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines]
     return ['"""' + lines[0], *lines[1:], '"""']
+
+
+def _shapes(out: tuple | list[tuple]) -> str:
+    """'shape (n,)', or for a tuple of results (a value and its gradient) each one's."""
+    if isinstance(out, list):
+        return "a tuple of shapes " + ", ".join(shape_text(s) for s in out)
+    return f"shape {shape_text(out)}"
 
 
 def check_call(func_name: str, params: Sequence[tuple[str, str, tuple]]) -> list[str]:
