@@ -124,12 +124,14 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
     hvp_checks = [check_hvp(h, domains, args.check) for h in hvps]
     ok = all(c is None or c.ok for c in checks + hvp_checks)
     steps = [d.steps() if args.steps else None for d in results]
+    # --value-and-grad: one function returning (f, grad[, hess]), in place of the derivative's
+    both = [value_and_grad(source, d.wrt, vars=decls, order=d.order) if args.code and
+            args.value_and_grad else None for d in results]
     if args.code and args.format == "text":
-        return _module(args.code, results[0], checks[0], steps[0], hvps[0], hvp_checks[0]), ok
-    code = [None if not args.code else (h or d).code(args.code) for d, h in zip(results, hvps)]
-    if args.code and args.value_and_grad:     # one function: (f, grad[, hess])
-        code = [value_and_grad(source, d.wrt, vars=decls, order=d.order).code(args.code)
-                for d in results]
+        return _module(args.code, results[0], checks[0], steps[0], hvps[0], hvp_checks[0],
+                       both[0]), ok
+    code = [None if not args.code else (v or h or d).code(args.code)
+            for d, h, v in zip(results, hvps, both)]
     if args.format == "json":
         rows = []
         for d, c, st, h, hc, src in zip(results, checks, steps, hvps, hvp_checks, code):
@@ -165,7 +167,7 @@ def _render(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def _module(backend: str, d: Derivative, c: CheckResult | None, st: Any,
-            h: HessianVectorProduct | None, hc: CheckResult | None) -> str:
+            h: HessianVectorProduct | None, hc: CheckResult | None, v: Any = None) -> str:
     """--code: the module alone (`> f.py` runs), the rest of the text output in its
     comment header: the steps, the check verdicts."""
     extra: list[str] = []
@@ -178,7 +180,7 @@ def _module(backend: str, d: Derivative, c: CheckResult | None, st: Any,
         extra.append(f"check{' of the Hessian' if h is not None else ''}: {c.message}")
     if hc is not None:
         extra.append(f"check: {hc.message}")
-    return (h or d).code(backend, header=tuple(extra)).rstrip()
+    return (v or h or d).code(backend, header=tuple(extra)).rstrip()
 
 
 def check_hvp(h: HessianVectorProduct | None, domains: dict[str, str],
