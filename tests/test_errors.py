@@ -54,7 +54,7 @@ BAD = [
     ("tr(dexpm(X, B))", "X", {"X": "matrix(n,n)", "B": "matrix(m,m)"}, 1, mc.ShapeError,
      "dexpm needs two square matrices of one size, but X is a matrix (n x n) and B is a "
      "matrix (m x m)", 3),
-    ("tr(dexpm(X))", "X", None, 1, mc.ParseError, "dexpm takes 2 arguments, got 1", 3),
+    ("tr(dexpm(X))", "X", None, 1, mc.ParseError, "dexpm takes 2 to 9 arguments, got 1", 3),
     ("max(x)", "x", None, 1, mc.ParseError, "max(a, b) is elementwise, of two arguments; "
      "the largest entry of one is not a function of the language (logsumexp(x) is a smooth "
      "max)", 0),

@@ -25,7 +25,8 @@ from .errors import EvaluationError, NumericalError, UnsupportedDerivativeError,
 from .ir import build as B
 from .ir.nodes import Node
 from .language.declarations import is_identifier
-from .points import dimension_sizes, draw_inputs, parse_domains
+from .matfun_rewrites import along_jacobian_axes
+from .points import dimension_sizes, draw_inputs, parse_domains, spd_arguments
 from .references import FD_STEP, central_difference, rel_error, torch_available, torch_inputs
 from .simplify import simplify
 from .variables import VariableInfo, shape_text
@@ -83,8 +84,19 @@ class HessianVectorProduct(Printed, Compiled):
         x = self.hessian.wrt_irs[-1]
         n, r = hessian.rank, x.rank
         v = B.var(self.direction, x.shape, x.symmetric)
-        return simplify(B.einsum([hessian, v], [tuple(range(n)), tuple(range(n - r, n))],
-                                 tuple(range(n - r))))
+        out = simplify(B.einsum([hessian, v], [tuple(range(n)), tuple(range(n - r, n))],
+                                tuple(range(n - r))))
+        # the direction meets a Fréchet derivative along the Hessian's axes only once a
+        # pass has gathered the product: the next swaps the adjoint (no n^4 tensor), one
+        # level of nesting per pass
+        for _ in range(4):
+            if not along_jacobian_axes(out):
+                break
+            again = simplify(out)
+            if again is out:
+                break
+            out = again
+        return out
 
     @cached_property
     def eval_ir(self) -> Node:
@@ -121,7 +133,8 @@ class HessianVectorProduct(Printed, Compiled):
 
 def _check(h: HessianVectorProduct, domains, points: int, seed: int) -> CheckResult:
     d = h.hessian
-    doms = parse_domains(domains, d.variables)
+    # logm(S), sqrtm(S) of a symmetric S: drawn SPD, as Derivative.check() does
+    doms = {**spd_arguments(d.expression_ir), **parse_domains(domains, d.variables)}
     sizes = dimension_sizes(d.variables, d.free_dims)
     last = d.wrt_list[-1]                 # the direction's variable
     r = d.wrt_irs[-1].rank

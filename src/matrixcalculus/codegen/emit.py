@@ -102,7 +102,8 @@ class _Emitter(ProductWriter):
         head = template.split("(", 1)[0]
         if head in self.b.all_helpers:
             self._need_helper(head)
-        return E(template.format(*(a.text for a in args), xp=self.xp))
+        texts = [a.text for a in args]     # {args}: all of them (dexpm(X, E1, ..., Ek))
+        return E(template.format(*texts, xp=self.xp, args=", ".join(texts)))
 
     def _need_helper(self, name: str) -> None:
         """A helper, and the helpers its own source calls."""

@@ -227,7 +227,8 @@ class CallRules:
             raise self._err(ParseError, f"subscripts like \"{spec.text}\" are einsum's first "
                             f"argument only, not {f}'s", spec)
         if len(node.args) not in ARITY[f]:
-            want = " or ".join(str(a) for a in ARITY[f])
+            want = " or ".join(str(a) for a in ARITY[f]) if len(ARITY[f]) < 3 else \
+                f"{ARITY[f][0]} to {ARITY[f][-1]}"
             plural = "" if ARITY[f] == (1,) else "s"
             raise self._err(ParseError, f"{f} takes {want} argument{plural}, "
                             f"got {len(node.args)}", node)
@@ -269,17 +270,21 @@ class CallRules:
         return t
 
     def _square2(self, node: ast.Call) -> Type:
-        """dexpm(X, E): two square matrices of one size."""
-        x, e = node.args
-        tx, te = self.check(x), self.check(e)
+        """dexpm(X, E1, ..., Ek): square matrices of one size."""
+        x = node.args[0]
+        tx = self.check(x)
         self._no_tensor(node, x, tx, node.func)
-        self._no_tensor(node, e, te, node.func)
         self._square(node, x, tx)
-        self._square(node, e, te)
-        if not self.dims.unify(tx[0], te[0]):
-            raise self._err(ShapeError, f"{node.func} needs two square matrices of one size, "
-                            f"but {self._text(x)} is {self.out.describe(tx)} and "
-                            f"{self._text(e)} is {self.out.describe(te)}", node)
+        for e in node.args[1:]:
+            te = self.check(e)
+            self._no_tensor(node, e, te, node.func)
+            self._square(node, e, te)
+            if not self.dims.unify(tx[0], te[0]):
+                how = "two" if len(node.args) == 2 else ""
+                raise self._err(ShapeError, f"{node.func} needs {how + ' ' if how else ''}"
+                                f"square matrices of one size, but {self._text(x)} is "
+                                f"{self.out.describe(tx)} and {self._text(e)} is "
+                                f"{self.out.describe(te)}", node)
         return tx
 
     def _vector(self, node: ast.Call, arg: ast.Node, t: Type) -> Type:

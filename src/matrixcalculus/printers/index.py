@@ -195,7 +195,7 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
         e = n.args[1]
         et, ex = _product(e, labels if e.rank else (), raiser, fresh)
         return f"{_paren(bt)}.^{_paren(et)}", rf"\left({bx}\right)^{{\circ {ex}}}"
-    if n.op == "prim" and len(n.args) == 2 and n.rank > 2:
+    if n.op == "prim" and len(n.args) >= 2 and (n.rank > 2 or len(n.args) > 2):
         return _frechet(n, labels, raiser, fresh)
     if n.op == "prim":          # softmax(T, 2) of a tensor: named, its einsum text defines it
         from .einsum_text import tensor_ast
@@ -206,20 +206,41 @@ def _elementwise(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, 
 
 
 def _frechet(n: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]:
-    """dexpm(X, E) of a direction E with leading (Jacobian) axes: for each of them, the
-    Fréchet derivative along the matrix E[..., :, :], written `[p,q] -> E[..., p, q]`."""
-    x, e = n.args
+    """dexpm(X, E1, ..., Ek) of directions with leading (Jacobian) axes: for each of them,
+    the Fréchet derivative along the matrices E[..., :, :], written `[p,q] -> E[..., p, q]`
+    (a plain direction that has a matrix form prints as that matrix)."""
+    from ..raising import NoMatrixForm
+    x, es = n.args[0], n.args[1:]
     xa = raiser.lift(x)
+    texts, texes = [], []
+    for e in es:
+        if e.rank == 2:
+            try:
+                ea = raiser.lift(e)
+                texts.append(to_text(ea))
+                texes.append(to_latex(ea))
+                continue
+            except NoMatrixForm:
+                pass
+        et, ex = _direction(e, labels, raiser, fresh)
+        texts.append(et)
+        texes.append(ex)
+    at = ",".join(labels[-2:])
+    return (f"{n.name}({to_text(xa)}, {', '.join(texts)})[{at}]",
+            call_tex(n.name, [to_latex(xa), *texes]) + f"_{{{''.join(labels[-2:])}}}")
+
+
+def _direction(e: Node, labels: tuple[str, ...], raiser, fresh) -> tuple[str, str]:
+    """`[p,q] -> E[..., p, q]`: its leading axes are the answer's, aligned from the right."""
     p, q = next(fresh), next(fresh)
     fresh.bound |= {p, q}
-    et, ex = _product(e, labels[:-2] + (p, q), raiser, fresh)
-    at = ",".join(labels[-2:])
+    lead = labels[:-2][len(labels) - e.rank:] if e.rank > 2 else ()
+    et, ex = _product(e, lead + (p, q), raiser, fresh)
     # LaTeX binds p, q too: the matrix [E_pq]_pq, or e_a e_b^T for a unit direction
     unit = [(a, b) for a in labels for b in labels if et == f"δ({a},{p})*δ({b},{q})"]
     direction = rf"e_{{{unit[0][0]}}} e_{{{unit[0][1]}}}^{{\top}}" if unit else \
         rf"\left[{ex}\right]_{{{p}{q}}}"
-    return (f"{n.name}({to_text(xa)}, [{p},{q}] -> {et})[{at}]",
-            call_tex(n.name, [to_latex(xa), direction]) + f"_{{{''.join(labels[-2:])}}}")
+    return f"[{p},{q}] -> {et}", direction
 
 
 def _summed_names():
