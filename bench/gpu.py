@@ -1,5 +1,7 @@
 """The GPU part of the benchmarks: the torch side of problems 1 (logistic regression) and 4
-(4-index Hessians) on an accelerator, float32 and float64, written to bench/GPU_RESULTS.md.
+(4-index Hessians) on an accelerator, float32 and float64, and our torch code under
+torch.func.vmap and torch.compile with its value-and-gradient function (issue 17), written
+to bench/GPU_RESULTS.md.
 
     python bench/gpu.py                          # on a machine with CUDA (the `device` tool)
     python bench/gpu.py --device cpu --quick     # smoke run (the test suite runs this)
@@ -143,6 +145,55 @@ def gaussian_methods(n: int, device: str, dtype) -> dict:
     }
 
 
+# issue 17: the generated torch code composes with torch's transforms on the device
+PLUGIN_CASES = [("sum(log(1+exp(-y.*(X*w))))", "w", 1), ("norm2(R - U*V')^2", "U", 1),
+                (LOGISTIC, "w", 2)]
+
+
+def plugin_rows(device: str, dtype, quick: bool) -> list[str]:
+    """Per case: our torch code, torch.func.vmap over a batch of 8 inputs, torch.compile
+    (fullgraph: no graph break) and the value-and-gradient function, each checked against
+    the plain call and timed.  The smoke run compiles with the eager backend (inductor takes
+    seconds per case on a CPU)."""
+    backend = "eager" if quick else "inductor"
+    n = 8 if quick else 1024
+    lines = [f"### Generated torch code under vmap / compile, {dtype} (n = {n}; "
+             f"torch.compile backend {backend})\n",
+             "| expression | wrt | order | ours | vmap (batch 8) | compiled | value_and_grad |",
+             "|---|---|---|---|---|---|---|"]
+    g = torch.Generator(device="cpu").manual_seed(2)
+    for expr, wrt, order in PLUGIN_CASES:
+        lines.append(_plugin_row(expr, wrt, order, device, dtype, n, backend, g))
+    return lines
+
+
+def _plugin_row(expr: str, wrt: str, order: int, device: str, dtype, n: int, backend: str,
+                g) -> str:
+    d = mc.derivative(expr, wrt, order=order)
+    sizes = {v: (2 * n if k == 0 else n) for k, v in enumerate(sorted(
+        {x for info in d.variables.values() for x in info.shape if isinstance(x, str)}))}
+    arrays = {k: torch.randn(*[sizes[x] for x in info.shape], generator=g,
+                             dtype=dtype).to(device) for k, info in d.variables.items()}
+    kw = d.keywords(arrays)
+    fn = d.compiled("torch", sizes)
+    want = fn(**kw)
+    names = list(kw)           # vmap maps positional arguments: the keywords by name
+    batched = [torch.stack([kw[k]] * 8) for k in names]
+    vm = torch.func.vmap(lambda *vals: fn(**dict(zip(names, vals))))
+    comp = torch.compile(fn, fullgraph=True, backend=backend)
+    vg = mc.value_and_grad(expr, wrt, order=order)
+    vfn = vg.compiled("torch", sizes)
+    ok = [torch.allclose(vm(*batched)[0], want, rtol=1e-4, atol=1e-5),
+          torch.allclose(comp(**kw), want, rtol=1e-4, atol=1e-5),
+          torch.allclose(vfn(**vg.keywords(arrays))[order], want, rtol=1e-4, atol=1e-5)]
+    times = [timed(lambda: fn(**kw), device, 3), timed(lambda: vm(*batched), device, 3),
+             timed(lambda: comp(**kw), device, 3),
+             timed(lambda: vfn(**vg.keywords(arrays)), device, 3)]
+    cells = [f"{t * 1e3:.3g} ms" + ("" if k == 0 or ok[k - 1] else " (DIFFERS)")
+             for k, t in enumerate(times)]
+    return f"| `{expr}` | {wrt} | {order} | " + " | ".join(cells) + " |"
+
+
 def _line(n: int, row: dict[str, str]) -> str:
     try:
         ratio = f"{float(row['torch.func.hessian']) / float(row['ours torch']):.3g}x"
@@ -175,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                      repeats) + [""]
         out += table("4b Gaussian NLL Hessian (4-index)", gaussian_methods, small,
                      args.device, dtype, repeats) + [""]
+    out += plugin_rows(args.device, torch.float64, args.quick) + [""]
     out.append(f"Total {time.perf_counter() - t0:.0f} s.")
     args.out.write_text("\n".join(out) + "\n")
     print("\n".join(out))

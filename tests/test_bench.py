@@ -102,6 +102,9 @@ def test_gpu_script_smoke_run_on_cpu(tmp_path):
     assert "disagrees" not in text and "failed" not in text, text
     rows = [r for r in text.splitlines() if re.match(r"\| \d+ \|", r)]
     assert len(rows) == 8 and all(re.match(r"\| \d+ \| [\d.]+ \|", r) for r in rows), text
+    # our torch code under vmap and torch.compile, and its value-and-gradient function
+    assert "### Generated torch code under vmap / compile" in text and "DIFFERS" not in text
+    assert text.count("| `") == 3, text
 
 
 @pytest.mark.parametrize("title,table", [
