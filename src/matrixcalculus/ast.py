@@ -95,6 +95,24 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
+def postorder(root: Node, below=lambda node: True) -> list[Node]:
+    """Every node under root once (by identity), children before parents; iterative, as
+    answers can be deep.  `below(node)` False: its children are not visited."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        x, done = stack.pop()
+        if done:
+            order.append(x)
+        elif id(x) not in seen:
+            seen.add(id(x))
+            stack.append((x, True))
+            if below(x):
+                stack.extend((k, False) for k in children(x))
+    return order
+
+
 def with_children(node: Node, kids: Sequence[Node]) -> Node:
     """The node over new children (in the order children() gives them)."""
     if isinstance(node, Call):

@@ -11,6 +11,7 @@ from .. import ast
 from ..ops import ALL, rows
 from ..raising.pieces import MATRIX
 from .latex import to_latex
+from .naming import fresh_name as _fresh
 from .powers import fold_powers
 from .text import to_text, token_count
 
@@ -84,12 +85,3 @@ def _replace(a: ast.Node, names: dict[ast.Node, str], top: bool = True) -> ast.N
     if not kids:
         return a
     return ast.with_children(a, [_replace(k, names) for k in kids])
-
-
-def _fresh(base: str, used: set[str]) -> str:
-    if base not in used:
-        return base
-    k = 1
-    while f"{base}{k}" in used:
-        k += 1
-    return f"{base}{k}"

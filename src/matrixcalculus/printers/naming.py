@@ -178,7 +178,7 @@ def name_shared(body: ast.Node, taken: set[str],
         if e in named and e in theirs:
             names[e] = ast.Name(theirs[e])
         elif e in named:
-            nm = _fresh(_letter(dag.rep[e], ranks), used)
+            nm = fresh_name(_letter(dag.rep[e], ranks), used)
             used.add(nm)
             names[e] = ast.Name(nm)
     built: dict[int, ast.Node] = {}
@@ -240,7 +240,8 @@ def _with_children(n: ast.Node, kids: list[ast.Node]) -> ast.Node:
     return n
 
 
-def _fresh(base: str, used: set[str]) -> str:
+def fresh_name(base: str, used: set[str]) -> str:
+    """base, or base1, base2, ...: the first that is not used."""
     if base not in used:
         return base
     i = 1

@@ -86,19 +86,8 @@ def is_fraction(n: ast.Node) -> bool:
 def exact_numbers(tree: ast.Node) -> ast.Node:
     """1/q*M printed M/q (`ones(n)/6`, not `1/6*ones(n)`); rebuilt bottom up, iteratively
     (answers can be deep), only where something changes."""
-    order: list[ast.Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[ast.Node, bool]] = [(tree, False)]
-    while stack:
-        x, done = stack.pop()
-        if done:
-            order.append(x)
-        elif id(x) not in seen:
-            seen.add(id(x))
-            stack.append((x, True))
-            stack.extend((k, False) for k in ast.children(x))
     built: dict[int, ast.Node] = {}
-    for x in order:                       # children before parents
+    for x in ast.postorder(tree):         # children before parents
         kids = ast.children(x)
         new = [built.get(id(k), k) for k in kids]
         y = ast.with_children(x, new) if any(a is not b for a, b in zip(new, kids)) else x

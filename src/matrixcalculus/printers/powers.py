@@ -18,16 +18,8 @@ def fold_powers(tree: ast.Node, dims: set[str] = frozenset(),
     is square (a variable in `square`, its transpose, inv(...)): `x'*x*x` of a vector x
     is (x'*x)*x, not x'*x^2."""
     memo: dict[int, ast.Node] = {}
-    stack: list[tuple[ast.Node, bool]] = [(tree, False)]
-    while stack:                         # iterative: answers can be deep
-        node, done = stack.pop()
-        if id(node) in memo:             # a shared subtree (the raiser shares forms): once
-            continue
+    for node in ast.postorder(tree):     # a shared subtree (the raiser shares forms): once
         kids = ast.children(node)
-        if not done and kids:
-            stack.append((node, True))
-            stack.extend((k, False) for k in kids if id(k) not in memo)
-            continue
         new = [memo[id(k)] for k in kids]
         same = all(a is b for a, b in zip(new, kids))
         memo[id(node)] = _rewrite(node if same else ast.with_children(node, new), dims,

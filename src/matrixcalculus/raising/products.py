@@ -136,20 +136,8 @@ def _as_mean(r: Raiser, mat: ast.Node, pieces: list[Piece]) -> ast.Node | None:
     target = made[0]
     # rebuilt bottom up, iteratively (answers can be deep): each node above the target
     # once, over its rebuilt children
-    order: list[ast.Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[ast.Node, bool]] = [(mat, False)]
-    while stack:
-        x, done = stack.pop()
-        if done:
-            order.append(x)
-        elif id(x) not in seen:
-            seen.add(id(x))
-            stack.append((x, True))
-            if x is not target:
-                stack.extend((k, False) for k in ast.children(x))
     built: dict[int, ast.Node] = {}
-    for x in order:                      # children before parents
+    for x in ast.postorder(mat, lambda x: x is not target):      # children before parents
         if x is target:
             built[id(x)] = ast.Call("mean", x.args)
             continue
