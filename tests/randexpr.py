@@ -955,8 +955,8 @@ class Generator(AxisForms):
     # ------------------------------------------------------------ matrix functions
     def matrix_function(self, d: str, depth: int) -> E:
         """expm of a bounded or t*A argument; logm, sqrtm of an SPD form; their Fréchet
-        derivatives along any direction (at a point free of variables: the derivative
-        with respect to that point, the second Fréchet derivative, is not built)."""
+        derivatives along any direction (at a point free of variables; the derivative with
+        respect to the point, a higher Fréchet derivative, is built but not drawn here)."""
         k = self.choice(6)
         if k == 0:
             return self.call("expm", self.bounded((d, d), depth - 1) if depth > 0

@@ -68,6 +68,12 @@ class HessianVectorProduct(Printed, Compiled):
                 "expression, or a mixed second derivative; this is the "
                 f"order-{hessian.order} {hessian.kind} of "
                 f"{shape_text(shape) if shape else 'a scalar'}")
+        if hessian._grouping is not None:
+            # printing and shaping over a product dimension (m*p) is the Derivation's
+            # grouped path, which the product with a direction does not have yet
+            raise UnsupportedDerivativeError(
+                "a Hessian-vector product over a product dimension (kron, vec, a variable "
+                "declared vector(m*p)) is not built; the Hessian itself is")
         self.hessian = hessian
         self.source = hessian.source
         self.typed = hessian.typed

@@ -44,7 +44,7 @@ def tree_size(n: Node, memo: dict[Node, int] | None = None) -> int:
 class Pricer:
     """What a candidate costs: the tokens of its printed matrix form where it has one
     (what a reader sees), else a tree-size estimate; and more for each sum that cancels
-    where a function saturates (cancelling.py: numerically sound forms first)."""
+    where a function saturates (polynomials.py: numerically sound forms first)."""
 
     def __init__(self):
         from .raising import Raiser

@@ -41,8 +41,11 @@ def start_shape(info: VariableInfo, variables: Mapping[str, VariableInfo],
             for d, s in zip(v.shape, np.shape(data[name])):
                 known.setdefault(str(d), int(s))
     for d in info.shape:                 # a free dimension's size given as data (n=100)
-        if isinstance(d, str) and d not in known and isinstance(data.get(d), int):
-            known[d] = int(data[d])
+        size = data.get(d) if isinstance(d, str) and d not in known else None
+        # an int, or a whole float (the CLI reads n=100 as a number)
+        if isinstance(size, (int, float, np.integer, np.floating)) and float(size).is_integer() \
+                and size > 0:
+            known[d] = int(size)
     missing = [str(d) for d in info.shape if not isinstance(d, int) and str(d) not in known]
     if missing:
         raise EvaluationError(f"no data array gives the size of {', '.join(missing)}: "

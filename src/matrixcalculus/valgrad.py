@@ -55,7 +55,7 @@ class ValueAndGrad(Compiled):
         value_shape = d.typed.shape(d.typed.type_of(d.typed.root))
         roots = (d.expression_ir, *(x.eval_ir for x in self.derivatives))
         super().__init__(roots, d.variables, d.free_dims, FUNC_NAMES[self.order],  # type: ignore[arg-type]
-                         out_shape=(value_shape, *(None for _ in self.derivatives)))
+                         out_shape=(value_shape, *(x.out_shape for x in self.derivatives)))
 
     @property
     def roots(self) -> tuple[Node, ...]:

@@ -132,7 +132,11 @@ def det(x: Node, g: int) -> Node:
 
 
 def logdet(x: Node, g: int) -> Node:
-    """logdet(kron(A, B)) = p*logdet(A) + m*logdet(B) (A m x m, B p x p)."""
+    """logdet(kron(A, B)) = p*logdet(A) + m*logdet(B) (A m x m, B p x p).  Where det(A) < 0
+    but det(kron(A, B)) > 0 (p even) this raises a DomainError at evaluation though the value
+    is defined: an honest refusal, never a wrong number.  log(det(A)^p*det(B)^m) would be
+    exact, but its derivative prints d*d^(p - 1)/d^p until powers with symbolic exponents
+    merge (noted for the next round)."""
     if g == 1:
         return logdet_(x)
     fs = _factors_or_raise(x, g, "logdet")

@@ -81,7 +81,3 @@ def parse_subscripts(spec: ast.Spec, src: str) -> Subscripts:
             s, e = out.label_span(i)
             raise ParseError(f"einsum's output label {ch!r} is in no input term", src, s, e)
     return Subscripts(tuple(terms), out)
-
-
-def subscripts_text(inputs: list[str], output: str) -> str:
-    return ",".join(inputs) + "->" + output

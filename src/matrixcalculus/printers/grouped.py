@@ -26,7 +26,7 @@ from ..errors import UnsupportedDerivativeError
 from ..ir import kron as K
 from ..ir.functions import rebuild
 from ..ir.leaves import var
-from ..ir.nodes import Node, Op
+from ..ir.nodes import Node, Op, walk
 from .latex import to_latex
 from .numbers import exact_numbers
 from .text import to_text
@@ -186,7 +186,10 @@ def grouped_answer(root: Node, groups: tuple[int, ...], grouped_vars: dict[str, 
         raise _unsupported(f"over the product dimensions {groups} of rows and columns")
     raiser = Raiser(sub, by_work)
     try:
-        text, tex, names = index_answer(sub, raiser)
+        # sizes by name, as render() prints them: declared, or carried by a variable
+        carried = set(dims) | {d for x in walk(sub) if x.op == "var" for d in x.shape
+                               if isinstance(d, str)}
+        text, tex, names = index_answer(sub, raiser, carried)
     except NoMatrixForm:
         raise _unsupported("has no index form over product dimensions") from None
     head, rest = text.split(" = ", 1)
@@ -197,5 +200,5 @@ def grouped_answer(root: Node, groups: tuple[int, ...], grouped_vars: dict[str, 
     # F a vector over n*m by a matrix: the vec form of its matrix F[i,j] = F[(j,i)]
     if vec and groups == (2, 1, 1) and not grouped_vars:
         flip = K.einsum([sub], [(0, 1, 2, 3)], (1, 0, 2, 3))
-        vec_form = vec_form_text(flip, Raiser(flip, by_work), used, names)
+        vec_form = vec_form_text(flip, Raiser(flip, by_work), used, names, carried)
     return Answer(text, tex, False, einsum=None, vec_form=vec_form)
