@@ -84,15 +84,15 @@ def polynomial_row(price: Pricer) -> Rewrite:
                    {"add", "einsum"}, sound, no_longer(price))
 
 
-def expand_rows(keep: Keep, price: Pricer | None = None) -> list[Rewrite]:
+def expand_rows(keep: Keep, price: Pricer) -> list[Rewrite]:
     factoring = Factoring(keep)
-    rows = [*([polynomial_row(price)] if price is not None else []),
+    rows = [polynomial_row(price),
             Rewrite("sum(X - mean(X, k), k) -> 0", {"einsum"}, reductions.centred_vanishes),
             Rewrite("mean(a + m.*Xc, k) -> mean(a, k) where mean(Xc, k) = 0", {"einsum"},
                     reductions.vanishing_terms_dropped, keep),
             # ties kept: the one node is what factoring and the printer's names need
             Rewrite("a*(u - v) + b*(v - u) -> a*(u - v) - b*(u - v)", {"add"},
-                    signs.aligned_signs, no_longer(price) if price is not None else keep),
+                    signs.aligned_signs, no_longer(price)),
             Rewrite("exp(z)./(1 + exp(z)) -> sigmoid(z)", {"einsum"}, sigmoid_of_exp),
             *elementwise_rows(keep), *softmax_rows(keep), *matfun_rewrites.rows(keep),
             *matrix_algebra.rows(keep)]
@@ -116,12 +116,17 @@ def softmax_rows(keep: Keep) -> list[Rewrite]:
     ]
 
 
+def tanh_row(keep: Keep) -> Rewrite:
+    """In both passes: the factored numerator it needs first appears in factoring."""
+    return Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
+                   lambda n: E.tanh_of_exp(n, keep))
+
+
 def elementwise_rows(keep: Keep) -> list[Rewrite]:
     """Exact identities of the elementwise functions (ir/elementwise_rules.py)."""
     return [
         Rewrite("step(u).*f -> f where f = 0 for u <= 0", {"einsum"}, E.gate_dropped),
-        Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
-                lambda n: E.tanh_of_exp(n, keep)),
+        tanh_row(keep),
         Rewrite("1 - sigmoid(-u) -> sigmoid(u)", {"add"}, E.sigmoid_complement, keep),
         Rewrite("x.*x.^p -> x.^(p+1) for a product x", {"einsum"}, E.powers_of_products,
                 keep),
@@ -129,19 +134,17 @@ def elementwise_rows(keep: Keep) -> list[Rewrite]:
     ]
 
 
-def factor_rows(keep: Keep, price: Pricer | None = None) -> list[Rewrite]:
-    """With price, the sandwich row keeps what is no longer once shared calls are named
-    (the symmetric form winning a tie), and the polynomial row runs."""
+def factor_rows(keep: Keep, price: Pricer) -> list[Rewrite]:
+    """The sandwich row keeps what is no longer once shared calls are named (the symmetric
+    form winning a tie); the polynomial row runs again on what factoring made."""
     factoring = Factoring(keep)
     # factor() answers only a sum that prices lower; the products it makes meet the rows
     # that need a factored numerator ((e - e1)./(e + e1) is tanh)
-    named = named_no_longer(price) if price is not None else keep
+    named = named_no_longer(price)
     return [Rewrite("L'*X*R + L'*Y*R -> L'*(X + Y)*R", {"add", "einsum"}, regrouped, named),
             Rewrite("pull a factor shared by terms out of a sum", {"add"},
                 lambda n: factor(n, factoring)),
-            Rewrite("(exp(u) - exp(-u))./(exp(u) + exp(-u)) -> tanh(u)", {"einsum"},
-                    lambda n: E.tanh_of_exp(n, keep)),
-            *([polynomial_row(price)] if price is not None else [])]
+            tanh_row(keep), polynomial_row(price)]
 
 
 def simplify(root: Node, price: Pricer | None = None) -> Node:
