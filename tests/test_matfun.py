@@ -196,3 +196,24 @@ def test_a_scalars_derivative_through_a_frechet_derivative_has_a_matrix_form():
     assert str(d) == "dexpm(0.5 + eye(3), ones(3, 3))*S" and d.check(points=2).ok
     d = mc.derivative("dexpm(C, a*ones(3,3))", "a", vars={k: v[k] for k in "aC"})
     assert str(d) == "dexpm(C, ones(3, 3))" and d.check(points=2).ok
+
+
+@pytest.mark.parametrize("expr, order, wanted", [
+    ("norm2(expm(t*A)*x - y)^2", 1, "2*(expm(t*A)*x - y)'*A*expm(t*A)*x"),
+    ("x'*expm(t*A)*x", 2, "x'*A^2*expm(t*A)*x"),
+])
+def test_the_issue_examples_read_t_as_a_scalar_undeclared(expr, order, wanted):
+    """Issue 16's commands declare nothing: t in `expm(t*A)` is a scalar (a lowercase
+    Latin name that a use keeps from being a vector is a scalar before a matrix, where
+    both type-check), the answer is the wanted one's value, and a note says how t was read."""
+    d = mc.derivative(expr, "t", order=order)
+    assert d.variables["t"].kind == "scalar" and d.variables["t"].origin == "use"
+    assert d.variables["A"].shape == ("n", "n")
+    assert any(n.startswith("t is read as a scalar") for n in d.notes)
+    assert d.check().ok
+    rng = np.random.default_rng(0)
+    vals = {"t": 0.3, "A": rng.standard_normal((3, 3)) / 3,
+            "x": rng.standard_normal(3), "y": rng.standard_normal(3)}
+    used = {k: v for k, v in vals.items() if k in d.variables}
+    want = mc.expression(wanted, vars={k: TYPES.get(k, "vector(n)") for k in used})
+    assert np.allclose(d.evaluate(**used), want.evaluate(**used))

@@ -62,6 +62,7 @@ def _read(root: ast.Node, source: str, decls: dict[str, Declaration]
 
     typed, kinds = _search(root, source, decls, constants, free, base, allowed, attempt)
     typed, loss = _a_loss_is_a_scalar(typed, kinds, set(allowed), attempt)
+    typed = _scalar_before_matrix(typed, base, allowed, loss, attempt)
     _origins(typed, base, allowed, loss)
     return typed, free
 
@@ -189,6 +190,23 @@ def _alternatives(name: str) -> tuple[str, ...]:
     if name in GREEK:
         return ("vector", "matrix")
     return ("matrix",)
+
+
+def _scalar_before_matrix(typed: Typed, base: dict[str, str], allowed: dict[str, set[str]],
+                          loss: set[str], attempt) -> Typed:
+    """A lowercase Latin name that rule 2's search made a matrix is a scalar instead where
+    that reading type-checks too: `expm(t*A)` has t a scalar, as papers write it, not an
+    n x m matrix beside an m x n A (issue 16's examples; LANGUAGE.md rule 2 says "a
+    matrix": the issue's words win).  Runs after rule 3, so a loss's names keep that
+    origin; the note says how the name was read."""
+    kinds = {n: typed.variables[n].kind for n in base}
+    for name in [n for n in base if kinds[n] == "matrix" and base[n] == "vector"
+                 and n not in loss and n not in GREEK and not n[0].isupper()
+                 and "scalar" in allowed.get(n, {"scalar"})]:
+        t = attempt({**kinds, name: "scalar"})
+        if t is not None:
+            typed, kinds = t, {**kinds, name: "scalar"}
+    return typed
 
 
 def _habits(root: ast.Node, source: str, free: list[str]) -> None:
