@@ -17,15 +17,14 @@ from itertools import combinations, product
 
 from .. import ast
 from ..errors import ShapeError
-from ..ops import ARITY, row
 from .declarations import GREEK, Declaration, default_kind
 from .source import elementwise_power, power_nodes
 from .typecheck import Typed, check_kinds
+from .uses import ALL_KINDS, base_kind, names_and_dims, use_constraints
 
 DECLARED, USE, LOSS, SPELLING = "declared", "use", "a loss is a scalar", "spelling"
 _MAX_CHANGES = 3            # names a reading may change from their spelling
 _MAX_READINGS = 400         # readings tried before the spelling reading's error is raised
-_ALL = ("scalar", "vector", "matrix")
 
 
 def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration]) -> Typed:
@@ -41,7 +40,7 @@ def typecheck(root: ast.Node, source: str, decls: dict[str, Declaration]) -> Typ
 def _read(root: ast.Node, source: str, decls: dict[str, Declaration]
           ) -> tuple[Typed, list[str]]:
     """Rules 2-4: the reading, with each variable's origin; and the undeclared names."""
-    names, dims = _names(root)
+    names, dims = names_and_dims(root)
     for d in decls.values():
         dims |= {f for x in d.dims if isinstance(x, str) for f in x.split("*")}
     bound = {n for n, _ in root.bindings} if isinstance(root, ast.Where) else set()
@@ -51,8 +50,8 @@ def _read(root: ast.Node, source: str, decls: dict[str, Declaration]
         constants["pi"] = "pi"
     free = [n for n in undeclared if n not in constants]
     _habits(root, source, free)
-    allowed = _use_constraints(root, set(free))
-    base = {n: _base_kind(n, allowed.get(n)) for n in free}
+    allowed = use_constraints(root, set(free))
+    base = {n: base_kind(n, allowed.get(n)) for n in free}
 
     def attempt(kinds: dict[str, str]) -> Typed | None:
         try:
@@ -83,101 +82,6 @@ def _loss_left_non_scalar(typed: Typed) -> list[str]:
                        f"{v.kind} by its spelling; declare {_declare_as(name, 'scalar')} if "
                        "it is one")
     return out
-
-
-# ------------------------------------------------------------------ what the text says
-def _names(root: ast.Node) -> tuple[list[str], set[str]]:
-    """Names used as values, in order of appearance, and names used as dimensions."""
-    order: dict[str, int] = {}
-    dims: set[str] = set()
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Name):
-            order.setdefault(n.name, n.pos if n.pos is not None else len(order))
-        elif isinstance(n, ast.Call) and row_typing(n.func) == "dims":
-            dims |= {a.name for a in n.args if isinstance(a, ast.Name)}
-            continue
-        stack.extend(ast.children(n))
-    return sorted(order, key=order.__getitem__), dims
-
-
-def row_typing(func: str) -> str | None:
-    return row(func).typing if func in ARITY else None
-
-
-def _scalar_names(node: ast.Node) -> set[str]:
-    """Names that must be scalars for `node` to be one, through elementwise functions and
-    `+ - .* ./ .^` (the `n` of `x'*x/(n - 1)`, of `Q*K'/sqrt(d)`)."""
-    if isinstance(node, ast.Name):
-        return {node.name}
-    if isinstance(node, ast.Neg):
-        return _scalar_names(node.operand)
-    if isinstance(node, ast.Call) and row_typing(node.func) == "elementwise":
-        return _scalar_names(node.args[0])
-    if isinstance(node, ast.Binary) and node.op in ("+", "-", ".*", "./", ".^", "/"):
-        return _scalar_names(node.left) | (_scalar_names(node.right)
-                                           if node.op != "/" else set())
-    return set()
-
-
-def _use_constraints(root: ast.Node, free: set[str]) -> dict[str, set[str]]:
-    """The kinds each undeclared name's uses leave it (rule 2's uses that decide)."""
-    allowed: dict[str, set[str]] = {}
-
-    def narrow(name: str, kinds: set[str]) -> None:
-        if name in free:
-            allowed[name] = allowed.get(name, set(_ALL)) & kinds
-
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        stack.extend(ast.children(n))
-        if isinstance(n, ast.Transpose) and isinstance(n.operand, ast.Name):
-            narrow(n.operand.name, {"vector", "matrix"})
-        elif isinstance(n, ast.Call) and len(n.args) == 2 and n.func in ARITY \
-                and row(n.func).along is not None and isinstance(n.args[0], ast.Name):
-            narrow(n.args[0].name, {"vector", "matrix"})     # sum(X, 2): X has an axis 2
-        elif isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Spec):
-            _einsum_orders(n, allowed, free)     # an operand has its term's order
-        elif isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Name):
-            t = row_typing(n.func)
-            if t in ("square", "square->scalar"):
-                narrow(n.args[0].name, {"matrix"})
-            elif t == "diag":
-                narrow(n.args[0].name, {"vector", "matrix"})
-            elif t == "vector":             # softmax(theta): theta is a vector
-                narrow(n.args[0].name, {"vector"})
-        elif isinstance(n, ast.Binary) and n.op == "/":
-            for name in _scalar_names(n.right):
-                narrow(name, {"scalar"})
-        elif isinstance(n, ast.Binary) and n.op == "^":
-            if isinstance(n.left, ast.Name) and default_kind(n.left.name) != "matrix":
-                narrow(n.left.name, {"scalar"})
-            for name in _scalar_names(n.right):
-                narrow(name, {"scalar"})
-    return allowed
-
-
-def _einsum_orders(n: ast.Call, allowed: dict[str, set[str]], free: set[str]) -> None:
-    """einsum("ijk,k->ij", T, x): T is of order 3 ("tensor3"), x a vector."""
-    terms = n.args[0].text.split("->")[0].split(",")
-    for term, arg in zip(terms, n.args[1:]):
-        if not isinstance(arg, ast.Name) or arg.name not in free:
-            continue
-        k = len(term.replace(" ", "").replace("\t", ""))
-        kind = _ALL[k] if k <= 2 else f"tensor{k}"
-        allowed[arg.name] = allowed.get(arg.name, set(_ALL) | {kind}) & {kind}
-
-
-def _base_kind(name: str, allowed: set[str] | None) -> str:
-    """The spelling's kind if the uses allow it, else the first they allow, in rule 2's
-    order (a lowercase name a vector, then a matrix; an uppercase one a matrix)."""
-    spelled = default_kind(name)
-    if allowed is None or spelled in allowed:
-        return spelled
-    order = ("matrix", "vector", "scalar") if name[0].isupper() else _ALL[1:] + ("scalar",)
-    return next((k for k in order if k in allowed), next(iter(sorted(allowed)), spelled))
 
 
 def _alternatives(name: str) -> tuple[str, ...]:
@@ -323,7 +227,7 @@ def _origins(typed: Typed, base: dict[str, str], allowed, loss: set[str]) -> Non
             v.origin = DECLARED
         elif v.name in loss:
             v.origin = LOSS
-        elif v.kind != default_kind(v.name) or len(allowed.get(v.name, _ALL)) == 1:
+        elif v.kind != default_kind(v.name) or len(allowed.get(v.name, ALL_KINDS)) == 1:
             v.origin = USE
         else:
             v.origin = SPELLING
