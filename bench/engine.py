@@ -11,7 +11,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import Config, Section, Target, at_least, at_most, fmt_ratio, md_table
+from harness import (
+    Config,
+    Measured,
+    Section,
+    Target,
+    at_least,
+    at_most,
+    fmt_ratio,
+    md_table,
+    paired_medians,
+    settle,
+    worst,
+)
 
 import matrixcalculus as mc
 
@@ -95,21 +107,32 @@ def corpus(cfg: Config) -> Section:
     repeats = 2 if cfg.quick else 7
     derive_once("x'*A*x", "x", {"A": "matrix(n,n)"})          # builds the parser once
     ours: dict[str, float] = {}
+    aa: dict[str, float] = {}                # the A/A control: each case timed twice
     failed = []
     every = _all_cases(cases)
     by_id = {c["id"]: c for c in every}
-    for c in every:
-        try:
-            ours[c["id"]] = timed(lambda c=c: derive_once(c["expr"], c["wrt"], c["vars"],
-                                                          c["order"]), repeats, 2.0)
-        except mc.MatrixCalculusError as e:
-            failed.append((c, f"{c['id']}: {str(e).splitlines()[0]}"))
+
+    def attempt(_: int) -> float | None:
+        failed.clear()
+        for c in every:
+            try:
+                ours[c["id"]], aa[c["id"]] = paired_medians(
+                    lambda c=c: derive_once(c["expr"], c["wrt"], c["vars"], c["order"]),
+                    repeats, 2.0)
+            except mc.MatrixCalculusError as e:
+                failed.append((c, f"{c['id']}: {str(e).splitlines()[0]}"))
+        return statistics.median(aa.values()) / statistics.median(ours.values()) \
+            if ours else None
+    ctl = settle(f"{sec.title}: median over the cases", attempt)
+    noisy = ctl.held is False
     times = sorted(ours.values())
-    med = statistics.median(times)
+    med = Measured(statistics.median(times), noisy)
     over = [k for k, v in ours.items() if v > 5e-3]
     sec.add(f"{len(ours)} of {len(every)} corpus cases derived (v1 and v2); time = "
             "`mc.derivative(...)` plus `str()` of the answer (parse, differentiate, simplify, "
-            f"raise), median of {repeats} runs each.\n\n" + md_table(
+            f"raise), median of {repeats} runs each. A/A control (each case timed twice, the "
+            f"runs alternating; median of the second times / of the first): {ctl.text()}."
+            "\n\n" + md_table(
                 ["cases", "median", "90th percentile", "max", "cases over 5 ms"],
                 [[len(times), f"{med * 1e3:.2f} ms",
                   f"{times[int(0.9 * (len(times) - 1))] * 1e3:.2f} ms",
@@ -195,7 +218,7 @@ def corpus(cfg: Config) -> Section:
             f"(up to SymPy's layout). **SymPy can do {counts['verified']} cases.**\n\n"
             + md_table(["case", "expression", "ours ms", "SymPy ms", "SymPy / ours"], rows))
     if ratios:
-        med_r = statistics.median(ratios)
+        med_r = Measured(statistics.median(ratios), noisy)
         of_medians = statistics.median(sympy_same) / statistics.median(ours_same)
         sec.targets.append(Target(
             sec.name, ">= 3x faster than SymPy's diff (median over the cases SymPy can do)",
@@ -244,6 +267,22 @@ def _exponent(xs: list[int], ts: list[float | None]) -> tuple[float | None, str]
     return e, "; ".join(odd)
 
 
+def _ours_twice(family, sizes: list[int], repeats: int, cap: float) -> tuple[list, list]:
+    """Our derivation time at each size, and its A/A control (paired_medians); sizes
+    after one over cap are left out (None)."""
+    ours: list[float | None] = []
+    aa: list[float | None] = []
+    for k in sizes:
+        t = b = None
+        if not ours or (ours[-1] is not None and ours[-1] <= cap):
+            expr, wrt, vars_ = family(k)
+            t, b = paired_medians(lambda e=expr, w=wrt, v=vars_: derive_once(e, w, v),
+                                  repeats, cap)
+        ours.append(t)
+        aa.append(b)
+    return ours, aa
+
+
 def growth(cfg: Config) -> Section:
     sec = Section("Engine: growth with expression size", "engine: growth")
     sizes_k = [1, 2, 4] if cfg.quick else [1, 2, 4, 8, 16, 32, 64]
@@ -257,26 +296,27 @@ def growth(cfg: Config) -> Section:
                 ("nesting depth d, elementwise (ours only): `sum(tanh(Wd*...tanh(W1*x)))` "
                  "wrt x", "d", sizes_d, _tanh_family, False)]
     for title, var, sizes, family, with_sympy in families:
-        ours_t: list[float | None] = []
+        got: dict[str, list] = {}
+
+        def attempt(_: int, family=family, sizes=sizes, got=got) -> float | None:
+            got["ours"], got["aa"] = _ours_twice(family, sizes, repeats, cap)
+            return worst([b / t if t and b else None for t, b in zip(got["ours"], got["aa"])])
+        ctl = settle(f"{sec.title}: {title.split(':')[0]}", attempt)
+        ours_t = got["ours"]
         sym_t: list[float | None] = []
-        stopped = {"ours": False, "sympy": False}
+        stopped = False
         rows = []
-        for k in sizes:
+        for k, t in zip(sizes, ours_t):
             expr, wrt, vars_ = family(k)
-            t = None
-            if not stopped["ours"]:
-                t = timed(lambda e=expr, w=wrt, v=vars_: derive_once(e, w, v), repeats, cap)
-                stopped["ours"] = t > cap
-            ours_t.append(t)
             s = None
-            if with_sympy and sy is not None and not stopped["sympy"]:
+            if with_sympy and sy is not None and not stopped:
                 sc = sy[0](expr, vars_, wrt)
 
                 def run(sc=sc, clear=sy[4]):
                     clear()
                     sc.derive()
                 s = timed(run, repeats, cap)
-                stopped["sympy"] = s > cap
+                stopped = s > cap
             sym_t.append(s)
             rows.append([k, _ms(t)] + ([_ms(s), fmt_ratio(s / t if s and t else None)]
                                        if with_sympy else []))
@@ -290,7 +330,10 @@ def growth(cfg: Config) -> Section:
                 f"\n\nGrowth exponent (time ~ {var}^e; the larger of the slopes from "
                 f"{var} = {sizes[1]} and over the upper half): ours {fmt(e_ours)}"
                 + (f", SymPy {fmt(e_sym)}" if with_sympy else "")
-                + (f". Anomaly: {odd}." if odd else ""))
+                + (f". Anomaly: {odd}." if odd else "")
+                + f". A/A control (ours timed twice, alternating; the size furthest from 1): "
+                  f"{ctl.text()}.")
+        e_ours = None if e_ours is None else Measured(e_ours, ctl.held is False)
         sec.targets.append(Target(sec.name, f"growth at most linear: {title.split(':')[0]}",
                                   "-" if e_ours is None else f"exponent {e_ours:.2f}",
                                   at_most(e_ours, 1.15),

@@ -2,7 +2,7 @@
 
 11a/11b: `mc.value_and_grad` (one generated function returning (f, grad)) against our value
 and gradient called apart, jax.value_and_grad under jit and torch autograd (forward, then
-backward); an A/A control (our function timed twice under two names) shows the noise.
+backward); the harness's A/A control (our function timed twice) vouches for each size.
 11c/11d: `mc.minimize` on logistic regression and ridge regression against scikit-learn
 (when installed), the closed form (ridge), and scipy.optimize.minimize with
 finite-difference gradients; the optimum must agree to 1e-6 (relative, max norm).
@@ -46,7 +46,7 @@ try:
 except ImportError:
     HAVE_SKLEARN = False
 
-APART, AA = "ours apart (value, then gradient)", "ours NumPy (A/A)"
+APART = "ours apart (value, then gradient)"
 
 
 def _flat(f, g) -> np.ndarray:
@@ -65,7 +65,6 @@ def _vg_methods(expr: str, wrt: str, vars: dict, sizes: dict, a: dict,
     t = tensors(a)
     t_args = [t[n] for n in names]
     ms = [Method(OURS, lambda: _flat(*fused(*args)), "numpy"),
-          Method(AA, lambda: _flat(*fused(*args)), "numpy"),
           Method(APART, lambda: _flat(value(*args), grad(*args)), "numpy"),
           Method("ours torch", lambda: torch.cat([x.reshape(-1) for x in fused_t(*t_args)]),
                  "torch")]
@@ -90,7 +89,7 @@ def _vg_methods(expr: str, wrt: str, vars: dict, sizes: dict, a: dict,
 def _vg_targets(sec: Section, sw) -> None:
     for other, what in ((APART, "no slower than the value and the gradient apart"),
                         ("jax.value_and_grad (jit)", "vs jax.value_and_grad (jit)"),
-                        ("torch autograd", "vs torch autograd"), (AA, "A/A control")):
+                        ("torch autograd", "vs torch autograd")):
         worst, where = None, ""
         for lab, c in zip(sw.labels, sw.results):
             r = ratio(c.get(OURS), c.get(other))
@@ -98,7 +97,7 @@ def _vg_targets(sec: Section, sw) -> None:
                 worst, where = r, lab
         if worst is None:
             continue
-        met = at_most(worst, NOISE) if other in (APART, AA) else None
+        met = at_most(worst, NOISE) if other == APART else None
         sec.targets.append(Target(sec.name, f"{what} (ours / {other}, worst)",
                                   fmt_ratio(worst), met, f"worst at {where}"))
 

@@ -3,6 +3,10 @@
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run.py            # full
     python bench/run.py --quick --out /tmp/r.md                                 # smoke run
 
+Every size of every problem carries an A/A control (bench/control.py). A full run writes
+its report to --out only when every control held; otherwise it writes <out>.noisy.md,
+names the noisy problems and exits 1 (--force writes --out anyway, marked as such). A
+--quick run (tiny sizes: timings meaningless) reports its controls but is not gated.
 See bench/README.md."""
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                          "matrix_factorization, four_index, jacobians, mlp, softmax_regression, "
                          "attention, layer_norm, mha_einsum, value_and_grad_logistic, "
                          "value_and_grad_mf, minimize_logistic, minimize_ridge, corpus, growth)")
+    ap.add_argument("--force", action="store_true",
+                    help="write --out even where an A/A control stayed off (marked as such)")
     args = ap.parse_args(argv)
 
     set_vars = [v for v in SLOW_KERNEL_VARS if v in os.environ]
@@ -73,32 +79,69 @@ def main(argv: list[str] | None = None) -> int:
         wanted = {w.strip() for w in args.only.split(",")}
         runners = [r for r in runners if r.__name__ in wanted]
     machine = harness.machine_info()
+    pools = harness.threadpools()
     start = time.perf_counter()
     sections: list[harness.Section] = []
+    controls: dict[str, list] = {}          # problem -> its A/A controls
+    partial = side_file(args.out, "partial")
     for run in runners:
         t0 = time.perf_counter()
         print(f"{run.__name__} ...", end=" ", flush=True)
-        load0 = _load()
+        load0, mark, pools0 = _load(), len(harness.LOG), harness.threadpools()
         out = run(cfg)
         out = out if isinstance(out, list) else [out]
+        controls[run.__name__] = harness.LOG[mark:]
+        lead = (f"*1-minute load average when this problem started / ended: {load0} / "
+                f"{_load()} ({harness.CORES} cores).*")
+        if pools0 != pools:                 # a library loaded, or its threads changed
+            lead += f" *Thread pools (threadpoolctl) at its start: {pools0}.*"
+            pools = pools0
         for sec in out:
-            sec.parts.insert(0, f"*1-minute load average when this problem started / ended: "
-                                f"{load0} / {_load()} ({harness.CORES} cores).*")
+            sec.parts.insert(0, lead)
         sections += out
-        print(f"{time.perf_counter() - t0:.1f} s", flush=True)
+        off = [c for c in controls[run.__name__] if c.held is False]
+        print(f"{time.perf_counter() - t0:.1f} s" + (f", {len(off)} noisy" if off else ""),
+              flush=True)
         if run is not runners[-1]:          # a partial report, in case the run is stopped
-            args.out.write_text(report(sections, machine, cfg, time.perf_counter() - start,
-                                       set_vars, partial=True))
+            partial.write_text(report(sections, machine, cfg, time.perf_counter() - start,
+                                      set_vars, controls, partial=True))
     elapsed = time.perf_counter() - start
     if hasattr(os, "getloadavg"):
         machine.append(("load average at end", " / ".join(f"{x:.2f}" for x in os.getloadavg())))
+    machine.append(("threadpoolctl at end", harness.threadpools()))
 
-    args.out.write_text(report(sections, machine, cfg, elapsed, set_vars))
-    missed = sum(1 for s in sections for t in s.targets if t.met is False)
+    noisy = noisy_problems(controls)
+    dest, rc = destination(args.out, noisy, args.force, cfg.quick)
+    dest.write_text(report(sections, machine, cfg, elapsed, set_vars, controls,
+                           forced=bool(noisy) and args.force))
+    partial.unlink(missing_ok=True)
+    c = harness.counts([t for s in sections for t in s.targets])
     bugs = sum(len(s.mismatches) for s in sections)
-    print(f"wrote {args.out} in {elapsed:.0f} s: {missed} targets missed, {bugs} "
-          "disagreements")
-    return 0
+    print(f"wrote {dest} in {elapsed:.0f} s: {c['missed']} targets missed, {c['noisy']} "
+          f"noisy, {bugs} disagreements")
+    if noisy:
+        print(f"A/A control off after re-timing in: {', '.join(noisy)}"
+              + ("" if dest == args.out else f"; {args.out} not written (rerun on a quieter "
+                 "machine, or pass --force)"), file=sys.stderr)
+    return rc
+
+
+def side_file(out: Path, kind: str) -> Path:
+    """Where a report that is not the real one goes: RESULTS.md -> RESULTS.<kind>.md."""
+    return out.with_name(f"{out.stem}.{kind}{out.suffix or '.md'}")
+
+
+def noisy_problems(controls: dict[str, list]) -> list[str]:
+    """The problems with a control that stayed off (after its one re-timing)."""
+    return [name for name, ctls in controls.items() if any(c.held is False for c in ctls)]
+
+
+def destination(out: Path, noisy: list[str], force: bool, quick: bool) -> tuple[Path, int]:
+    """Where the report goes and the exit status: --out when every control held (or the
+    run is --quick, or --force); otherwise the side file, and 1."""
+    if not noisy or force or quick:
+        return out, 0
+    return side_file(out, "noisy"), 1
 
 
 def _load() -> str:
@@ -118,9 +161,11 @@ def _busy(machine) -> str:
 
 
 def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
-           partial: bool = False) -> str:
+           controls: dict[str, list] | None = None, partial: bool = False,
+           forced: bool = False) -> str:
     import harness
     from harness import md_table
+    controls = controls or {}
     mode = "quick (smoke run: tiny sizes, timings meaningless)" if cfg.quick else "full"
     if partial:
         mode += "; PARTIAL: still running"
@@ -131,6 +176,14 @@ def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
         "(`OPENBLAS_CORETYPE` / `OPENBLAS_L2_SIZE` select a slower OpenBLAS kernel: unset them "
         "for this command only; never change them in tests or CI.)",
     ]
+    noisy = noisy_problems(controls)
+    if forced:
+        head.append(f"**Written with --force: the A/A control stayed off in "
+                    f"{', '.join(noisy)}; targets read from those sizes are marked noisy (not "
+                    "judged). This is not a run whose controls held.**")
+    elif noisy:
+        head.append(f"**The A/A control stayed off in {', '.join(noisy)}"
+                    + (" (a quick run is not gated)" if cfg.quick else "") + ".**")
     if set_vars:
         head.append(f"**Warning: {', '.join(set_vars)} were set for this run; the NumPy "
                     "timings are not representative.**")
@@ -152,14 +205,26 @@ def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
                 "`jax.jit` with its compile time reported apart; \"limit\" is the dominant "
                 "BLAS call (or the memory pass writing the output) alone. Targets are judged "
                 "on our NumPy code; \"no slower than\" allows 5% timing noise.")
+    head.append(f"**The A/A control.** At every size of every problem our NumPy function is "
+                f"timed twice, as two methods: `{harness.OURS}` first and `{harness.AA}` last "
+                "in the run order (so the reverse pass puts them at the other ends), exactly as "
+                "every other method is timed. The two differ only by the machine's noise: "
+                f"where their times agree within {harness.TOL:.0%} the size is *held* and its "
+                "targets are judged; where they do not, the size is re-timed once (every "
+                "method, both passes), and if it is still off its targets are reported "
+                "**noisy**, neither met nor missed. The engine's derivation times carry the "
+                "same control (each case timed twice, the runs alternating). A full run writes "
+                "`RESULTS.md` only when every control held (`--force` overrides, and says so). "
+                "Each ratio table's `ours NumPy (A/A) / ours` column is the control.")
     head.append("## Machine\n\n" + md_table(["", ""], machine))
+    if controls:
+        head.append("## A/A controls\n\n" + controls_table(controls))
     targets = [t for s in sections for t in s.targets]
     head.append("## Targets\n\n" + md_table(
         ["problem", "target", "measured", "status", "detail"],
         [[t.problem, t.what, t.measured, t.status, t.detail] for t in targets])
-        + f"\n\n{sum(t.met is True for t in targets)} met, "
-          f"{sum(t.met is False for t in targets)} missed, "
-          f"{sum(t.met is None for t in targets)} not measurable.")
+        + "\n\n{met} met, {missed} missed, {noisy} noisy (A/A control off: not judged), "
+          "{n/a} not measurable.".format_map(harness.counts(targets)))
     explained = HERE / "EXPLANATIONS.md"
     if not cfg.quick and explained.exists():
         head.append("## Missed targets: why\n\n" + explained.read_text().strip())
@@ -168,6 +233,21 @@ def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
                 + ("\n".join(f"- {m}" for m in bugs) if bugs else "None: every method agreed "
                    "with our result."))
     return "\n\n".join(head + [s.markdown() for s in sections]) + "\n"
+
+
+def controls_table(controls: dict[str, list]) -> str:
+    from harness import md_table
+    rows = []
+    for name, ctls in controls.items():
+        known = [c for c in ctls if c.held is not None]
+        if not known:
+            rows.append([name, 0, "-", "-", "no control (no timing of ours)"])
+            continue
+        off = [c for c in known if not c.held]
+        rows.append([name, len(known), sum(1 for c in known if c.held and not c.retried),
+                     sum(1 for c in known if c.held and c.retried),
+                     "; ".join(f"{c.where}: {c.text()}" for c in off) or "none"])
+    return md_table(["problem", "controls", "held", "held after re-timing", "noisy"], rows)
 
 
 if __name__ == "__main__":

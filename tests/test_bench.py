@@ -50,11 +50,18 @@ def test_report_has_machine_and_targets(quick_report):
     assert text.startswith("# Benchmarks")
     assert "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run.py" in text
     machine = _section(text, "Machine")
-    for key in ("CPU", "cores available", "NumPy", "NumPy BLAS", "torch", "jax"):
+    for key in ("CPU", "cores available", "NumPy", "NumPy BLAS", "torch", "jax",
+                "threadpoolctl (BLAS kernel)"):
         assert f"| {key} |" in machine
+    # every problem's A/A controls are summarised; the header explains them
+    assert "**The A/A control.**" in text
+    controls = _section(text, "A/A controls")
+    assert "| problem | controls | held | held after re-timing | noisy |" in controls
+    assert re.search(r"\| logistic \| [1-9]", controls) and re.search(r"\| corpus \| 1 \|",
+                                                                     controls)
     targets = _section(text, "Targets")
     assert re.search(r"\| (met|\*\*missed\*\*|n/a) \|", targets)
-    assert re.search(r"\d+ met, \d+ missed", targets)
+    assert re.search(r"\d+ met, \d+ missed, \d+ noisy", targets)
     assert "wrote" in stdout
 
 
@@ -71,6 +78,9 @@ def test_every_problem_has_its_tables(quick_report, title):
     assert "Peak memory" in sec
     assert "Generated NumPy code" in sec
     assert "Targets:" in sec
+    # the A/A control: our function timed again as the last method, judged at every size
+    assert "| ours NumPy (A/A) |" in sec.split("Ratios", 1)[0]
+    assert "ours NumPy (A/A) / ours" in sec and "A/A control (`ours NumPy (A/A)`" in sec
     # one row per size, with a time for our code
     table = sec.split("Median time", 1)[1].split("Ratios", 1)[0]
     rows = [r.split("|")[1:-1] for r in table.splitlines() if r.startswith("| n=")]
@@ -87,6 +97,7 @@ def test_engine_tables(quick_report):
     growth = _section(text, "Engine: growth with expression size")
     assert "sum of k quadratic forms" in growth and "nesting depth d" in growth
     assert "Growth exponent" in growth
+    assert corpus.count("A/A control") == 1 and growth.count("A/A control (ours timed") == 3
 
 
 def test_gpu_script_smoke_run_on_cpu(tmp_path):
@@ -108,8 +119,8 @@ def test_gpu_script_smoke_run_on_cpu(tmp_path):
 
 
 @pytest.mark.parametrize("title,table", [
-    ("11a. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
-    ("11b. Value and gradient in one function", "| size | ours NumPy | ours NumPy (A/A) |"),
+    ("11a. Value and gradient in one function", "| ours NumPy (A/A) |"),
+    ("11b. Value and gradient in one function", "| ours NumPy (A/A) |"),
     ("11c. mc.minimize: logistic regression", "| ours trust-exact |"),
     ("11d. mc.minimize: ridge regression", "| ours trust-exact |"),
 ])
