@@ -87,6 +87,9 @@ def test_engine_tables(quick_report):
     growth = _section(text, "Engine: growth with expression size")
     assert "sum of k quadratic forms" in growth and "nesting depth d" in growth
     assert "Growth exponent" in growth
+    assert "product of k factors" in growth and "Hessian of a chain" in growth
+    block = _section(text, "Engine: a transformer block's gradients")
+    assert "| W2 |" in block and "Total:" in block
 
 
 def test_gpu_script_smoke_run_on_cpu(tmp_path):
