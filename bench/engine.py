@@ -291,9 +291,12 @@ def growth(cfg: Config) -> Section:
             expr, wrt, vars_, *order = family(k)
             t = None
             if not stopped["ours"]:
-                t = timed(lambda e=expr, w=wrt, v=vars_, o=(order or [1])[0]:
-                          derive_once(e, w, v, o), repeats, cap)
-                stopped["ours"] = t > cap
+                try:
+                    t = timed(lambda e=expr, w=wrt, v=vars_, o=(order or [1])[0]:
+                              derive_once(e, w, v, o), repeats, cap)
+                except mc.LimitError:        # past LIMITS.max_seconds (a loaded machine)
+                    t = None
+                stopped["ours"] = t is None or t > cap
             ours_t.append(t)
             s = None
             if with_sympy and sy is not None and not stopped["sympy"]:
