@@ -97,7 +97,10 @@ def test_engine_tables(quick_report):
     growth = _section(text, "Engine: growth with expression size")
     assert "sum of k quadratic forms" in growth and "nesting depth d" in growth
     assert "Growth exponent" in growth
-    assert corpus.count("A/A control") == 1 and growth.count("A/A control (ours timed") == 3
+    assert corpus.count("A/A control") == 1 and growth.count("A/A control (ours timed") == 5
+    assert "product of k factors" in growth and "Hessian of a chain" in growth
+    block = _section(text, "Engine: a transformer block's gradients")
+    assert "| W2 |" in block and "Total:" in block and "A/A control" in block
 
 
 def test_gpu_script_smoke_run_on_cpu(tmp_path):

@@ -212,3 +212,27 @@ def test_deeper_than_the_limit_is_a_clean_error():
                 _chain("-@", 300)]:
         with pytest.raises(mc.LimitError):
             mc.derivative(src, "x")
+
+
+def test_collector_paused_inside_a_derivation_and_restored():
+    """Every derivation runs with the cyclic collector off (limits.collector_paused), and
+    leaves it as it found it, on or off, also when the derivation fails."""
+    import gc
+    assert gc.isenabled()
+    with deadline():
+        assert not gc.isenabled()
+        with deadline(1.0):
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    mc.derivative("x'*A*x", "x", vars={"A": "matrix(n,n)"})
+    assert gc.isenabled()
+    with pytest.raises(mc.MatrixCalculusError):
+        mc.derivative("x'*", "x")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        mc.derivative("x'*A*x", "x", vars={"A": "matrix(n,n)"})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

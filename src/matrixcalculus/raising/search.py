@@ -31,7 +31,30 @@ class Grouping:
             (lambda a: (by_work(a)[2], *alg.measure(a)))
         self.texts = Texts()
         self.dp_memo: dict[tuple, Piece] = {}    # combine_all's groups (see there)
-        self.dp_alive: list[ast.Node] = []        # the ASTs whose ids key dp_memo
+        self.dp_alive: list[ast.Node] = []        # the ASTs whose ids key the memos
+        self.pair_memo: dict[tuple, list[tuple]] = {}     # combine's ways (see _combine)
+
+    def _combine(self, P: Piece, Q: Piece, keep: set[int],
+                 last: tuple[int, ...] | None = None) -> list[Piece]:
+        """combine(), remembered: its ways depend only on the two factors (their ASTs, by
+        identity: the raiser lifts each IR node once) and on which of their labels are
+        kept, not on the product around them."""
+        ren: dict[int, int] = {}
+        for lab in P.idx + Q.idx:
+            ren.setdefault(lab, len(ren))
+        key = (id(P.ast), tuple(ren[lab] for lab in P.idx), P.den,
+               id(Q.ast), tuple(ren[lab] for lab in Q.idx), Q.den,
+               frozenset(v for lab, v in ren.items() if lab in keep),
+               None if last is None else tuple(ren.get(lab, -1) for lab in last))
+        hit = self.pair_memo.get(key)
+        if hit is None:
+            got = combine(self.alg, P, Q, keep, last)
+            self.pair_memo[key] = [(c.ast, tuple(ren[lab] for lab in c.idx), c.den)
+                                   for c in got]
+            self.dp_alive += (P.ast, Q.ast)
+            return got
+        back = {v: k for k, v in ren.items()}
+        return [Piece(a, tuple(back[lab] for lab in idx), den) for a, idx, den in hit]
 
     def combine_all(self, pieces: list[Piece], out: tuple[int, ...]) -> Piece:
         n = len(pieces)
@@ -71,7 +94,7 @@ class Grouping:
             while sub:
                 other = mask ^ sub
                 if sub < other and sub in best and other in best:
-                    cands += combine(self.alg, best[sub], best[other], keep,
+                    cands += self._combine(best[sub], best[other], keep,
                                      out if last else None)
                 sub = (sub - 1) & mask
             if cands:
@@ -115,7 +138,7 @@ class Grouping:
             if kept.get((a, b)) == keep:
                 return
             kept[(a, b)] = keep
-            for w, c in enumerate(combine(self.alg, alive[a], alive[b], set(keep))):
+            for w, c in enumerate(self._combine(alive[a], alive[b], set(keep))):
                 heapq.heappush(heap, (self.measure(c.ast), a, b, w, next(seq), keep, c))
 
         def near(k: int) -> set[int]:
@@ -179,7 +202,7 @@ class Grouping:
                     continue
                 keep = {lab for lab in la | lb
                         if lab in outs or len(carriers[lab]) > (lab in la) + (lab in lb)}
-                for c in combine(self.alg, alive[a], alive[b], keep):
+                for c in self._combine(alive[a], alive[b], keep):
                     m = self.measure(c.ast)
                     if best is None or m < best[0]:
                         best = (m, a, b, c)
