@@ -86,6 +86,7 @@ def test_derivative(client):
     assert body["text"] == str(d) and body["latex"] == d.latex()
     assert body["shape"] == ["n"] and body["shape_text"] == "n"
     assert body["kind"] == "gradient" and body["wrt"] == "x" and body["order"] == 1
+    assert body["title"] == d.title == "Gradient"   # the page's heading, said by the server
     assert set(body["code"]) == {"numpy", "torch", "jax"}
     assert "def gradient" in body["code"]["numpy"] and "import torch" in body["code"]["torch"]
     assert "jax" in body["code"]["jax"]

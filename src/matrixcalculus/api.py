@@ -111,7 +111,7 @@ class Derivative(Derivation):
 
     # Jupyter shows this and Printed._repr_latex_ (duck-typed: no IPython dependency)
     def _repr_html_(self) -> str:
-        return (f"<div class='matrixcalculus'><div>{html.escape(self.kind)} of "
+        return (f"<div class='matrixcalculus'><div>{html.escape(self.title)} of "
                 f"<code>{html.escape(self.source)}</code> with respect to "
                 f"<code>{html.escape(self.wrt_text)}</code> (shape: "
                 f"{html.escape(shape_text(self.shape))})</div>"

@@ -172,7 +172,7 @@ def _module(backend: str, d: Derivative, c: CheckResult | None, st: Any,
     comment header: the steps, the check verdicts."""
     extra: list[str] = []
     if h is not None:
-        extra += [f"the {d.kind.replace('hessian', 'Hessian')} itself (the code never forms it):"]
+        extra += [f"the {d.kind_text} itself (the code never forms it):"]
         extra += ["  " + line for line in d.text(multiline=True).splitlines()]
     if st is not None:
         extra += ["steps:"] + ["  " + line for line in st.text().splitlines()]

@@ -141,6 +141,7 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
                              f"is {MAX_OUTPUT_CHARS})", expr)
         body = {
             "expr": expr, "wrt": d.wrt, "order": d.order, "kind": d.kind,
+            "title": d.title,
             "text": text, "text_multiline": multiline, "latex": latex,
             "einsum": d.einsum(), "vec_form": d.vec_form(),
             "shape": list(d.shape), "shape_text": shape_text(d.shape),

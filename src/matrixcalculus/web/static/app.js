@@ -307,11 +307,8 @@
 
   function renderResult(d) {
     state.result = d;
-    const kind = d.kind.charAt(0).toUpperCase() + d.kind.slice(1);
-    const ordinal = d.order > 1 && d.kind !== "hessian" && d.kind !== "mixed derivative"
-      ? ` (order ${d.order})` : "";
     const title = $("#result-title");
-    title.textContent = `${kind}${ordinal} of `;
+    title.textContent = `${d.title} of `;     // the server's words for the kind
     const e = document.createElement("code");
     e.textContent = d.expr;
     title.appendChild(e);
