@@ -117,9 +117,8 @@ class Derivative(Derivation):
                 f"{html.escape(shape_text(self.shape))})</div>"
                 f"<div>$${html.escape(self.latex())}$$</div>"
                 f"<pre>{html.escape(self.text(multiline=True))}</pre>"
-                + "".join(f"<pre>{label}: {html.escape(t)}</pre>" for label, t in
-                          (("einsum", self.einsum()), ("vec form", self.vec_form()))
-                          if t is not None)
+                + "".join(f"<pre>{label}: {html.escape(t)}</pre>"
+                          for label, t in self.extras())
                 + f"<div class='variables'>{html.escape(variables_line(self.variables))}</div>"
                 + "".join(f"<div class='note'>note: {html.escape(n)}</div>" for n in self.notes)
                 + "</div>")

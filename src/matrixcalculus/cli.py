@@ -46,8 +46,7 @@ def format_text(d: Derivative, bold: bool = False) -> str:
     """The heading, then the answer indented by two spaces."""
     head = f"\033[1m{heading(d)}\033[0m" if bold else heading(d)
     tail = "".join(f"\nnote: {n}" for n in d.notes)
-    extra = "".join(f"\n{label}: {t}" for label, t in
-                    (("einsum", d.einsum()), ("vec form", d.vec_form())) if t is not None)
+    extra = "".join(f"\n{label}: {t}" for label, t in d.extras())
     return (head + "\n" + textwrap.indent(d.text(multiline=True) + extra, "  ") + "\n  "
             + variables_line(d.variables) + tail)
 

@@ -115,9 +115,8 @@ class Printed:
         return self._answer.latex
 
     def _repr_latex_(self) -> str:          # Jupyter
-        extra = "".join(rf" \\ \text{{{label}: }}\texttt{{{_tt(t)}}}" for label, t in
-                        (("einsum", self.einsum()), ("vec form", self.vec_form()))
-                        if t is not None)
+        extra = "".join(rf" \\ \text{{{label}: }}\texttt{{{_tt(t)}}}"
+                        for label, t in self.extras())
         return f"$${self.latex()}{extra}$$"
 
     def code_answer(self) -> str:
@@ -138,6 +137,12 @@ class Printed:
         d vec(F) / d vec(X)' (column-major vec, Magnus-Neudecker), such as `kron(B', A)`;
         None where its terms are not Kronecker products or diag(vec(.))."""
         return self._answer.vec_form
+
+    def extras(self) -> list[tuple[str, str]]:
+        """The other texts of the answer, labelled, where they exist: [("einsum", ...),
+        ("vec form", ...)] (the CLI, Jupyter and the web page show this one list)."""
+        return [(label, t) for label, t in (("einsum", self.einsum()),
+                                            ("vec form", self.vec_form())) if t is not None]
 
 
 class Expression(Compiled):

@@ -321,8 +321,7 @@
     renderMath($("#math"), d.latex);
     // index notation: the einsum text that parses back, and the vec form where one exists
     $("#text").textContent = (d.text_multiline || d.text)
-      + (d.einsum ? "\neinsum: " + d.einsum : "")
-      + (d.vec_form ? "\nvec form: " + d.vec_form : "");
+      + (d.extras || []).map(([label, t]) => `\n${label}: ${t}`).join("");
     // every variable as it was read (type, dimensions, where that came from), and the notes
     $("#read-as").textContent = "variables: " + (d.variables || [])
       .map((v) => `${v.name}: ${v.declaration} (${v.origin})`).join("; ");
