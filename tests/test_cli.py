@@ -239,3 +239,15 @@ def test_steps_option(capsys):
                  "--steps"]) == 0
     out = capsys.readouterr().out
     assert "df/d(A*X) = ones(m, k)" in out and "df/dX = A'*ones(m, k)" in out
+
+
+def test_the_kind_in_words_is_said_once():
+    """Derivation.kind_text / title: the CLI, code headers, claims, the web page and Jupyter
+    all read them (the page no longer spells the kind itself)."""
+    import matrixcalculus as mc
+    d3 = mc.derivative("x'*A*x", "x", vars={"A": "matrix(n, n)"}, order=3)
+    h = mc.derivative("x'*A*x", "x", vars={"A": "matrix(n, n)"}, order=2)
+    assert (d3.kind_text, d3.title) == ("derivative", "Derivative (order 3)")
+    assert (h.kind_text, h.title) == ("Hessian", "Hessian")
+    assert h._repr_html_().startswith("<div class='matrixcalculus'><div>Hessian of ")
+    assert h.heading().startswith("hessian of ") and d3.heading().startswith("order 3 ")

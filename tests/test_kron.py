@@ -123,3 +123,16 @@ def test_kron_and_vec_of_a_tensor_are_an_error(text):
     with pytest.raises(mc.ShapeError, match="tensor") as err:
         mc.expression(text, vars={"T": "tensor(n,d,h)", "A": "matrix(m,n)"})
     assert "^" in str(err.value)
+
+
+def test_product_dimension_text_is_read_in_one_place():
+    """language/dims.py reads and writes "m*p" for every stage (declarations, typing, the
+    sizes of points, the code generator)."""
+    from matrixcalculus.language.dims import dim_factors, factor_names, is_product, product_text
+    assert dim_factors("m * p") == ("m", "p") and dim_factors("2*n") == (2, "n")
+    assert dim_factors("n") == ("n",) and dim_factors(3) == (3,)
+    assert product_text(dim_factors(" m*2 * p")) == "m*2*p"
+    assert is_product("m*p") and not is_product("n") and not is_product(4)
+    assert factor_names(("m*p", "n", 2, "2*m")) == ["m", "p", "n"]
+    d = mc.derivative("x'*x", "x", vars={"x": "vector(m * p)"})
+    assert d.variables["x"].shape == ("m*p",)

@@ -86,6 +86,8 @@ def test_derivative(client):
     assert body["text"] == str(d) and body["latex"] == d.latex()
     assert body["shape"] == ["n"] and body["shape_text"] == "n"
     assert body["kind"] == "gradient" and body["wrt"] == "x" and body["order"] == 1
+    assert body["title"] == d.title == "Gradient"   # the page's heading, said by the server
+    assert body["extras"] == [] and body["einsum"] is None
     assert set(body["code"]) == {"numpy", "torch", "jax"}
     assert "def gradient" in body["code"]["numpy"] and "import torch" in body["code"]["torch"]
     assert "jax" in body["code"]["jax"]
@@ -484,6 +486,14 @@ def test_page_in_a_real_browser(server, browser, tmp_path):
     assert "wrt=x%2C+y" in page.url
     page.select_option("#wrt", "x")
     expect(page.locator("#result-title")).to_contain_text("Gradient")
+
+    # a 4-index answer: the server's extras (einsum, vec form) under its text
+    page.fill("#expr", "C*X*B")
+    page.press("#expr", "Enter")
+    expect(page.locator("#result-title")).to_contain_text("C*X*B")
+    page.select_option("#wrt", "X")
+    expect(page.locator("#text")).to_contain_text("vec form: kron(B', C)")
+    expect(page.locator("#text")).to_contain_text('einsum: einsum("ik,lj->ijkl", C, B)')
 
     # a bad expression: the error inline, with the caret under the position
     page.fill("#expr", "x'*A*")

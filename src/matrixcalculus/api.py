@@ -111,15 +111,14 @@ class Derivative(Derivation):
 
     # Jupyter shows this and Printed._repr_latex_ (duck-typed: no IPython dependency)
     def _repr_html_(self) -> str:
-        return (f"<div class='matrixcalculus'><div>{html.escape(self.kind)} of "
+        return (f"<div class='matrixcalculus'><div>{html.escape(self.title)} of "
                 f"<code>{html.escape(self.source)}</code> with respect to "
                 f"<code>{html.escape(self.wrt_text)}</code> (shape: "
                 f"{html.escape(shape_text(self.shape))})</div>"
                 f"<div>$${html.escape(self.latex())}$$</div>"
                 f"<pre>{html.escape(self.text(multiline=True))}</pre>"
-                + "".join(f"<pre>{label}: {html.escape(t)}</pre>" for label, t in
-                          (("einsum", self.einsum()), ("vec form", self.vec_form()))
-                          if t is not None)
+                + "".join(f"<pre>{label}: {html.escape(t)}</pre>"
+                          for label, t in self.extras())
                 + f"<div class='variables'>{html.escape(variables_line(self.variables))}</div>"
                 + "".join(f"<div class='note'>note: {html.escape(n)}</div>" for n in self.notes)
                 + "</div>")

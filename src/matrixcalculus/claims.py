@@ -72,11 +72,6 @@ class ClaimResult:
 
 
 # ------------------------------------------------------------------ helpers
-def noun(d: Derivation) -> str:
-    return {"gradient": "gradient", "jacobian": "Jacobian", "hessian": "Hessian",
-            "mixed derivative": "mixed derivative"}.get(d.kind, "derivative")
-
-
 def _fmt(x: float) -> str:
     return verify._fmt(x)
 
@@ -249,7 +244,7 @@ def compare(d: Derivation, claim: str, domains: Mapping[str, str] | None = None,
         raise MatrixCalculusError(f"points must be at least 1, got {points}")
     doms = parse_domains(domains, d.variables)
     c = parse_claim(d, claim)
-    what = noun(d)
+    what = d.kind_text
     answer = str(d)
     ds, cs = tuple(d.shape), tuple(c.shape)
     base = dict(answer=answer, claim_shape=cs, answer_shape=ds)

@@ -46,8 +46,7 @@ def format_text(d: Derivative, bold: bool = False) -> str:
     """The heading, then the answer indented by two spaces."""
     head = f"\033[1m{heading(d)}\033[0m" if bold else heading(d)
     tail = "".join(f"\nnote: {n}" for n in d.notes)
-    extra = "".join(f"\n{label}: {t}" for label, t in
-                    (("einsum", d.einsum()), ("vec form", d.vec_form())) if t is not None)
+    extra = "".join(f"\n{label}: {t}" for label, t in d.extras())
     return (head + "\n" + textwrap.indent(d.text(multiline=True) + extra, "  ") + "\n  "
             + variables_line(d.variables) + tail)
 
@@ -172,7 +171,7 @@ def _module(backend: str, d: Derivative, c: CheckResult | None, st: Any,
     comment header: the steps, the check verdicts."""
     extra: list[str] = []
     if h is not None:
-        extra += [f"the {d.kind.replace('hessian', 'Hessian')} itself (the code never forms it):"]
+        extra += [f"the {d.kind_text} itself (the code never forms it):"]
         extra += ["  " + line for line in d.text(multiline=True).splitlines()]
     if st is not None:
         extra += ["steps:"] + ["  " + line for line in st.text().splitlines()]

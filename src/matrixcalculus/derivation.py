@@ -115,9 +115,8 @@ class Printed:
         return self._answer.latex
 
     def _repr_latex_(self) -> str:          # Jupyter
-        extra = "".join(rf" \\ \text{{{label}: }}\texttt{{{_tt(t)}}}" for label, t in
-                        (("einsum", self.einsum()), ("vec form", self.vec_form()))
-                        if t is not None)
+        extra = "".join(rf" \\ \text{{{label}: }}\texttt{{{_tt(t)}}}"
+                        for label, t in self.extras())
         return f"$${self.latex()}{extra}$$"
 
     def code_answer(self) -> str:
@@ -138,6 +137,12 @@ class Printed:
         d vec(F) / d vec(X)' (column-major vec, Magnus-Neudecker), such as `kron(B', A)`;
         None where its terms are not Kronecker products or diag(vec(.))."""
         return self._answer.vec_form
+
+    def extras(self) -> list[tuple[str, str]]:
+        """The other texts of the answer, labelled, where they exist: [("einsum", ...),
+        ("vec form", ...)] (the CLI, Jupyter and the web page show this one list)."""
+        return [(label, t) for label, t in (("einsum", self.einsum()),
+                                            ("vec form", self.vec_form())) if t is not None]
 
 
 class Expression(Compiled):
@@ -217,7 +222,7 @@ class Derivation(Printed, Compiled):
 
     def heading(self) -> str:
         """'derivative of EXPR with respect to x' (the CLI's heading, before the shape)."""
-        if self.kind in ("hessian", "mixed derivative"):
+        if self._kind_says_order:
             what = self.kind
         elif self.order > 1:
             what = f"order {self.order} derivative"
@@ -226,11 +231,11 @@ class Derivation(Printed, Compiled):
         return f"{what} of {' '.join(self.source.split())} with respect to {self.wrt_text}"
 
     def code_what(self) -> str:
-        return f"{_kind_text(self.kind)} of {' '.join(self.source.split())} with respect " \
+        return f"{self.kind_text} of {' '.join(self.source.split())} with respect " \
                f"to {self.wrt_text}"
 
     def code_returns(self) -> str:
-        return f"the {_kind_text(self.kind)} wrt {self.wrt_text}"
+        return f"the {self.kind_text} wrt {self.wrt_text}"
 
     @property
     def shape(self) -> tuple[str | int, ...]:
@@ -269,6 +274,26 @@ class Derivation(Printed, Compiled):
             return "jacobian"
         return "derivative"
 
+    # the kind in words, written here only: the CLI, code headers, claims, HVPs, the web
+    # page (its JSON's "title") and Jupyter read these
+    @property
+    def kind_text(self) -> str:
+        """The kind as prose names it: 'Hessian', 'Jacobian', 'gradient', 'derivative'."""
+        return self.kind.replace("hessian", "Hessian").replace("jacobian", "Jacobian")
+
+    @property
+    def _kind_says_order(self) -> bool:
+        """A Hessian and a mixed derivative name their order; another kind's is said."""
+        return self.kind in ("hessian", "mixed derivative")
+
+    @property
+    def title(self) -> str:
+        """'Hessian', 'Gradient', 'Derivative (order 3)': a heading's start, before
+        ' of EXPR with respect to x'."""
+        said = self.order > 1 and not self._kind_says_order
+        return self.kind_text[:1].upper() + self.kind_text[1:] \
+            + (f" (order {self.order})" if said else "")
+
     @cached_property
     def value(self) -> Compiled:
         """The expression differentiated, as a function of the same arguments."""
@@ -286,11 +311,6 @@ class Derivation(Printed, Compiled):
 
 
 D = TypeVar("D", bound=Derivation)
-
-
-def _kind_text(kind: str) -> str:
-    """'hessian' -> 'Hessian' (a name), 'gradient' as it is."""
-    return kind.replace("hessian", "Hessian").replace("jacobian", "Jacobian")
 
 
 def _language_shape(typed: Typed, wrt: Sequence[str]) -> tuple:

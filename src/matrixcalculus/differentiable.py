@@ -22,6 +22,7 @@ from .compiled import Compiled
 from .derivation import Expression
 from .errors import EvaluationError, UnsupportedDerivativeError
 from .ir import build as B
+from .language.dims import is_product
 from .lower import lower
 from .valgrad import by_keyword
 from .variables import VariableInfo
@@ -45,7 +46,7 @@ def vector_jacobian(e: Expression) -> Compiled:
     cached = e.__dict__.get("_vjp")
     if cached is not None:
         return cached
-    if any(isinstance(d, str) and "*" in d for d in e.shape):
+    if any(map(is_product, e.shape)):
         raise UnsupportedDerivativeError("the expression is over a product dimension "
                                          "(kron, vec): its VJP is not built yet")
     # lowered again with every variable differentiated by (no simplex fact folded)

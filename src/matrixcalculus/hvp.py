@@ -119,8 +119,7 @@ class HessianVectorProduct(Printed, Compiled):
                f"{self.hessian.wrt_text} along {self.direction}"
 
     def code_returns(self) -> str:
-        kind = self.hessian.kind.replace("hessian", "Hessian")
-        return f"the {kind} wrt {self.hessian.wrt_text} times {self.direction}"
+        return f"the {self.hessian.kind_text} wrt {self.hessian.wrt_text} times {self.direction}"
 
     @property
     def shape(self) -> tuple[str | int, ...]:

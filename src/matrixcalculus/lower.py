@@ -15,6 +15,7 @@ from .ir import build as B
 from .ir import functions as F
 from .ir import kron as K
 from .ir.nodes import Node
+from .language.dims import product_text
 from .language.einsum import parse_subscripts
 from .language.source import literal_int
 from .language.typecheck import Type, Typed
@@ -61,7 +62,7 @@ class _Lowering:
         """Two groups of axes that pair factor by factor; p*n against n*p would need a
         commutation matrix, which is not built: an error, never a wrong pairing."""
         if a != b:
-            a_, b_ = ("*".join(map(str, x)) for x in (a, b))
+            a_, b_ = (product_text(x) for x in (a, b))
             raise ShapeError(f"{what}: {a_} and {b_} are the same size but their product "
                              "dimensions' factors come in "
                              "another order; pairing them needs a commutation matrix, which "

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import math
-
 from .ir import build as B
 from .ir import functions as F
 from .ir.nodes import Node, walk
@@ -93,26 +91,10 @@ def commuting(n: Node) -> Node | None:
     if any(e.rank != 2 or not _commutes(x, e) for e in es):
         return None
     # directions commuting with X commute with each other: L^(k) = f^(k)(X)*E1*...*Ek
-    fk = row(f).fprime(x) if len(es) == 1 else _KTH[f](x, len(es))
+    fk = row(f).fprime(x, len(es))
     fk = run(fk, [Rewrite("f(X') -> f(X)'", {"prim"}, transpose_out)])
     mats = [fk, *es]
     return B.einsum(mats, [(j, j + 1) for j in range(len(mats))], (0, len(mats)))
-
-
-def _inv_power(x: Node, k: int) -> list[Node]:
-    return [F.inv(x)] * k
-
-
-def _chain(c: float, mats: list[Node]) -> Node:
-    return B.einsum(mats, [(j, j + 1) for j in range(len(mats))], (0, len(mats)), c)
-
-
-_KTH = {    # f^(k)(X), k >= 2 (of x^p: p (p - 1) ... (p - k + 1) x^(p - k))
-    "expm": lambda x, k: F.prim("expm", x),
-    "logm": lambda x, k: _chain(math.prod(-1.0 - j for j in range(k - 1)), _inv_power(x, k)),
-    "sqrtm": lambda x, k: _chain(math.prod(0.5 - j for j in range(k)),
-                                 [F.prim("sqrtm", x), *_inv_power(x, k)]),
-}
 
 
 def _component(n: Node, k: int, a: int, b: int, out: tuple, lead: tuple,

@@ -16,6 +16,7 @@ import numpy as np
 
 from .errors import MatrixCalculusError
 from .ir.nodes import Node, walk
+from .language.dims import dim_factors, factor_names, is_product
 from .ops import row
 from .variables import VariableInfo, declaration
 
@@ -29,11 +30,8 @@ def dimension_sizes(variables: Mapping[str, VariableInfo],
     """Small, distinct sizes for the symbolic dimensions (n=3, m=4, k=2, p=5, others 6, 7...),
     those of the variables and free_dims (carried by no variable)."""
     names: list[str] = []
-    for info in variables.values():
-        for d in info.shape:        # a product dimension m*p: its factors' sizes
-            for f in (d.split("*") if isinstance(d, str) else ()):
-                if f not in names:
-                    names.append(f)
+    for info in variables.values():  # a product dimension m*p: its factors' sizes
+        names += [f for f in factor_names(info.shape) if f not in names]
     names += [d for d in free_dims if d not in names]
     sizes = {d: PREFERRED_SIZES[d] for d in names if d in PREFERRED_SIZES}
     used = set(sizes.values())
@@ -50,10 +48,9 @@ def dim_size(d: str | int, sizes: Mapping[str, int]) -> int:
     """A dimension's size; a product dimension m*p's is its factors' product."""
     if isinstance(d, int):
         return d
-    if d in sizes or "*" not in d:
+    if d in sizes or not is_product(d):
         return sizes[d]
-    return int(np.prod([dim_size(f if not f.isdigit() else int(f), sizes)
-                        for f in d.split("*")]))
+    return int(np.prod([dim_size(f, sizes) for f in dim_factors(d)]))
 
 
 def concrete_shape(info: VariableInfo, sizes: Mapping[str, int]) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ from itertools import count
 
 from ..ir import build as B
 from ..ir.nodes import Node, Op, walk
+from ..language.dims import dim_factors, is_product
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
 from .products import ProductWriter, outer_groups
@@ -280,14 +281,9 @@ def returned(em: _Emitter, root: Node, out_shape: tuple | None) -> E:
     return E(f"{em.xp}.reshape({e.text}, {em.grouped_tuple(out_shape)})")
 
 
-def is_product(d: object) -> bool:
-    return isinstance(d, str) and "*" in d
-
-
 def split_shape(shape: tuple) -> tuple:
     """('m*p', 'n') -> ('m', 'p', 'n'): a product dimension's factors, as the IR has them."""
-    return tuple(int(f) if f.isdigit() else f for d in shape
-                 for f in (d.split("*") if is_product(d) else [d]))
+    return tuple(f for d in shape for f in dim_factors(d))
 
 
 def generate(root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],

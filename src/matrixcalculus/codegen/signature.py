@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..language.dims import is_product
 from .source import safe_name
 
 CHECK = "check_shapes"      # the keyword that turns the shape check on
@@ -48,7 +49,7 @@ def parameter_names(params: Sequence[tuple[str, tuple]], func_name: str,
     dims: dict[object, str] = {}
     for _, shape in params:
         for d in shape:
-            if isinstance(d, str) and d not in dims and "*" not in d:
+            if isinstance(d, str) and d not in dims and not is_product(d):
                 dims[d] = safe_name(d, taken)
                 taken.add(dims[d])
     sizes: list[str] = []
@@ -111,6 +112,7 @@ def check_call(func_name: str, params: Sequence[tuple[str, str, tuple]]) -> list
             *[f"        {item}," for item in items], "    })"]
 
 
+# (generated code: standalone, so it reads a product dimension's text itself)
 CHECK_SHAPES = '''# check_shapes=True: each argument's shape against its declared one
 def _check_shapes(func, args):
     # each argument's shape against its declared one: a dimension's name takes its size

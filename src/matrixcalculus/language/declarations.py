@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import DeclarationError
+from .dims import dim_factors, product_text
 
 KINDS = ("scalar", "vector", "matrix", "symmetric", "tensor", "spd", "simplex")
 _ARITY = {"scalar": 0, "vector": 1, "matrix": 2, "symmetric": 1, "spd": 1}
@@ -116,7 +117,7 @@ def parse_declaration(text: str, var: str = "") -> Declaration:
         elif is_identifier(a) and a != "where":
             dims.append(a)
         elif is_product_dim(a):          # m*p (kron, vec): kept as text, factors major first
-            dims.append("*".join(f.strip() for f in a.split("*")))
+            dims.append(product_text(dim_factors(a)))
         else:
             raise DeclarationError(f"bad dimension {a!r}{where}: use a name like n or a "
                                    "positive integer", text, pos, pos + len(a))

@@ -13,10 +13,39 @@ question (p*n and n*p do not: a commutation matrix sits between them).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import chain, count
 
 # names offered to free dimensions, in this order
 _POOL = ["n", "m", "k", "p", "q", "r", "d", "l"]
+
+
+# -- a product dimension as users write it and shapes carry it: the text "m*p"
+def is_product(d: object) -> bool:
+    """Whether d is a product dimension's text ("m*p", "2*n")."""
+    return isinstance(d, str) and "*" in d
+
+
+def dim_factors(d: str | int) -> tuple[str | int, ...]:
+    """A dimension's factors, major first: "m*p" -> ("m", "p"), "2*n" -> (2, "n"),
+    "n" -> ("n",), 3 -> (3,)."""
+    if not isinstance(d, str):
+        return (d,)
+    parts = (f.strip() for f in d.split("*"))
+    return tuple(int(f) if f.isdigit() else f for f in parts)
+
+
+def factor_names(dims: Iterable[str | int]) -> list[str]:
+    """The named factors of some dimensions (digits left out), each once, in order."""
+    out: list[str] = []
+    for d in dims:
+        out += [f for f in dim_factors(d) if isinstance(f, str) and f not in out]
+    return out
+
+
+def product_text(factors: Iterable[object]) -> str:
+    """("m", "p") -> "m*p": a product dimension's text from its factors, major first."""
+    return "*".join(map(str, factors))
 
 
 class Dim:
@@ -175,7 +204,7 @@ class DimTable:
         if r.value is not None:
             return r.value
         if r.factors:
-            return "*".join(str(self.label(f)) for f in self.factors(r))
+            return product_text(self.label(f) for f in self.factors(r))
         if r.name is None:
             self.name_free()
         return r.name  # type: ignore[return-value]

@@ -18,6 +18,7 @@ from itertools import combinations, product
 from .. import ast
 from ..errors import ShapeError
 from .declarations import GREEK, Declaration, default_kind
+from .dims import factor_names
 from .source import elementwise_power, power_nodes
 from .typecheck import Typed, check_kinds
 from .uses import ALL_KINDS, base_kind, names_and_dims, use_constraints
@@ -42,7 +43,7 @@ def _read(root: ast.Node, source: str, decls: dict[str, Declaration]
     """Rules 2-4: the reading, with each variable's origin; and the undeclared names."""
     names, dims = names_and_dims(root)
     for d in decls.values():
-        dims |= {f for x in d.dims if isinstance(x, str) for f in x.split("*")}
+        dims |= set(factor_names(d.dims))
     bound = {n for n, _ in root.bindings} if isinstance(root, ast.Where) else set()
     undeclared = [n for n in names if n not in decls and n not in bound]
     constants = {n: "dimension" for n in undeclared if n in dims}

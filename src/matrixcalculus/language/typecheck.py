@@ -14,7 +14,7 @@ from ..errors import DeclarationError, ParseError
 from ..ops import ALL
 from .axes import AxisRules
 from .declarations import Declaration, default_kind
-from .dims import DimTable
+from .dims import DimTable, dim_factors, factor_names, is_product
 from .source import binding_name_pos, first_name, names_in, short
 from .tensors import TensorRules
 from .typing_rules import CallRules, OperatorRules, Type
@@ -129,7 +129,7 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
         self.spread_scalars: list[str] = []
         reserved = set(decls) | names_in(root)   # free dimensions never take these names
         for d in decls.values():
-            reserved |= {f for x in d.dims if isinstance(x, str) for f in x.split("*")}
+            reserved |= set(factor_names(d.dims))
         self.dims = DimTable(reserved)
         self.out = Typed(root, source, self.dims, {}, constants=dict(constants))
         self.env: dict[str, Type] = {}
@@ -161,9 +161,8 @@ class _Checker(OperatorRules, CallRules, AxisRules, TensorRules):
     def _declared_dim(self, x: str | int):
         if isinstance(x, int):
             return self.dims.const(x)
-        if "*" in x:                      # a product dimension, m*p
-            return self.dims.product([self._declared_dim(int(f) if f.isdigit() else f)
-                                      for f in x.split("*")])
+        if is_product(x):                 # a product dimension, m*p
+            return self.dims.product([self._declared_dim(f) for f in dim_factors(x)])
         return self.dims.symbol(x)
 
     def _variable(self, node: ast.Name) -> Type:

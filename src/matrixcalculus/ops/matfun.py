@@ -85,15 +85,14 @@ def frechet(name: str, x: Node, *es: Node) -> Node:
         if len(es) > 1 and len({e.shape for e in es}) > 1:
             raise UnsupportedDerivativeError(f"{name} of a scalar along directions of "
                                              "different shapes")
-        out = _SCALAR_DERIVATIVE[f](x, len(es))
+        out = derivative_k(f, x, len(es))
         for e in es:
             out = out * e
         return out
     return prim(name, x, more=es)
 
 
-_FPRIME = {     # f'(X), the derivative along a direction E that commutes with X: f'(X)*E
-    "expm": lambda x: matfun("expm", x),
+_FPRIME = {     # f'(X) of a matrix as printed (expm's: derivative_k), f'(X)*E along E
     "logm": inv,
     "sqrtm": lambda x: scale(0.5, inv(matfun("sqrtm", x))),
 }
@@ -104,15 +103,25 @@ def _falling(p: float, k: int) -> float:
     return math.prod(p - j for j in range(k))
 
 
-_SCALAR_DERIVATIVE = {      # f^(k)(x) of a scalar x
-    "expm": lambda x, k: func("exp", x),
-    "logm": lambda x, k: scale(_falling(-1.0, k - 1), power(x, const(-float(k)))),
-    "sqrtm": lambda x, k: scale(_falling(0.5, k), power(x, const(0.5 - k))),
-}
+# f^(k), k >= 1: expm's is expm; logm's and sqrtm's are c_k x^(p - k), x^p's k-th
+# derivative (logm: p = 0 and c_k = (-1)(-2)...(-(k - 1)), from log's x^-1)
+_POWER_LIKE = {"logm": (0.0, lambda k: _falling(-1.0, k - 1)),
+               "sqrtm": (0.5, lambda k: _falling(0.5, k))}
 
 
-def fprime(name: str, x: Node) -> Node:
-    return _FPRIME[name](x)
+def derivative_k(name: str, x: Node, k: int = 1) -> Node:
+    """f^(k)(x) of a scalar x, or of a matrix X: L^(k)(X; E1, ..., Ek) is f^(k)(X)*E1*...*Ek
+    for directions that commute with X (X^(p - k) there is sqrtm(X) for p's half, then
+    inv(X) k times; k = 1 is f'(X) as _FPRIME writes it)."""
+    if name == "expm":
+        return func("exp", x) if x.rank == 0 else prim("expm", x)
+    if x.rank and k == 1:
+        return _FPRIME[name](x)
+    p, c = _POWER_LIKE[name]
+    if x.rank == 0:
+        return scale(c(k), power(x, const(p - k)))
+    mats = ([prim("sqrtm", x)] if p else []) + [inv(x)] * k
+    return einsum(mats, [(j, j + 1) for j in range(len(mats))], (0, len(mats)), c(k))
 
 
 def _t(e: Node) -> Node:
@@ -167,7 +176,7 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
                            "dask": {**code.dask(f"_{name}_dask", _np_name(name), False),
                                     **np_helpers.get(name, {})}},
                   latex=rf"\operatorname{{{name}}}", letter="F", frechet=d,
-                  fprime=_FPRIME[name]),
+                  fprime=lambda x, k=1, name=name: derivative_k(name, x, k)),
         # dexpm(X, E1, ..., Ek): one row for every order k, each order's VJP the next's
         primitive(d, typing="square2", arity=tuple(range(2, MAX_DIRECTIONS + 2)),
                   shape=_shape,

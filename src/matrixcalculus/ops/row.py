@@ -82,10 +82,11 @@ class Row:
     # language (logsumexp(X, 1) is a row, 1 x n, as sum(X, 1) is) where the IR drops it:
     # along the first axis its IR vector prints transposed
     reduces_along: bool = False
-    # a matrix function (expm): the row of its Fréchet derivative (dexpm), and f'(X), its
-    # derivative along a direction that commutes with X (L_f(X, E) = f'(X)*E there)
+    # a matrix function (expm): the row of its Fréchet derivative (dexpm), and f^(k)(X)
+    # (k = 1 unless given), its derivative along directions that commute with X
+    # (L_f^(k)(X; E1, ..., Ek) = f^(k)(X)*E1*...*Ek there)
     frechet: str = ""
-    fprime: Callable[[Node], Node] | None = None
+    fprime: Callable[..., Node] | None = None
     # a function of the language (parsed, typed, printed); False for a primitive only
     # evaluation IR holds (detd): not in ROWS, so no one may call it
     language: bool = True
@@ -148,7 +149,7 @@ def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node] | tup
               along: Callable[[Node, int], Node] | None = None,
               shows: Callable[[Node], tuple[int, ...]] | None = None,
               undefined: tuple[tuple[Callable, str], ...] = (), frechet: str = "",
-              fprime: Callable[[Node], Node] | None = None, domain: str = "any",
+              fprime: Callable[..., Node] | None = None, domain: str = "any",
               reduces_along: bool = False) -> Row:
     return Row(name=name, kind="primitive", arity=arity, typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},

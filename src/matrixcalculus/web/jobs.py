@@ -141,8 +141,9 @@ def _derive(req: Mapping[str, Any]) -> dict[str, Any]:
                              f"is {MAX_OUTPUT_CHARS})", expr)
         body = {
             "expr": expr, "wrt": d.wrt, "order": d.order, "kind": d.kind,
+            "title": d.title,
             "text": text, "text_multiline": multiline, "latex": latex,
-            "einsum": d.einsum(), "vec_form": d.vec_form(),
+            "einsum": d.einsum(), "vec_form": d.vec_form(), "extras": d.extras(),
             "shape": list(d.shape), "shape_text": shape_text(d.shape),
             "expression_shape": list(d.expression_shape),
             "variables": variables_list(d.variables), "notes": d.notes,

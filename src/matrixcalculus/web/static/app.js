@@ -307,11 +307,8 @@
 
   function renderResult(d) {
     state.result = d;
-    const kind = d.kind.charAt(0).toUpperCase() + d.kind.slice(1);
-    const ordinal = d.order > 1 && d.kind !== "hessian" && d.kind !== "mixed derivative"
-      ? ` (order ${d.order})` : "";
     const title = $("#result-title");
-    title.textContent = `${kind}${ordinal} of `;
+    title.textContent = `${d.title} of `;     // the server's words for the kind
     const e = document.createElement("code");
     e.textContent = d.expr;
     title.appendChild(e);
@@ -324,8 +321,7 @@
     renderMath($("#math"), d.latex);
     // index notation: the einsum text that parses back, and the vec form where one exists
     $("#text").textContent = (d.text_multiline || d.text)
-      + (d.einsum ? "\neinsum: " + d.einsum : "")
-      + (d.vec_form ? "\nvec form: " + d.vec_form : "");
+      + (d.extras || []).map(([label, t]) => `\n${label}: ${t}`).join("");
     // every variable as it was read (type, dimensions, where that came from), and the notes
     $("#read-as").textContent = "variables: " + (d.variables || [])
       .map((v) => `${v.name}: ${v.declaration} (${v.origin})`).join("; ");
