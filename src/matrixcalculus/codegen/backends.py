@@ -29,6 +29,9 @@ class Backend:
     zeros: str = "{xp}.zeros({shape})"
     asarray: str = "{xp}.asarray({0})"
     literal: str = "{0}"        # a number given to a function (torch.log(0) needs a tensor)
+    # sums of outer products over a 4-index output as one batched `@` (codegen/outer.py);
+    # else one einsum over the stacked terms
+    outer_matmul: bool = True
     prologue: str = ""          # first line of the body, when its names are used ({first}:
                                 # the first array parameter)
 
@@ -138,6 +141,7 @@ DASK = Backend(
     name="dask",
     imports="import dask.array as da\nimport numpy as np",
     xp="da",
+    outer_matmul=False,
     helpers={"_gram": '''def _gram(a, d):
     # a' * D * a, D the diagonal matrix of d: with a chunked by rows, the sum over the
     # rows is a sum of per-chunk k x k products (the rows are never gathered)

@@ -20,6 +20,7 @@ from ..ir.nodes import Node, Op, walk
 from ..language.dims import dim_factors, is_product
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
+from .outer import OuterSums
 from .products import ProductWriter, outer_groups
 from .shared import share_scaled, walk_roots
 from .signature import CHECK, Doc, check_call, docstring, header_lines, parameter_names
@@ -29,7 +30,7 @@ from .source import ADD, ATOM, IDENT, MUL, NEG, POW, E, num
 BACKENDS: dict[str, Backend] = {"numpy": NUMPY, "torch": TORCH, "jax": JAX, "dask": DASK}
 
 
-class _Emitter(ProductWriter):
+class _Emitter(OuterSums, ProductWriter):
     def __init__(self, root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
                  backend: Backend, func_name: str, sizes: dict, free_dims: tuple[str, ...] = (),
                  doc: Doc | None = None, out_shape: tuple | None = None):
@@ -204,9 +205,9 @@ class _Emitter(ProductWriter):
         terms: list[tuple[str, E]] = []
         stacked: set[int] = set()
         if n.rank >= 3:
-            for group in outer_groups(n, self.uses):
-                terms.append(("+", self.stacked_outer(n, group)))
-                stacked.update(k for k, _, _ in group)
+            groups = outer_groups(n, self.uses)
+            terms += [("+", e) for e in self.outer_sums(n, groups)]
+            stacked.update(k for group in groups for k, _, _ in group)
         views = {k: v for k, arg in enumerate(n.args) if k not in stacked
                  and (v := self.spread_view(arg)) is not None}
         if len(views) + len(stacked) + sum(arg.op == "ones" for arg in n.args) >= len(n.args):
