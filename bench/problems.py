@@ -627,11 +627,17 @@ def jacobians(cfg: Config) -> list[Section]:
         sw = sweep(sec, cfg, sizes, lambda n: f"n={n}", build, "limit", always=ref)
         if fname == "sigmoid":
             c = sw.at(ref)
-            for other, need in (("torch.func.jacrev", 100), ("jax.jacrev (jit)", 20)):
-                if other in c:
-                    r = _vs(c, other)
-                    sec.targets.append(Target(sec.name, f">= {need}x faster than {other}",
-                                              fmt_ratio(r), at_least(r, need), ref))
+            # (issue 18: the >= 100x over torch.func.jacrev is restated: on this machine the
+            # output-write limit itself is only ~42x torch.func.jacrev)
+            r = ratio(c[OURS], c["limit"])
+            tf = _vs(c, "torch.func.jacrev")
+            sec.targets.append(Target(
+                sec.name, "within 1.25x of the output-write limit (limit)", fmt_ratio(r),
+                at_most(r, 1.25), f"{ref}; torch.func.jacrev / ours: {fmt_ratio(tf)}"))
+            if "jax.jacrev (jit)" in c:
+                r = _vs(c, "jax.jacrev (jit)")
+                sec.targets.append(Target(sec.name, ">= 20x faster than jax.jacrev (jit)",
+                                          fmt_ratio(r), at_least(r, 20), ref))
         memory_target(sec, sw, lambda lab: 8 * int(lab[2:]) ** 3, "(n, n, n)")
         out.append(sec)
     return out
