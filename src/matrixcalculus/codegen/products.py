@@ -1,6 +1,7 @@
 """Products in generated code: an einsum node as pairwise steps in opt_einsum's order,
 each step written as `@`, a broadcast or a two-operand einsum (the pattern table of
-ir/patterns.py decides which), and sums of outer products as one stacked einsum."""
+ir/patterns.py decides which), and sums of outer products as one stacked einsum (the
+Dask backend; the others write them as one batched `@`, codegen/outer.py)."""
 
 from __future__ import annotations
 
