@@ -1,7 +1,10 @@
 """The GPU part of the benchmarks: the torch side of problems 1 (logistic regression) and 4
-(4-index Hessians) on an accelerator, float32 and float64, and our torch code under
-torch.func.vmap and torch.compile with its value-and-gradient function (issue 17), written
-to bench/GPU_RESULTS.md.
+(4-index Hessians), 7 (softmax regression gradient and HVP), 8 (attention gradients) and
+two matrix functions (an ODE fit through expm, tr(C*logm(S))) on an accelerator, float32
+and float64, and our torch code under torch.func.vmap and torch.compile with its
+value-and-gradient function (issue 17), written to bench/GPU_RESULTS.md with the card's
+name.  One short script: each table has a time budget (BUDGET_S; the sizes past it are
+not run), so the whole run takes a few minutes.
 
     python bench/gpu.py                          # on a machine with CUDA (the `device` tool)
     python bench/gpu.py --device cpu --quick     # smoke run (the test suite runs this)
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import statistics
 import sys
 import time
@@ -25,12 +29,17 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from gpu_problems import PROBLEMS, Problem  # noqa: E402
 
 import matrixcalculus as mc  # noqa: E402
 
 LOGISTIC = "sum(log(1+exp(-y.*(X*w))))"
 GAUSS = "0.5*logdet(S) + 0.5*(x - mu)'*inv(S)*(x - mu)"
-CAP_S = 20.0          # a method slower than this at one size is not run at the next
+CAP_S = 4.0           # a method slower than CAP_S / 4 a call is not run at the next size
+BUDGET_S = 12.0       # a table past this many seconds runs no larger size
+SPENT_S = 1.0         # timed(): repeats stop past this many seconds (at least 3 calls)
 OOM = getattr(torch.cuda, "OutOfMemoryError", MemoryError)
 
 
@@ -42,8 +51,8 @@ def sync(device: str) -> None:
 def timed(fn, device: str, repeats: int) -> float:
     fn()                                   # warm-up (and the kernels' compilation)
     sync(device)
-    out = []
-    for _ in range(repeats):
+    out: list[float] = []
+    while len(out) < repeats and (len(out) < 3 or sum(out) < SPENT_S):
         t0 = time.perf_counter()
         fn()
         sync(device)
@@ -91,13 +100,49 @@ HEADER = ["| n | ours torch | torch.func.hessian | hand | limit | torch.func / o
 
 
 def table(title: str, methods_at, sizes: list[int], device: str, dtype,
-          repeats: int) -> list[str]:
+          repeats: int, budget: float) -> list[str]:
     """One problem's table: a row per size of methods_at(n, device, dtype)."""
     lines = [f"### {title}, {dtype}\n", *HEADER]
     skip: set[str] = set()
-    for n in sizes:
+    t0 = time.perf_counter()
+    for k, n in enumerate(sizes):
+        if time.perf_counter() - t0 > budget:
+            lines.append(f"\n(time budget of {budget:g} s spent: n = {sizes[k:]} not run)")
+            break
         lines.append(_line(n, run_row(methods_at(n, device, dtype), device, repeats, skip)))
     return lines
+
+
+def problem_table(prob: Problem, device: str, dtype, quick: bool, repeats: int,
+                  budget: float) -> list[str]:
+    """A newer problem's table (gpu_problems.py): a row per size, every method's median
+    and each reference's time over ours."""
+    sizes = prob.quick if quick else prob.sizes
+    skip: set[str] = set()
+    t0 = time.perf_counter()
+    lines: list[str] = []
+    names: list[str] = []
+    for k, p in enumerate(sizes):
+        if time.perf_counter() - t0 > budget:
+            rest = "; ".join(prob.label(q) for q in sizes[k:])
+            lines.append(f"\n(time budget of {budget:g} s spent: {rest} not run)")
+            break
+        methods = prob.methods_at(p, device, dtype)
+        names = names or list(methods)
+        row = run_row(methods, device, repeats, skip)
+        lines.append(f"| {prob.label(p)} | " + " | ".join(row[m] for m in names) + " | "
+                     + " | ".join(_ratio(row, r, "ours torch") for r in prob.refs)
+                     + f" | {_ratio(row, 'ours torch', 'limit')} |")
+    head = ["size", *names, *[f"{r} / ours" for r in prob.refs], "ours / limit"]
+    return [f"### {prob.title}, {dtype}\n", f"`{prob.expr}`\n",
+            "| " + " | ".join(head) + " |", "|" + "---|" * len(head), *lines]
+
+
+def _ratio(row: dict[str, str], a: str, b: str) -> str:
+    try:
+        return f"{float(row[a]) / float(row[b]):.3g}x"
+    except (ValueError, ZeroDivisionError):
+        return "-"
 
 
 def logistic_methods(n: int, device: str, dtype) -> dict:
@@ -217,15 +262,25 @@ def main(argv: list[str] | None = None) -> int:
     big = [64, 128] if args.quick else [1024, 2048, 4096, 8192]
     small = [6, 10] if args.quick else [20, 40, 60, 100]
     repeats = 3 if args.quick else 10
+    budget = math.inf if args.quick else BUDGET_S     # the smoke run runs every size
+    # derived (and compiled once) before any clock starts: the budgets are the device's
+    hessian_of(LOGISTIC, "w")
+    gaussian_methods(2, "cpu", torch.float64)
+    for prob in PROBLEMS:
+        prob.methods_at(prob.quick[0], "cpu", torch.float64)
     t0 = time.perf_counter()
-    out = ["# GPU benchmarks", "", f"`python bench/gpu.py` on {name} (torch {torch.__version__}"
-           f"); milliseconds, medians of {repeats} synchronised calls after a warm-up.", ""]
+    out = ["# GPU benchmarks", "", f"`python bench/gpu.py` on **{name}** (torch "
+           f"{torch.__version__}); milliseconds, medians of {repeats} synchronised calls "
+           f"after a warm-up (3 where {SPENT_S:g} s was spent first); each table stops "
+           f"growing past {budget:g} s.", ""]
     out += [f"Logistic Hessian: `{hessian_of(LOGISTIC, 'w')}`", ""]
     for dtype in (torch.float32, torch.float64):
         out += table("1b logistic Hessian", logistic_methods, big, args.device, dtype,
-                     repeats) + [""]
+                     repeats, budget) + [""]
         out += table("4b Gaussian NLL Hessian (4-index)", gaussian_methods, small,
-                     args.device, dtype, repeats) + [""]
+                     args.device, dtype, repeats, budget) + [""]
+        for prob in PROBLEMS:
+            out += problem_table(prob, args.device, dtype, args.quick, repeats, budget) + [""]
     out += plugin_rows(args.device, torch.float64, args.quick) + [""]
     out.append(f"Total {time.perf_counter() - t0:.0f} s.")
     args.out.write_text("\n".join(out) + "\n")

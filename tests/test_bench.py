@@ -105,7 +105,8 @@ def test_engine_tables(quick_report):
 
 def test_gpu_script_smoke_run_on_cpu(tmp_path):
     """bench/gpu.py is prepared for a session lent an accelerator; here it runs on the CPU
-    at tiny sizes: every method agrees with ours and every table is written."""
+    at tiny sizes: every method agrees with ours and every table is written (all sizes:
+    the smoke run has no time budget)."""
     out = tmp_path / "GPU_RESULTS.md"
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu",
                            "--quick", "--out", str(out)], cwd=ROOT, capture_output=True,
@@ -119,6 +120,17 @@ def test_gpu_script_smoke_run_on_cpu(tmp_path):
     # our torch code under vmap and torch.compile, and its value-and-gradient function
     assert "### Generated torch code under vmap / compile" in text and "DIFFERS" not in text
     assert text.count("| `") == 3, text
+    # the newer problems (bench/gpu_problems.py): a table per dtype, a row per quick size,
+    # our time and each reference's ratio
+    for title in ("7a softmax regression gradient", "7b softmax regression Hessian-vector",
+                  "8 attention gradients", "M1 ODE fit gradient through expm",
+                  "M2 tr(C*logm(S)) gradient"):
+        assert text.count(f"### {title}") == 2, title
+    new = [r for r in text.splitlines() if r.startswith("| n=")]
+    assert len(new) == 10, text
+    assert all(re.match(r"\| n=[^|]+ \| [\d.e+-]+ \|", r) and r.count("x |") >= 2
+               for r in new), text
+    assert "time budget" not in text, text
 
 
 @pytest.mark.parametrize("title,table", [

@@ -69,12 +69,28 @@ def distribute(n: Node, over: Callable[[Node], Iterable[int]], keep: Keep = alwa
     that sum, each distributed in turn; the first such candidate that keep(candidate, m)
     accepts replaces m.  depth: how many sums deep (None: all); most_terms: how many terms
     all distributing may make (None: no limit; past it the answer is None)."""
-    return _distribute(n, over, keep, depth, [0, most_terms])
+    # without a budget the answer for a product depends only on it and the depth left:
+    # remembered, since the orders of distributing its sums meet the same products again
+    # (nested tanh's Hessian: each rejected candidate tried each order, exponentially)
+    memo: dict[tuple[Node, int | None], Node | None] | None = {} if most_terms is None \
+        else None
+    return _distribute(n, over, keep, depth, [0, most_terms], memo)
 
 
-def _distribute(n: Node, over, keep: Keep, depth: int | None, budget: list) -> Node | None:
+def _distribute(n: Node, over, keep: Keep, depth: int | None, budget: list,
+                memo: dict | None) -> Node | None:
+    if memo is None:
+        return _distribute_once(n, over, keep, depth, budget, memo)
+    key = (n, depth)
+    if key not in memo:
+        memo[key] = _distribute_once(n, over, keep, depth, budget, memo)
+    return memo[key]
+
+
+def _distribute_once(n: Node, over, keep: Keep, depth: int | None, budget: list,
+                     memo: dict | None) -> Node | None:
     if n.op == "add":
-        parts = [_distribute(t, over, keep, depth, budget) for t in n.args]
+        parts = [_distribute(t, over, keep, depth, budget, memo) for t in n.args]
         return None if any(p is None for p in parts) else B.add(parts)  # type: ignore[arg-type]
     if n.op != "einsum" or depth == 0:
         return n
@@ -87,7 +103,7 @@ def _distribute(n: Node, over, keep: Keep, depth: int | None, budget: list) -> N
             return None
         terms = [B.einsum(n.args[:k] + (t,) + n.args[k + 1:], idxs, out, coef) for t in a.args]
         cand = _distribute(B.add(terms), over, keep, None if depth is None else depth - 1,
-                           budget)
+                           budget, memo)
         if cand is None:
             return None
         if keep(cand, n):

@@ -127,7 +127,7 @@ _SHARED = {
     "_kron_eye": '''def _kron_eye(m, e):
     # I_m (x) E for each matrix E of a batch (b, n, n)
     n = e.shape[-1]
-    eye = {xp}.eye(m, dtype=e.dtype)
+    eye = {xp}.eye(m, dtype=e.dtype{on_device})
     return {xp}.reshape({xp}.einsum("ij,bkl->bikjl", eye, e), (-1, m * n, m * n))''',
     "_submasks": '''def _submasks(mask):
     # the nonempty proper subsets of the bits of mask
@@ -232,7 +232,9 @@ def _source(backend: str, name: str) -> str:
     if backend == "numpy":
         return _NP[name]
     own = _OWN[backend].get(name)
-    return own if own is not None else _SHARED[name].format(xp=_XP[backend])
+    # (a torch tensor made here goes where the data is: a CPU eye beside CUDA data fails)
+    return own if own is not None else _SHARED[name].format(
+        xp=_XP[backend], on_device=", device=e.device" if backend == "torch" else "")
 
 
 def helpers(backend: str, name: str) -> dict[str, str]:

@@ -156,6 +156,12 @@ class Measure:
         t, c = self(n)
         return (t + 2, c + 2) if level(n) < at_least else (t, c)
 
+    def product(self, op: str, a: ast.Node, b: ast.Node) -> tuple[int, int]:
+        """The measure of Binary(op, a, b) for a product's op (*, /, .*, ./), without
+        building it (the raiser prices many products it does not keep)."""
+        (lt, lc), (rt, rc) = self._wrapped(a, PRODUCT), self._wrapped(b, POWER)
+        return lt + rt + 1, lc + rc + len(op)
+
     def _measure(self, n: ast.Node) -> tuple[int, int]:
         if isinstance(n, ast.Num):
             s = number(n.value)
@@ -181,8 +187,7 @@ class Measure:
                 (lt, lc), (rt, rc) = self._wrapped(n.left, SUM), self._wrapped(n.right, PRODUCT)
                 return lt + rt + 1, lc + rc + 3
             if _LEVEL[op] == PRODUCT:
-                (lt, lc), (rt, rc) = self._wrapped(n.left, PRODUCT), self._wrapped(n.right, POWER)
-                return lt + rt + 1, lc + rc + len(op)
+                return self.product(op, n.left, n.right)
             right = n.right
             at = POWER if op == "^" else EPOWER
             if isinstance(right, ast.Neg) and level(right.operand) >= at:

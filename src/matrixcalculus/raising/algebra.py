@@ -291,6 +291,7 @@ class Algebra:
         self.T = ByIdentity(self._transpose)
         self.reduced = ByIdentity(partial(reduced, self))
         self.measure = Measure()
+        self.entrywise: dict = {}      # combine._entrywise's chains, both ways (see there)
 
     def register(self, n: Node) -> None:
         """A variable's shape and symmetry."""

@@ -155,21 +155,36 @@ def _entrywise(alg: Algebra, a: ast.Node, b: ast.Node) -> ast.Node:
     """a .* b, its factors in one order whatever the grouping: shorter factors first
     (`s.*(1 - s).*(1 - 2*s)`, `s.*(1 - s).*((A + A')*s)`, as the books print them),
     where that costs no parentheses (`2*W2'*g.*step(z)` stays)."""
-    plain = ast.Binary(".*", a, b)
-    def key(f: ast.Node) -> int:        # (a sum's parentheses counted)
+    def price(f: ast.Node) -> int:        # (a sum's parentheses counted)
         return alg.measure(f)[0] + 2 * (isinstance(f, ast.Binary) and f.op in ("+", "-"))
-    factors = sorted([*_chain(a), *_chain(b)], key=key)
-    ordered = factors[0]
-    for f in factors[1:]:
-        ordered = ast.Binary(".*", ordered, f)
-    return ordered if alg.measure(ordered) <= alg.measure(plain) else plain
+    memo = alg.entrywise
+    ranked = tuple(sorted([*_chain(memo, a), *_chain(memo, b)], key=price))
+    # the grouping search meets the same factors under many groupings: their chain is
+    # built once, one node, so its price and text are remembered too (it was built and
+    # measured afresh for each of the ~3^k/2 groupings of k factors).  The memo keeps
+    # the factors and the chain alive, so the ids that key it stay theirs.
+    key = tuple(map(id, ranked))
+    ordered = memo.get(key)
+    if ordered is None:
+        ordered = ranked[0]
+        for f in ranked[1:]:
+            ordered = ast.Binary(".*", ordered, f)
+        memo[key] = ordered
+        memo[id(ordered)] = ranked
+    if alg.measure(ordered) <= alg.measure.product(".*", a, b):
+        return ordered
+    return ast.Binary(".*", a, b)
 
 
-def _chain(a: ast.Node) -> list[ast.Node]:
-    """The factors of a .* chain (a itself if it is none)."""
+def _chain(memo: dict, a: ast.Node) -> tuple[ast.Node, ...]:
+    """The factors of a .* chain (a itself if it is none); a chain _entrywise built is
+    looked up."""
+    got = memo.get(id(a))
+    if got is not None:
+        return got
     if isinstance(a, ast.Binary) and a.op == ".*":
-        return [*_chain(a.left), *_chain(a.right)]
-    return [a]
+        return (*_chain(memo, a.left), *_chain(memo, a.right))
+    return (a,)
 
 
 def _summed_hadamard(alg: Algebra, P: Piece, Q: Piece, keep: set[int]) -> list[Piece]:
