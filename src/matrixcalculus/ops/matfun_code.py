@@ -28,6 +28,13 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "_dsqrtm": ("_dk", "_dd_sqrt", "_directions", "_submasks"),
     "_mfun": ("_spectral", "_off_spectrum"), "_dk": ("_spectral", "_off_spectrum"),
     "_partitions": ("_submasks",), "_expm_block": ("_kron_eye",),
+    # a symmetric argument, known when the code is written (symmetric_helpers)
+    "_logm_sym": ("_mfun_sym",), "_sqrtm_sym": ("_mfun_sym",),
+    "_mfun_sym": ("_eigh_sym",), "_dk_sym": ("_eigh_sym",),
+    "_dexpm_sym": ("_directions", "_expm_block", "_dk_sym", "_dd_exp"),
+    "_dlogm_sym": ("_dk_sym", "_dd_log", "_directions", "_partitions", "_expm_block",
+                   "_logm_sym"),
+    "_dsqrtm_sym": ("_dk_sym", "_dd_sqrt", "_directions", "_submasks"),
 }
 _NP_NEEDS: dict[str, tuple[str, ...]] = {
     "_logm": ("_off_branch", "_eigh_sym"), "_sqrtm": ("_off_branch", "_eigh_sym"),
@@ -213,6 +220,39 @@ _SHARED = {
     "_dexpm": '''def _dexpm(x, *es):
     bs, shape = _directions(x, es)
     return {xp}.reshape(_expm_block(x, bs), shape)''',
+    # a symmetric argument, known when the code is written: eigh alone, real arithmetic
+    # (the general code runs eigh and eig both and picks one with a where)
+    "_eigh_sym": '''def _eigh_sym(x):
+    return {xp}.linalg.eigh((x + {xp}.swapaxes(x, -1, -2)) / 2)''',
+    "_mfun_sym": '''def _mfun_sym(x, f):
+    w, v = _eigh_sym(x)
+    y = (v * f(w)) @ {xp}.swapaxes(v, -1, -2)
+    return {xp}.where({xp}.any(w <= 0), {xp}.full_like(y, float("nan")), y)''',
+    "_logm_sym": "def _logm_sym(x):\n    return _mfun_sym(x, {xp}.log)",
+    "_sqrtm_sym": "def _sqrtm_sym(x):\n    return _mfun_sym(x, {xp}.sqrt)",
+    "_dk_sym": '''def _dk_sym(x, e, dd, positive=True):
+    # Daleckii-Krein for X = V diag(w) V': L(X, E) = V (D .* (V' E V)) V'; NaN off f's
+    # domain (positive: w > 0)
+    w, v = _eigh_sym(x)
+    n = x.shape[-1]
+    vt = {xp}.swapaxes(v, -1, -2)
+    b = {xp}.reshape(e, (-1, n, n))
+    y = {xp}.reshape(v @ (dd(w[:, None], w[None, :]) * (vt @ b @ v)) @ vt, e.shape)
+    if not positive:
+        return y
+    return {xp}.where({xp}.any(w <= 0), {xp}.full_like(y, float("nan")), y)''',
+    "_dd_exp": '''def _dd_exp(a, b):
+    # exp(max) (1 - exp(-|a - b|)) / |a - b|: no overflow, no cancellation
+    d = {xp}.abs(a - b)
+    small = d <= 1e-8
+    return {xp}.exp({xp}.maximum(a, b)) * {xp}.where(
+        small, 1 - d / 2, -{xp}.expm1(-d) / {xp}.where(small, {xp}.ones_like(d), d))''',
+    "_dexpm_sym": '''def _dexpm_sym(x, *es):
+    # order 1 by Daleckii-Krein (not expm of the 2n block matrix), higher by the block
+    bs, shape = _directions(x, es)
+    if len(bs) > 1:
+        return {xp}.reshape(_expm_block(x, bs), shape)
+    return {xp}.reshape(_dk_sym(x, bs[0], lambda a, b: _dd_exp(a, b), False), shape)''',
     "_dlogm": '''def _dlogm(x, *es):
     # order k >= 2 by differentiating expm(logm(X)) = X (see the module)
     bs, shape = _directions(x, es)
@@ -243,6 +283,19 @@ _SHARED = {
         return memo[mask]
     return {xp}.reshape(d((1 << len(bs)) - 1), shape)''',
 }
+
+
+def _symmetric(src: str) -> str:
+    """The order-k code of dlogm / dsqrtm for a symmetric X: the same recursion, its
+    first-order solves and logm by eigh alone."""
+    for a, b in (("_dk(x,", "_dk_sym(x,"), ("_logm(x)", "_logm_sym(x)"),
+                 ("def _dlogm(", "def _dlogm_sym("), ("def _dsqrtm(", "def _dsqrtm_sym(")):
+        src = src.replace(a, b)
+    return src
+
+
+_SHARED["_dlogm_sym"] = _symmetric(_SHARED["_dlogm"])
+_SHARED["_dsqrtm_sym"] = _symmetric(_SHARED["_dsqrtm"])
 _XP = {"torch": "torch", "jax": "jnp"}
 _OWN = {
     "torch": {
