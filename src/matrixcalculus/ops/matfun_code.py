@@ -256,7 +256,7 @@ _SHARED = {
     "_dlogm": '''def _dlogm(x, *es):
     # order k >= 2 by differentiating expm(logm(X)) = X (see the module)
     bs, shape = _directions(x, es)
-    y, memo = _logm(x), {{}}
+    y, memo = _logm(x) if len(bs) > 1 else None, {{}}     # y for order k >= 2 only
 
     def d(mask):
         if mask not in memo:
