@@ -36,6 +36,8 @@ SECTIONS = ["1a. Logistic regression gradient", "1b. Logistic regression Hessian
             "7a. Softmax regression gradient", "7b. Softmax regression Hessian-vector product",
             "7c. Softmax regression Hessian", "8. Attention gradients",
             "9. Layer norm backward", "10. Multi-head attention gradient with einsum",
+            "12a. ODE fit gradient", "12b. Matrix logarithm gradient",
+            "12c. Hessian-vector product through expm",
             "Engine: derivation time per corpus case", "Engine: growth with expression size"]
 
 

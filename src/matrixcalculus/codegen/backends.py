@@ -35,11 +35,13 @@ class Backend:
     prologue: str = ""          # first line of the body, when its names are used ({first}:
                                 # the first array parameter)
 
-    def template(self, name: str, own: tuple = ()) -> str:
+    def template(self, name: str, own: tuple = (), symmetric: bool = False) -> str:
         """The code of a function or primitive, from its row in ops/; own: a primitive's
-        own parameters (Node.own, detd's k), written in as literals."""
+        own parameters (Node.own, detd's k), written in as literals; symmetric: its first
+        argument is known symmetric (the row's code_symmetric, where it has one)."""
         r = row(name)
-        code = r.code[self.name].replace("{xp}", self.xp)
+        code = (r.code_symmetric.get(self.name) if symmetric else None) or r.code[self.name]
+        code = code.replace("{xp}", self.xp)
         for p, v in zip(r.own, own):
             code = code.replace("{" + p + "}", repr(v))
         return code

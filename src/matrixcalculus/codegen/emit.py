@@ -18,6 +18,7 @@ from itertools import count
 from ..ir import build as B
 from ..ir.nodes import Node, Op, walk
 from ..language.dims import dim_factors, is_product
+from ..ops import row
 from .backends import DASK, JAX, NUMPY, OPTIONAL_IMPORTS, TORCH, Backend
 from .optimize import optimize
 from .outer import OuterSums
@@ -182,7 +183,7 @@ class _Emitter(OuterSums, ProductWriter):
             a = [E(self.b.literal.format(e.text))          # a bare number is no tensor
                  if x.op in (Op.CONST, Op.SYMBOL) or (x.op == Op.ZERO and not x.shape) else e
                  for x, e in zip(n.args, a)]
-            return self.call(self.b.template(n.name, n.own), *a)
+            return self.call(self.b.template(n.name, n.own, self.symmetric_first(n)), *a)
         if op == "power":
             e = n.args[1]
             if e.op == "const":
@@ -199,6 +200,11 @@ class _Emitter(OuterSums, ProductWriter):
         if op == "einsum":
             return self.einsum(n, a)
         raise ValueError(f"cannot generate code for {op}")
+
+    def symmetric_first(self, n: Node) -> bool:
+        """A primitive with code for a symmetric first argument, which this one is."""
+        return n.op == Op.PRIM and bool(row(n.name).code_symmetric) and n.args[0].rank == 2 \
+            and B.is_symmetric(n.args[0])
 
     def add(self, n: Node, a: list[E]) -> E:
         spread = any(arg.op != "ones" for arg in n.args)

@@ -171,12 +171,15 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
                   code={"numpy": np_code.format("{0}"), "torch": torch_code.format("{0}"),
                         "jax": jax_code.format("{0}"), "dask": f"_{name}_dask({{0}})"},
                   helpers={"numpy": np_helpers.get(name, {}),
-                           "torch": torch_helpers.get(name, {}),
-                           "jax": jax_helpers.get(name, {}),
+                           "torch": {**torch_helpers.get(name, {}),
+                                     **_symmetric_helpers("torch", name)},
+                           "jax": {**jax_helpers.get(name, {}),
+                                   **_symmetric_helpers("jax", name)},
                            "dask": {**code.dask(f"_{name}_dask", _np_name(name), False),
                                     **np_helpers.get(name, {})}},
                   latex=rf"\operatorname{{{name}}}", letter="F", frechet=d,
-                  fprime=lambda x, k=1, name=name: derivative_k(name, x, k)),
+                  fprime=lambda x, k=1, name=name: derivative_k(name, x, k),
+                  code_symmetric=_symmetric_code(name, "{0}")),
         # dexpm(X, E1, ..., Ek): one row for every order k, each order's VJP the next's
         primitive(d, typing="square2", arity=tuple(range(2, MAX_DIRECTIONS + 2)),
                   shape=_shape,
@@ -187,12 +190,27 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
                   code={b: f"_{d}({{args}})" for b in ("numpy", "torch", "jax")}
                   | {"dask": f"_{d}_dask({{args}})"},
                   helpers={"numpy": code.helpers("numpy", f"_{d}"),
-                           "torch": code.helpers("torch", f"_{d}"),
-                           "jax": code.helpers("jax", f"_{d}"),
+                           "torch": {**code.helpers("torch", f"_{d}"),
+                                     **_symmetric_helpers("torch", d)},
+                           "jax": {**code.helpers("jax", f"_{d}"),
+                                   **_symmetric_helpers("jax", d)},
                            "dask": {**code.dask(f"_{d}_dask", f"_{d}", True),
                                     **code.helpers("numpy", f"_{d}")}},
-                  latex=rf"L_{{\operatorname{{{name}}}}}", letter="L"),
+                  latex=rf"L_{{\operatorname{{{name}}}}}", letter="L",
+                  code_symmetric=_symmetric_code(d, "{args}")),
     ]
+
+
+def _symmetric_code(name: str, args: str) -> dict[str, str]:
+    """PyTorch and JAX where the argument is known symmetric: eigh alone (NumPy tests the
+    data itself); expm's value has none (matrix_exp is no slower than eigh)."""
+    if name == "expm":
+        return {}
+    return {b: f"_{name}_sym({args})" for b in ("torch", "jax")}
+
+
+def _symmetric_helpers(backend: str, name: str) -> dict[str, str]:
+    return code.helpers(backend, f"_{name}_sym") if name != "expm" else {}
 
 
 def _np_name(name: str) -> str:

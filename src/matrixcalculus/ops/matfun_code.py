@@ -28,10 +28,19 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "_dsqrtm": ("_dk", "_dd_sqrt", "_directions", "_submasks"),
     "_mfun": ("_spectral", "_off_spectrum"), "_dk": ("_spectral", "_off_spectrum"),
     "_partitions": ("_submasks",), "_expm_block": ("_kron_eye",),
+    # a symmetric argument, known when the code is written (symmetric_helpers)
+    "_logm_sym": ("_mfun_sym",), "_sqrtm_sym": ("_mfun_sym",),
+    "_mfun_sym": ("_eigh_sym",), "_dk_sym": ("_eigh_sym",),
+    "_dexpm_sym": ("_directions", "_expm_block", "_dk_sym", "_dd_exp"),
+    "_dlogm_sym": ("_dk_sym", "_dd_log", "_directions", "_partitions", "_expm_block",
+                   "_logm_sym"),
+    "_dsqrtm_sym": ("_dk_sym", "_dd_sqrt", "_directions", "_submasks"),
 }
 _NP_NEEDS: dict[str, tuple[str, ...]] = {
-    "_logm": ("_off_branch",), "_sqrtm": ("_off_branch",), "_dexpm": ("_each", "_block"),
-    "_dlogm": ("_each", "_logm", "_block"), "_dsqrtm": ("_each", "_sqrtm", "_block"),
+    "_logm": ("_off_branch", "_eigh_sym"), "_sqrtm": ("_off_branch", "_eigh_sym"),
+    "_dexpm": ("_each", "_block", "_eigh_sym", "_dk", "_dd_exp"),
+    "_dlogm": ("_each", "_logm", "_block", "_eigh_sym", "_dk", "_dd_log"),
+    "_dsqrtm": ("_each", "_sqrtm", "_block", "_eigh_sym", "_dk", "_dd_sqrt"),
 }
 
 _NP = {
@@ -58,28 +67,91 @@ _NP = {
         z = np.kron(np.eye(b.shape[0] // x.shape[0]), e)
         b = np.block([[b, z], [np.zeros_like(b), b]])
     return b''',
+    # a symmetric argument (to rounding; NumPy may test the data): eigh and the
+    # Daleckii-Krein formula, several times cheaper than the Schur forms, expm_frechet
+    # or f of the 2n block matrix
+    "_eigh_sym": '''def _eigh_sym(x):
+    # (w, V) of a symmetric x = V diag(w) V', None for any other x
+    if x.ndim != 2 or not np.all(np.abs(x - x.T) <= 1e-14 + 1e-12 * np.abs(x)):
+        return None
+    return np.linalg.eigh((x + x.T) / 2)''',
+    "_dk": '''def _dk(wv, e, dd, positive):
+    # Daleckii-Krein: L(X, E) = V (D .* (V' E V)) V' for X = V diag(w) V' (E may carry
+    # leading axes), D the divided differences of f; NaN off f's domain (positive: w > 0)
+    w, v = wv
+    if positive and not np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))):
+        return np.full(np.shape(e), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = dd(w[:, None], w[None, :])
+    return v @ (d * (v.T @ e @ v)) @ v.T''',
+    # divided differences (f(a) - f(b))/(a - b), without cancellation where a ~ b
+    "_dd_log": '''def _dd_log(a, b):
+    d = a - b
+    small = np.abs(d) <= 1e-8 * np.abs(b)
+    return np.where(small, 1 / b - d / (2 * b * b), np.log1p(d / b) / np.where(small, 1, d))''',
+    "_dd_sqrt": '''def _dd_sqrt(a, b):
+    return 1 / (np.sqrt(a) + np.sqrt(b))''',
+    "_dd_exp": '''def _dd_exp(a, b):
+    # exp(max) (1 - exp(-|a - b|)) / |a - b|: no overflow, no cancellation
+    d = np.abs(a - b)
+    small = d <= 1e-8
+    return np.exp(np.maximum(a, b)) * np.where(small, 1 - d / 2,
+                                               -np.expm1(-d) / np.where(small, 1, d))''',
     "_logm": '''def _logm(x):
+    sym = _eigh_sym(x)
+    if sym is not None:
+        w, v = sym
+        if not np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))):
+            return np.full(x.shape, np.nan)
+        return (v * np.log(w)) @ v.T
     if _off_branch(x):
         return np.full(x.shape, np.nan)
     return np.real(scipy.linalg.logm(x))''',
     "_sqrtm": '''def _sqrtm(x):
+    sym = _eigh_sym(x)
+    if sym is not None:
+        w, v = sym
+        if not np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))):
+            return np.full(x.shape, np.nan)
+        return (v * np.sqrt(w)) @ v.T
     if _off_branch(x):
         return np.full(x.shape, np.nan)
     return np.real(scipy.linalg.sqrtm(x))''',
     "_dexpm": '''def _dexpm(x, *es):
+    x = np.asarray(x, dtype=np.float64)
+    sym = _eigh_sym(x) if len(es) == 1 else None
+    if sym is not None:
+        return _dk(sym, np.asarray(es[0], dtype=np.float64),
+                   lambda a, b: _dd_exp(a, b), False)
+
     def one(x, bs):
         if len(bs) == 1:
             return scipy.linalg.expm_frechet(x, bs[0], compute_expm=False)
-        n = x.shape[0]
-        return scipy.linalg.expm(_block(x, bs))[:n, -n:]
+        # L^(k)(X; E1..Ek) = the top-right block of L(B, I (x) Ek), B the block matrix of
+        # E1..E(k-1): expm_frechet's ~3 products of that size, not expm of twice its size
+        # (8 products)
+        n, b = x.shape[0], _block(x, bs[:-1])
+        e = np.kron(np.eye(b.shape[0] // n), bs[-1])
+        return scipy.linalg.expm_frechet(b, e, compute_expm=False)[:n, -n:]
     return _each(one, x, es)''',
     "_dlogm": '''def _dlogm(x, *es):
+    x = np.asarray(x, dtype=np.float64)
+    sym = _eigh_sym(x) if len(es) == 1 else None
+    if sym is not None:
+        return _dk(sym, np.asarray(es[0], dtype=np.float64),
+                   lambda a, b: _dd_log(a, b), True)
+
     # logm([[X, E], [0, X]]) = [[logm(X), L], [0, logm(X)]]
     def one(x, bs):
         n = x.shape[0]
         return _logm(_block(x, bs))[:n, -n:]
     return _each(one, x, es)''',
     "_dsqrtm": '''def _dsqrtm(x, *es):
+    x = np.asarray(x, dtype=np.float64)
+    sym = _eigh_sym(x) if len(es) == 1 else None
+    if sym is not None:
+        return _dk(sym, np.asarray(es[0], dtype=np.float64),
+                   lambda a, b: _dd_sqrt(a, b), True)
     # sqrtm(X)*L + L*sqrtm(X) = E at order 1
     s = _sqrtm(x)
 
@@ -148,10 +220,43 @@ _SHARED = {
     "_dexpm": '''def _dexpm(x, *es):
     bs, shape = _directions(x, es)
     return {xp}.reshape(_expm_block(x, bs), shape)''',
+    # a symmetric argument, known when the code is written: eigh alone, real arithmetic
+    # (the general code runs eigh and eig both and picks one with a where)
+    "_eigh_sym": '''def _eigh_sym(x):
+    return {xp}.linalg.eigh((x + {xp}.swapaxes(x, -1, -2)) / 2)''',
+    "_mfun_sym": '''def _mfun_sym(x, f):
+    w, v = _eigh_sym(x)
+    y = (v * f(w)) @ {xp}.swapaxes(v, -1, -2)
+    return {xp}.where({xp}.any(w <= 0), {xp}.full_like(y, float("nan")), y)''',
+    "_logm_sym": "def _logm_sym(x):\n    return _mfun_sym(x, {xp}.log)",
+    "_sqrtm_sym": "def _sqrtm_sym(x):\n    return _mfun_sym(x, {xp}.sqrt)",
+    "_dk_sym": '''def _dk_sym(x, e, dd, positive=True):
+    # Daleckii-Krein for X = V diag(w) V': L(X, E) = V (D .* (V' E V)) V'; NaN off f's
+    # domain (positive: w > 0)
+    w, v = _eigh_sym(x)
+    n = x.shape[-1]
+    vt = {xp}.swapaxes(v, -1, -2)
+    b = {xp}.reshape(e, (-1, n, n))
+    y = {xp}.reshape(v @ (dd(w[:, None], w[None, :]) * (vt @ b @ v)) @ vt, e.shape)
+    if not positive:
+        return y
+    return {xp}.where({xp}.any(w <= 0), {xp}.full_like(y, float("nan")), y)''',
+    "_dd_exp": '''def _dd_exp(a, b):
+    # exp(max) (1 - exp(-|a - b|)) / |a - b|: no overflow, no cancellation
+    d = {xp}.abs(a - b)
+    small = d <= 1e-8
+    return {xp}.exp({xp}.maximum(a, b)) * {xp}.where(
+        small, 1 - d / 2, -{xp}.expm1(-d) / {xp}.where(small, {xp}.ones_like(d), d))''',
+    "_dexpm_sym": '''def _dexpm_sym(x, *es):
+    # order 1 by Daleckii-Krein (not expm of the 2n block matrix), higher by the block
+    bs, shape = _directions(x, es)
+    if len(bs) > 1:
+        return {xp}.reshape(_expm_block(x, bs), shape)
+    return {xp}.reshape(_dk_sym(x, bs[0], lambda a, b: _dd_exp(a, b), False), shape)''',
     "_dlogm": '''def _dlogm(x, *es):
     # order k >= 2 by differentiating expm(logm(X)) = X (see the module)
     bs, shape = _directions(x, es)
-    y, memo = _logm(x), {{}}
+    y, memo = _logm(x) if len(bs) > 1 else None, {{}}     # y for order k >= 2 only
 
     def d(mask):
         if mask not in memo:
@@ -178,6 +283,19 @@ _SHARED = {
         return memo[mask]
     return {xp}.reshape(d((1 << len(bs)) - 1), shape)''',
 }
+
+
+def _symmetric(src: str) -> str:
+    """The order-k code of dlogm / dsqrtm for a symmetric X: the same recursion, its
+    first-order solves and logm by eigh alone."""
+    for a, b in (("_dk(x,", "_dk_sym(x,"), ("_logm(x)", "_logm_sym(x)"),
+                 ("def _dlogm(", "def _dlogm_sym("), ("def _dsqrtm(", "def _dsqrtm_sym(")):
+        src = src.replace(a, b)
+    return src
+
+
+_SHARED["_dlogm_sym"] = _symmetric(_SHARED["_dlogm"])
+_SHARED["_dsqrtm_sym"] = _symmetric(_SHARED["_dsqrtm"])
 _XP = {"torch": "torch", "jax": "jnp"}
 _OWN = {
     "torch": {

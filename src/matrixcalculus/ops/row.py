@@ -92,6 +92,10 @@ class Row:
     language: bool = True
     # both
     code: Code = field(default_factory=dict)           # backend -> template
+    # where the first argument is known symmetric when the code is written (a symmetric or
+    # spd variable, X'*X): a backend's cheaper template (a matrix function by eigh alone,
+    # where the general code, traced without a branch on the data, also runs eig)
+    code_symmetric: Code = field(default_factory=dict)
     helpers: dict[str, dict[str, str]] = field(default_factory=dict)   # backend -> {name: src}
     # flops from the argument's sizes (and own parameters; elementwise: a few per entry)
     flops: Callable[..., int] = lambda sizes: 4 * math.prod(sizes)
@@ -150,12 +154,13 @@ def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node] | tup
               shows: Callable[[Node], tuple[int, ...]] | None = None,
               undefined: tuple[tuple[Callable, str], ...] = (), frechet: str = "",
               fprime: Callable[..., Node] | None = None, domain: str = "any",
-              reduces_along: bool = False) -> Row:
+              reduces_along: bool = False, code_symmetric: Code | None = None) -> Row:
     return Row(name=name, kind="primitive", arity=arity, typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
                flops=flops, symmetric=symmetric, letter=letter, eval_vjp=eval_vjp, own=own,
                language=language, along=along, shows=shows, undefined=undefined,
-               frechet=frechet, fprime=fprime, domain=domain, reduces_along=reduces_along)
+               frechet=frechet, fprime=fprime, domain=domain, reduces_along=reduces_along,
+               code_symmetric=code_symmetric or {})
 
 
 def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,
@@ -193,7 +198,7 @@ def check_rows(rows: list[Row]) -> None:
                         if "{" + p + "}" not in c]
             for b, hs in r.helpers.items():      # called by the code or by another helper
                 missing += [f"{b} helper {h} used by its code" for h in hs
-                            if h + "(" not in r.code.get(b, "")
+                            if h + "(" not in r.code.get(b, "") + r.code_symmetric.get(b, "")
                             and not any(h + "(" in src for o, src in hs.items() if o != h)]
         if r.kind == "primitive" and (r.vjp is None or r.shape is None):
             missing.append("vjp and shape")
