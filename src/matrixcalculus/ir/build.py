@@ -335,14 +335,18 @@ def add(terms: Sequence[Node]) -> Node:
         elif t.op != "zero":
             flat.append(t)
     coefs: dict[Node, float] = {}
+    alone: dict[Node, Node | None] = {}    # a base's one term, None if it has several
     for t in flat:
         c, base = coef_and_base(t)
         coefs[base] = coefs.get(base, 0.0) + c
+        alone[base] = t if base not in alone else None
     kept = [(b, c) for b, c in coefs.items() if c != 0]
     if not kept:
         return zero(shape)
     kept.sort(key=lambda bc: bc[0].skey)
-    new = [const(c) if b.op == "const" else scale(c, b) for b, c in kept]
+    # a term whose base no other term shares is itself (scale() would rebuild it: sums
+    # of many products are added again and again where factoring prices candidates)
+    new = [const(c) if b.op == "const" else alone[b] or scale(c, b) for b, c in kept]
     if len(new) == 1:
         return new[0]
     return Node("add", tuple(new), (), shape)
