@@ -173,11 +173,12 @@ class Grouping:
             if best is None:
                 raise NoMatrixForm
             a, b, c = best
-            touched = set()
+            # a label of one of the two keeps its number of carriers (the new piece
+            # takes the place): only pairs carrying a label of both may keep another set
+            shared = labels[a] & labels[b]
             for k in (a, b):
                 for lab in labels[k]:
                     carriers[lab].discard(k)
-                    touched |= carriers[lab]
                 del alive[k], labels[k]
                 scalars.discard(k)
             new = next(made)
@@ -186,7 +187,7 @@ class Grouping:
                 carriers.setdefault(lab, set()).add(new)
             if not labels[new]:
                 scalars.add(new)
-            touched -= {a, b}
+            touched = set().union(*(carriers[lab] for lab in shared)) - {a, b, new}
             for k in sorted(touched):          # their kept labels may have changed
                 for j in near(k):
                     if j != new:
