@@ -335,7 +335,7 @@ def add(terms: Sequence[Node]) -> Node:
         elif t.op != "zero":
             flat.append(t)
     coefs: dict[Node, float] = {}
-    alone: dict[Node, Node | None] = {}    # a base's one term, None if it has several
+    alone: dict[Node, Node | None] = {}    # a base's one term (None: several): kept, not rebuilt
     for t in flat:
         c, base = coef_and_base(t)
         coefs[base] = coefs.get(base, 0.0) + c
@@ -344,12 +344,8 @@ def add(terms: Sequence[Node]) -> Node:
     if not kept:
         return zero(shape)
     kept.sort(key=lambda bc: bc[0].skey)
-    # a term whose base no other term shares is itself (scale() would rebuild it: sums
-    # of many products are added again and again where factoring prices candidates)
     new = [const(c) if b.op == "const" else alone[b] or scale(c, b) for b, c in kept]
-    if len(new) == 1:
-        return new[0]
-    return Node("add", tuple(new), (), shape)
+    return new[0] if len(new) == 1 else Node("add", tuple(new), (), shape)
 
 
 def neg(x: Node) -> Node:
