@@ -48,7 +48,11 @@ class Pricer:
 
     def __init__(self):
         from .raising import Raiser
-        self.raiser = Raiser()
+        from .raising.search import PRICING_DP_LIMIT
+        # it prices hundreds of candidate sums, the products in them searched
+        # exhaustively only up to PRICING_DP_LIMIT factors (3^n pairs of subsets each);
+        # the answer chosen is raised again by a printer's raiser, to search._DP_LIMIT
+        self.raiser = Raiser(dp_limit=PRICING_DP_LIMIT)
         self.sizes: dict[Node, int] = {}
         self.cancelling = Cancellation()
 

@@ -335,17 +335,17 @@ def add(terms: Sequence[Node]) -> Node:
         elif t.op != "zero":
             flat.append(t)
     coefs: dict[Node, float] = {}
+    alone: dict[Node, Node | None] = {}    # a base's one term (None: several): kept, not rebuilt
     for t in flat:
         c, base = coef_and_base(t)
         coefs[base] = coefs.get(base, 0.0) + c
+        alone[base] = t if base not in alone else None
     kept = [(b, c) for b, c in coefs.items() if c != 0]
     if not kept:
         return zero(shape)
     kept.sort(key=lambda bc: bc[0].skey)
-    new = [const(c) if b.op == "const" else scale(c, b) for b, c in kept]
-    if len(new) == 1:
-        return new[0]
-    return Node("add", tuple(new), (), shape)
+    new = [const(c) if b.op == "const" else alone[b] or scale(c, b) for b, c in kept]
+    return new[0] if len(new) == 1 else Node("add", tuple(new), (), shape)
 
 
 def neg(x: Node) -> Node:

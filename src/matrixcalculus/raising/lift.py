@@ -24,9 +24,11 @@ class Raiser:
 
     materialize = staticmethod(materialize)
 
-    def __init__(self, root: Node | None = None, by_work: bool = False):
+    def __init__(self, root: Node | None = None, by_work: bool = False,
+                 dp_limit: int | None = None):
         """by_work: products grouped so that they make the fewest matrices (a
-        Hessian-vector product never forms the Hessian), then the shortest."""
+        Hessian-vector product never forms the Hessian), then the shortest; dp_limit:
+        the most factors searched exhaustively (None: search._DP_LIMIT)."""
         self.alg = alg = Algebra()
         if root is not None:
             for n in walk(root):
@@ -37,7 +39,8 @@ class Raiser:
         # the algebra's and the search's entry points, bound once (the hot path)
         self.shape, self.T, self.mul, self.measure = alg.shape, alg.T, alg.mul, alg.measure
         self.tally = Tally(alg.shape)
-        self.combine_all = Grouping(alg, self.tally if by_work else None).combine_all
+        self.combine_all = Grouping(alg, self.tally if by_work else None,
+                                    dp_limit).combine_all
 
     def cost(self, n: Node) -> int | None:
         """Tokens of the node's matrix form plus a little for the array operations in

@@ -16,6 +16,11 @@ from .combine import combine
 from .pieces import NoMatrixForm, Piece, shortest
 
 _DP_LIMIT = 7                # factors beyond this are combined greedily
+# ... where the simplifier prices its candidates (simplify.Pricer): a product of 6 or 7
+# factors costs 5-20 ms exhaustively, and 5 leaves every answer as it was (the corpus,
+# the growth series, the transformer block) while the sigmoid-chain Hessian of depth
+# 3-4 (25 such products per run) no longer takes longer than depth 5
+PRICING_DP_LIMIT = 5
 _NONE = object()             # dp_memo: a group without a matrix form
 
 
@@ -23,10 +28,12 @@ class Grouping:
     """The best way to multiply a product's factors, remembered across products (the
     simplifier prices many products that share most factors)."""
 
-    def __init__(self, alg: Algebra, by_work=None):
+    def __init__(self, alg: Algebra, by_work=None, dp_limit: int | None = None):
         """by_work: a Tally, where the form that makes the fewest matrices wins over the
-        shortest (a Hessian-vector product, printed in the order that computes it)."""
+        shortest (a Hessian-vector product, printed in the order that computes it);
+        dp_limit: the most factors searched exhaustively (None: _DP_LIMIT)."""
         self.alg = alg
+        self.dp_limit = _DP_LIMIT if dp_limit is None else dp_limit
         self.measure = alg.measure if by_work is None else \
             (lambda a: (by_work(a)[2], *alg.measure(a)))
         self.texts = Texts()
@@ -61,7 +68,7 @@ class Grouping:
         labels = [set(p.idx) for p in pieces]
         if n == 1:
             return pieces[0]
-        if n > _DP_LIMIT:
+        if n > self.dp_limit:
             return self.greedy(pieces, out)
         full = (1 << n) - 1
         best: dict[int, Piece] = {1 << k: pieces[k] for k in range(n)}
@@ -166,11 +173,12 @@ class Grouping:
             if best is None:
                 raise NoMatrixForm
             a, b, c = best
-            touched = set()
+            # a label of one of the two keeps its number of carriers (the new piece
+            # takes the place): only pairs carrying a label of both may keep another set
+            shared = labels[a] & labels[b]
             for k in (a, b):
                 for lab in labels[k]:
                     carriers[lab].discard(k)
-                    touched |= carriers[lab]
                 del alive[k], labels[k]
                 scalars.discard(k)
             new = next(made)
@@ -179,7 +187,7 @@ class Grouping:
                 carriers.setdefault(lab, set()).add(new)
             if not labels[new]:
                 scalars.add(new)
-            touched -= {a, b}
+            touched = set().union(*(carriers[lab] for lab in shared)) - {a, b, new}
             for k in sorted(touched):          # their kept labels may have changed
                 for j in near(k):
                     if j != new:
