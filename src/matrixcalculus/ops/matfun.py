@@ -149,6 +149,18 @@ def _vjp(name: str, j: int):
     return vjp
 
 
+def _jvp(name: str):
+    """The tangent of L^(k)(X; E1, ..., Ek) (f(X) is k = 0) from the tangent T of argument
+    j: along X the next order, L^(k+1)(X; E1, ..., Ek, T); along a direction Ej, T in its
+    place (L is linear in each).  Forward mode (forward.py) needs no transposition here."""
+    def jvp(y: Node, j: int, t: Node) -> Node:
+        x, es = y.args[0], y.args[1:]
+        if j == 0:
+            return frechet("d" + name, x, *es, t)
+        return frechet("d" + name, x, *(t if i == j else e for i, e in enumerate(es, 1)))
+    return jvp
+
+
 def _cubic(sizes: tuple[int, ...]) -> int:
     return 20 * sizes[0] ** 3
 
@@ -166,8 +178,8 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
     return [
         primitive(name, typing="square", shape=lambda s: s,
                   lower=lambda x, shape=None, name=name: matfun(name, x),
-                  vjp=_vjp(name, 0), undefined=undefined, symmetric=True, flops=_cubic,
-                  domain=domain,
+                  vjp=_vjp(name, 0), jvp=_jvp(name), undefined=undefined, symmetric=True,
+                  flops=_cubic, domain=domain,
                   code={"numpy": np_code.format("{0}"), "torch": torch_code.format("{0}"),
                         "jax": jax_code.format("{0}"), "dask": f"_{name}_dask({{0}})"},
                   helpers={"numpy": np_helpers.get(name, {}),
@@ -185,6 +197,7 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
                   shape=_shape,
                   lower=lambda x, *es, shape=None, d=d: frechet(d, x, *es),
                   vjp=tuple(_vjp(name, j) for j in range(MAX_DIRECTIONS + 1)),
+                  jvp=_jvp(name),
                   undefined=undefined, symmetric=True, domain=domain,
                   flops=_frechet_flops,
                   code={b: f"_{d}({{args}})" for b in ("numpy", "torch", "jax")}
