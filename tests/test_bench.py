@@ -38,6 +38,8 @@ SECTIONS = ["1a. Logistic regression gradient", "1b. Logistic regression Hessian
             "9. Layer norm backward", "10. Multi-head attention gradient with einsum",
             "12a. ODE fit gradient", "12b. Matrix logarithm gradient",
             "12c. Hessian-vector product through expm",
+            "13a. Hessian-vector product of a residual tanh MLP",
+            "13b. Hessian-vector product of a softmax stack",
             "Engine: derivation time per corpus case", "Engine: growth with expression size"]
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import UnsupportedDerivativeError
 from ..ir.build import const, einsum, power, scale, zero
-from ..ir.functions import func, inv, prim, transpose
+from ..ir.functions import func, hadamard, inv, prim, transpose
 from ..ir.nodes import Node
 from . import matfun_code as code
 from .row import Row, primitive
@@ -155,10 +155,25 @@ def _jvp(name: str):
     place (L is linear in each).  Forward mode (forward.py) needs no transposition here."""
     def jvp(y: Node, j: int, t: Node) -> Node:
         x, es = y.args[0], y.args[1:]
+        c, t = _scalar_factors(t)      # t*dA: t*L(X, dA), as the Hessian's product prints
         if j == 0:
-            return frechet("d" + name, x, *es, t)
-        return frechet("d" + name, x, *(t if i == j else e for i, e in enumerate(es, 1)))
+            out = frechet("d" + name, x, *es, t)
+        else:
+            out = frechet("d" + name, x, *(t if i == j else e for i, e in enumerate(es, 1)))
+        return out if c is None else hadamard(c, out)
     return jvp
+
+
+def _scalar_factors(e: Node) -> tuple[Node | None, Node]:
+    """e as c * rest, c its scalar factors (None where it has none): L is linear in
+    each direction, so they move outside."""
+    if e.op != "einsum" or not any(a.rank == 0 for a in e.args):
+        return None, e
+    keep = [(a, ix) for a, ix in zip(e.args, e.indices) if a.rank]
+    scalars = [a for a in e.args if a.rank == 0]
+    rest = einsum([a for a, _ in keep], [ix for _, ix in keep], e.out)
+    c = einsum(scalars, [()] * len(scalars), (), e.coef)
+    return c, rest
 
 
 def _cubic(sizes: tuple[int, ...]) -> int:
