@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                          "matrix_factorization, four_index, jacobians, mlp, softmax_regression, "
                          "attention, layer_norm, mha_einsum, value_and_grad_logistic, "
                          "value_and_grad_mf, minimize_logistic, minimize_ridge, matfun_ode, "
-                         "matfun_logm, matfun_hvp, corpus, growth, transformer)")
+                         "matfun_logm, matfun_hvp, hvp_depth, corpus, growth, transformer)")
     ap.add_argument("--force", action="store_true",
                     help="write --out even where an A/A control stayed off (marked as such)")
     args = ap.parse_args(argv)
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     import batched
     import engine
     import harness
+    import hvp_depth
     import kron_bench
     import matfun_bench
     import plugin
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = harness.Config.make(args.quick)
     runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS,
-               *kron_bench.PROBLEMS, *plugin.PROBLEMS, *matfun_bench.PROBLEMS, engine.corpus,
+               *kron_bench.PROBLEMS, *plugin.PROBLEMS, *matfun_bench.PROBLEMS,
+               *hvp_depth.PROBLEMS, engine.corpus,
                engine.growth, engine.transformer]
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}

@@ -147,3 +147,13 @@ def test_plugging_in_sections(quick_report, title, table):
     sec = _section(quick_report[0], title)
     assert table in sec and "Targets:" in sec
     assert "finite-difference gradient" in sec or "A/A" in sec
+
+
+@pytest.mark.parametrize("title", ["13a. Hessian-vector product of a residual tanh MLP",
+                                   "13b. Hessian-vector product of a softmax stack"])
+def test_hvp_depth_tables(quick_report, title):
+    # one row per depth: the answers' sizes and derivation times, then the evaluations
+    sec = _section(quick_report[0], title)
+    assert "| blocks k | gradient chars | HVP chars | HVP / gradient |" in sec
+    assert "torch.func jvp(grad)" in sec and "Targets:" in sec
+    assert "HVP answer <= 3x the gradient's" in sec

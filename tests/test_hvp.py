@@ -100,3 +100,67 @@ def test_cli_hvp(capsys):
     assert row["hvp"]["text"] == "(A + A')*v" and row["hvp"]["direction"] == "v"
     assert main(["x'*A*x", "--wrt", "x", "--hvp", "A"]) == 2
     assert "already a name" in capsys.readouterr().err
+
+
+def _residual(k: int) -> str:
+    x, names = "X", []
+    for i in range(1, k + 1):
+        names.append(f"X{i} = {x} + tanh({x}*W{i})")
+        x = f"X{i}"
+    return f"norm2({x} - Y)^2 where " + ", ".join(names)
+
+
+def test_deep_hvp_is_forward_over_reverse_and_grows_like_the_gradient():
+    # six residual tanh blocks: the Hessian is over 200,000 characters (past the answer
+    # limit); the gradient's tangent is a few thousand and derives in seconds
+    import time
+    torch = pytest.importorskip("torch")
+    expr = _residual(6)
+    g = mc.derivative(expr, "W1")
+    t0 = time.process_time()
+    h = mc.hvp(expr, "W1")
+    assert time.process_time() - t0 < 8.0
+    assert len(str(h)) <= 3 * len(str(g)), (len(str(h)), len(str(g)))
+    assert h.direction == "dW1" and h.shape == ("m", "m")
+    back = mc.expression(str(h), vars=declarations(h.variables))      # parses back
+    rng = np.random.default_rng(0)
+    a = {"X": rng.standard_normal((4, 3)), "Y": rng.standard_normal((4, 3)),
+         "dW1": rng.standard_normal((3, 3))}
+    a |= {f"W{i}": rng.standard_normal((3, 3)) / 2 for i in range(1, 7)}
+    t = {k: torch.tensor(v) for k, v in a.items()}
+
+    def f(w):
+        x = t["X"]
+        for i in range(1, 7):
+            x = x + torch.tanh(x @ (w if i == 1 else t[f"W{i}"]))
+        return ((x - t["Y"]) ** 2).sum()
+    ref = torch.func.jvp(torch.func.grad(f), (t["W1"],), (t["dW1"],))[1].numpy()
+    np.testing.assert_allclose(h.evaluate(**a), ref, rtol=1e-10)
+    np.testing.assert_allclose(back.evaluate(**a), ref, rtol=1e-10)
+    for backend in ("torch", "jax"):
+        if backend == "jax":
+            pytest.importorskip("jax")
+        out = h.compiled(backend)(**{k: t[k] if backend == "torch" else v
+                                     for k, v in a.items()})
+        # (JAX computes in float32 unless jax_enable_x64 is set)
+        np.testing.assert_allclose(np.asarray(out), ref, rtol=1e-10 if backend == "torch"
+                                   else 1e-4, atol=1e-4 if backend == "jax" else 0)
+    assert h.latex() and h.check().ok
+
+
+@pytest.mark.parametrize("expr, wrt", [
+    ("norm2(R - U*V')^2", "U"),
+    ("sum(log(1 + exp(-y.*(X*w))))", "w"),
+    ("logdet(X)", "X"),
+    ("x'*A*y", ["x", "y"]),
+    ("sum(softmax(W*x).*c)", "W"),
+])
+def test_hvp_without_the_hessian_is_the_hessians_product(expr, wrt):
+    a = mc.hvp(expr, wrt)
+    b = mc.derivative(expr, wrt, order=None if isinstance(wrt, list) else 2).hvp()
+    assert str(a) == str(b) and a.shape == b.shape
+    r = a.check(domains={"X": "spd"} if wrt == "X" else None)
+    assert r.ok and "dense Hessian" not in r.message, r.message
+    assert "dense Hessian" in b.check(domains={"X": "spd"} if wrt == "X" else None).message
+    with pytest.raises(mc.MatrixCalculusError, match="Hessian"):
+        mc.hvp("A*x", "x")

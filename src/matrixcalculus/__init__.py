@@ -5,6 +5,7 @@
     str(d), d.latex(), d.shape, d.evaluate(A=..., x=...)
     v = mc.value_and_grad("sum(log(1 + exp(-y.*(X*w))))", wrt="w"); f, g = v.evaluate(...)
     mc.minimize(expr, "w", data={"X": X, "y": y}, method="trust-exact")   # SciPy's result
+    h = mc.hvp("norm2(R - U*V')^2", wrt="U"); str(h) == "2*dU*V'*V"   # no dense Hessian
 """
 
 from .api import (
@@ -15,6 +16,7 @@ from .api import (
     check_claim,
     derivative,
     expression,
+    hvp,
     minimize,
     value_and_grad,
 )
@@ -40,6 +42,6 @@ __all__ = [
     "DomainError", "EvaluationError", "LimitError", "NumericalError", "SingularMatrixError",
     "MatrixCalculusError", "ParseError", "ShapeError", "UnknownNameError",
     "UnsupportedDerivativeError", "ValueAndGrad", "VariableInfo", "derivative", "Expression",
-    "expression", "minimize", "value_and_grad",
+    "expression", "hvp", "minimize", "value_and_grad",
 ]
 __version__ = "0.1.0"

@@ -15,15 +15,16 @@ from . import claims, derivation, differentiable, solvers, verify
 from .claims import ClaimResult
 from .derivation import Derivation, derive
 from .errors import guarded
-from .hvp import HessianVectorProduct
+from .hvp import HessianVectorProduct, hessian_vector_product
 from .limits import deadline
 from .steps import Steps, derivation_steps
 from .valgrad import ValueAndGrad, value_and_gradient
 from .variables import VariableInfo, check_arrays, shape_text, variables_line
 from .verify import CheckResult
 
-__all__ = ["Derivative", "Expression", "ValueAndGrad", "VariableInfo", "check_arrays",
-           "check_claim", "derivative", "expression", "minimize", "value_and_grad"]
+__all__ = ["Derivative", "Expression", "HessianVectorProduct", "ValueAndGrad", "VariableInfo",
+           "check_arrays", "check_claim", "derivative", "expression", "hvp", "minimize",
+           "value_and_grad"]
 
 
 class Expression(derivation.Expression):
@@ -138,6 +139,23 @@ def derivative(expr: str, wrt: str | Sequence[str], *, vars: Mapping[str, Any] |
     def run() -> Derivative:
         with deadline():          # LIMITS.max_seconds for the whole derivation
             out = derive(expr, wrt, vars, order, Derivative)
+            out._answer  # noqa: B018 - print now, under the time limit and inside the guard
+            return out
+    return guarded(run, expr if isinstance(expr, str) else "")
+
+
+def hvp(expr: str, wrt: str | Sequence[str], *, vars: Mapping[str, Any] | None = None,
+        direction: str | None = None) -> HessianVectorProduct:
+    """The product of the Hessian of the scalar `expr` wrt the variable `wrt` with a
+    direction shaped like it (named `direction`, default d<wrt>), in closed form, without
+    deriving the Hessian: forward over reverse, so it grows like the gradient, however deep
+    the expression (mc.derivative(expr, wrt, order=2).hvp() is the same product, from the
+    dense Hessian, which its check() compares with too).  wrt a list [V1, V2]: the mixed
+    second derivative's product along a direction of V2.  Raises MatrixCalculusError on
+    bad input."""
+    def run() -> HessianVectorProduct:
+        with deadline():
+            out = hessian_vector_product(expr, wrt, vars, direction)
             out._answer  # noqa: B018 - print now, under the time limit and inside the guard
             return out
     return guarded(run, expr if isinstance(expr, str) else "")

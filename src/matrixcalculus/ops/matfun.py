@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import UnsupportedDerivativeError
 from ..ir.build import const, einsum, power, scale, zero
-from ..ir.functions import func, inv, prim, transpose
+from ..ir.functions import func, hadamard, inv, prim, transpose
 from ..ir.nodes import Node
 from . import matfun_code as code
 from .row import Row, primitive
@@ -149,6 +149,33 @@ def _vjp(name: str, j: int):
     return vjp
 
 
+def _jvp(name: str):
+    """The tangent of L^(k)(X; E1, ..., Ek) (f(X) is k = 0) from the tangent T of argument
+    j: along X the next order, L^(k+1)(X; E1, ..., Ek, T); along a direction Ej, T in its
+    place (L is linear in each).  Forward mode (forward.py) needs no transposition here."""
+    def jvp(y: Node, j: int, t: Node) -> Node:
+        x, es = y.args[0], y.args[1:]
+        c, t = _scalar_factors(t)      # t*dA: t*L(X, dA), as the Hessian's product prints
+        if j == 0:
+            out = frechet("d" + name, x, *es, t)
+        else:
+            out = frechet("d" + name, x, *(t if i == j else e for i, e in enumerate(es, 1)))
+        return out if c is None else hadamard(c, out)
+    return jvp
+
+
+def _scalar_factors(e: Node) -> tuple[Node | None, Node]:
+    """e as c * rest, c its scalar factors (None where it has none): L is linear in
+    each direction, so they move outside."""
+    if e.op != "einsum" or not any(a.rank == 0 for a in e.args):
+        return None, e
+    keep = [(a, ix) for a, ix in zip(e.args, e.indices) if a.rank]
+    scalars = [a for a in e.args if a.rank == 0]
+    rest = einsum([a for a, _ in keep], [ix for _, ix in keep], e.out)
+    c = einsum(scalars, [()] * len(scalars), (), e.coef)
+    return c, rest
+
+
 def _cubic(sizes: tuple[int, ...]) -> int:
     return 20 * sizes[0] ** 3
 
@@ -166,8 +193,8 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
     return [
         primitive(name, typing="square", shape=lambda s: s,
                   lower=lambda x, shape=None, name=name: matfun(name, x),
-                  vjp=_vjp(name, 0), undefined=undefined, symmetric=True, flops=_cubic,
-                  domain=domain,
+                  vjp=_vjp(name, 0), jvp=_jvp(name), undefined=undefined, symmetric=True,
+                  flops=_cubic, domain=domain,
                   code={"numpy": np_code.format("{0}"), "torch": torch_code.format("{0}"),
                         "jax": jax_code.format("{0}"), "dask": f"_{name}_dask({{0}})"},
                   helpers={"numpy": np_helpers.get(name, {}),
@@ -185,6 +212,7 @@ def _rows(name: str, np_code: str, np_helpers: dict, torch_code: str, torch_help
                   shape=_shape,
                   lower=lambda x, *es, shape=None, d=d: frechet(d, x, *es),
                   vjp=tuple(_vjp(name, j) for j in range(MAX_DIRECTIONS + 1)),
+                  jvp=_jvp(name),
                   undefined=undefined, symmetric=True, domain=domain,
                   flops=_frechet_flops,
                   code={b: f"_{d}({{args}})" for b in ("numpy", "torch", "jax")}

@@ -69,6 +69,9 @@ class Row:
     # detd(X, 1), smooth where X is singular; vjp's det(X)*inv(X)' is what answers print,
     # undefined there): evaluation.py derives again with it when the printed IR holds one
     eval_vjp: Callable[[Node, Node], Node] | None = None
+    # the tangent of the node from the tangent t of its argument k, jvp(node, k, t), where
+    # the VJP transposed (forward.py) would not do (a Fréchet derivative's direction)
+    jvp: Callable[[Node, int, Node], Node] | None = None
     # a primitive's own parameters, by name (detd: ("k",)): in its node after the name
     # (Node.own), in its code templates as {k}, given to shape and flops after the sizes
     own: tuple[str, ...] = ()
@@ -154,13 +157,14 @@ def primitive(name: str, *, typing: str, vjp: Callable[[Node, Node], Node] | tup
               shows: Callable[[Node], tuple[int, ...]] | None = None,
               undefined: tuple[tuple[Callable, str], ...] = (), frechet: str = "",
               fprime: Callable[..., Node] | None = None, domain: str = "any",
-              reduces_along: bool = False, code_symmetric: Code | None = None) -> Row:
+              reduces_along: bool = False, code_symmetric: Code | None = None,
+              jvp: Callable[[Node, int, Node], Node] | None = None) -> Row:
     return Row(name=name, kind="primitive", arity=arity, typing=typing, lower=lower,
                latex=latex, vjp=vjp, shape=shape, code=_code(code), helpers=helpers or {},
                flops=flops, symmetric=symmetric, letter=letter, eval_vjp=eval_vjp, own=own,
                language=language, along=along, shows=shows, undefined=undefined,
                frechet=frechet, fprime=fprime, domain=domain, reduces_along=reduces_along,
-               code_symmetric=code_symmetric or {})
+               code_symmetric=code_symmetric or {}, jvp=jvp)
 
 
 def function(name: str, *, kind: str, typing: str, lower: Callable[..., Node], latex: str,
