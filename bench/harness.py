@@ -45,7 +45,6 @@ from timing import (  # noqa: F401 - re-exported
     OURS,
     Cell,
     Config,
-    _once,
     median_time,
     numpy_peak,
     once,

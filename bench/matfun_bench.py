@@ -206,6 +206,8 @@ def matfun_hvp(cfg: Config) -> Section:
     # a few dozen 2n x 2n matrices), and is a vanishing part of the n^4 Hessian
     per = [None if c[OURS].peak is None else c[OURS].peak / (8 * n * n)
            for n, c in zip(points, sw.results)]
+    # the largest size the sweep reached (it may stop before points[-1])
+    n_last = points[len(sw.results) - 1]
     lab, peak = sw.labels[-1], sw.results[-1][OURS].peak
     if len(per) > 1 and None not in per:
         growth = per[-1] / per[0]
@@ -213,11 +215,11 @@ def matfun_hvp(cfg: Config) -> Section:
             sec.name, f"memory grows as n^2: ours' peak / n^2 at {lab} within {HVP_GROWTH}x "
             f"of that at {sw.labels[0]}", f"{growth:.2f}x", at_most(growth, HVP_GROWTH),
             f"{per[0]:.0f} and {per[-1]:.0f} n^2 floats"))
-    share = None if peak is None else peak / (8 * n0 ** 4)
+    share = None if peak is None else peak / (8 * n_last ** 4)
     sec.targets.append(Target(
         sec.name, "memory: ours' peak <= 1% of the n^4 Hessian (never formed)",
         "-" if share is None else f"{100 * share:.3g}%", at_most(share, 0.01),
-        f"{lab}: {fmt_bytes(peak)}; the Hessian would be {fmt_bytes(8 * n0 ** 4)}"))
+        f"{lab}: {fmt_bytes(peak)}; the Hessian would be {fmt_bytes(8 * n_last ** 4)}"))
     return sec
 
 

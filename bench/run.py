@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     _setup_libraries()
     import batched
     import engine
+    import engine_growth
     import harness
     import hvp_depth
     import kron_bench
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     runners = [*problems.PROBLEMS, *batched.PROBLEMS, *tensor_problems.PROBLEMS,
                *kron_bench.PROBLEMS, *plugin.PROBLEMS, *matfun_bench.PROBLEMS,
                *hvp_depth.PROBLEMS, engine.corpus,
-               engine.growth, engine.transformer]
+               engine_growth.growth, engine_growth.transformer]
     if args.only:
         wanted = {w.strip() for w in args.only.split(",")}
         runners = [r for r in runners if r.__name__ in wanted]

@@ -47,7 +47,6 @@ def once(fn: Callable[[], Any], inner: int = 1) -> float:
     return (time.perf_counter() - t0) / inner
 
 
-_once = once                      # the old private name
 
 
 def median_time(fn: Callable[[], Any], cfg: Config, warm_s: float) -> tuple[float, int]:

@@ -1431,3 +1431,29 @@ def check_rejected(case: Case, span: tuple[int, int]) -> str:
         else:
             raise AssertionError(f"accepted: {case.text!r} ({got})")
     return message
+
+
+def check_counted(case: Case, order: int, stats, seconds: float | None, points: int) -> None:
+    """check_case under a time limit, counted in `stats` by what happened (the random
+    tests' summaries); a case outside the domain or past a limit is rejected
+    (hypothesis.assume), a failure prints the case and raises."""
+    from hypothesis import assume
+
+    import matrixcalculus as mc
+    from matrixcalculus.limits import deadline
+    what = f"mixed, order {order}" if case.mixed else f"at order {order}"
+    try:
+        with deadline(seconds):
+            check_case(case, order, points=points)
+    except Skip:
+        stats["outside the domain"] += 1
+        assume(False)
+    except NotBuilt:        # its values were checked; its index-notation text is not parsed
+        stats["Fréchet derivative along Jacobian axes: values checked, index form"] += 1
+    except mc.LimitError as e:
+        stats["time limit" if "time limit" in e.message else "other limit"] += 1
+        assume(False)
+    except BaseException:
+        print(f"\nFAILED: {case}")
+        raise
+    stats[f"checked {what}"] += 1

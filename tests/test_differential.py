@@ -21,7 +21,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from randexpr import REJECTED, SCALAR, Generator, NotBuilt, Skip, check_case, check_rejected
+from randexpr import REJECTED, SCALAR, Generator, check_counted, check_rejected
 
 import matrixcalculus as mc
 from matrixcalculus.limits import deadline
@@ -72,22 +72,7 @@ def test_derivatives_match_autograd(long_mode, long_examples):
         else:
             order = 2 if k < 6 and case.size <= SMALL else 1
         case.order = order
-        what = f"mixed, order {order}" if case.mixed else f"at order {order}"
-        try:
-            with deadline(seconds):
-                check_case(case, order, points=2 if long_mode else 1)
-        except Skip:
-            stats["outside the domain"] += 1
-            assume(False)
-        except NotBuilt:
-            stats["Fréchet derivative along Jacobian axes: values checked, index form"] += 1
-        except mc.LimitError as e:
-            stats["time limit" if "time limit" in e.message else "other limit"] += 1
-            assume(False)
-        except BaseException:
-            print(f"\nFAILED: {case}")
-            raise
-        stats[f"checked {what}"] += 1
+        check_counted(case, order, stats, seconds, points=2 if long_mode else 1)
 
     try:
         run()

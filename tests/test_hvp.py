@@ -112,14 +112,12 @@ def _residual(k: int) -> str:
 
 def test_deep_hvp_is_forward_over_reverse_and_grows_like_the_gradient():
     # six residual tanh blocks: the Hessian is over 200,000 characters (past the answer
-    # limit); the gradient's tangent is a few thousand and derives in seconds
-    import time
+    # limit); the gradient's tangent is a few thousand and derives within the engine's
+    # time limit (LIMITS.max_seconds: a LimitError otherwise; bench/hvp_depth.py times it)
     torch = pytest.importorskip("torch")
     expr = _residual(6)
     g = mc.derivative(expr, "W1")
-    t0 = time.process_time()
     h = mc.hvp(expr, "W1")
-    assert time.process_time() - t0 < 8.0
     assert len(str(h)) <= 3 * len(str(g)), (len(str(h)), len(str(g)))
     assert h.direction == "dW1" and h.shape == ("m", "m")
     back = mc.expression(str(h), vars=declarations(h.variables))      # parses back

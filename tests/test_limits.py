@@ -236,3 +236,27 @@ def test_collector_paused_inside_a_derivation_and_restored():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_collector_pauses_of_threads_count_together():
+    """gc is process-wide: a thread leaving its derivation does not turn the collector on
+    under another thread's; the last one to leave does."""
+    import gc
+    import threading
+
+    from matrixcalculus.limits import collector_paused
+    inside, leave = threading.Event(), threading.Event()
+
+    def other():
+        with collector_paused():
+            inside.set()
+            leave.wait(5)
+
+    t = threading.Thread(target=other)
+    with collector_paused():
+        t.start()
+        inside.wait(5)
+    assert not gc.isenabled()          # the other thread's block is still running
+    leave.set()
+    t.join(5)
+    assert gc.isenabled()

@@ -18,13 +18,10 @@ import math
 import time
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matfun_randexpr import MatfunGenerator
-from randexpr import NotBuilt, Skip, check_case
-
-import matrixcalculus as mc
-from matrixcalculus.limits import deadline
+from randexpr import check_counted
 
 NORMAL_EXAMPLES = 25
 LONG_EXAMPLES = 2_000
@@ -86,22 +83,7 @@ def test_matrix_function_derivatives_match_autograd(long_mode, long_examples):
     @given(random_cases(), st.integers(0, 9))
     def run(case, k):
         order = order_of(case, k, ENTRIES if long_mode else NORMAL_ENTRIES)
-        what = f"mixed, order {order}" if case.mixed else f"at order {order}"
-        try:
-            with deadline(seconds):
-                check_case(case, order, points=1)
-        except Skip:
-            stats["outside the domain"] += 1
-            assume(False)
-        except NotBuilt:
-            stats["Fréchet derivative along Jacobian axes: values checked, index form"] += 1
-        except mc.LimitError as e:
-            stats["time limit" if "time limit" in e.message else "other limit"] += 1
-            assume(False)
-        except BaseException:
-            print(f"\nFAILED: {case}")
-            raise
-        stats[f"checked {what}"] += 1
+        check_counted(case, order, stats, seconds, points=1)
 
     try:
         with _one_thread():

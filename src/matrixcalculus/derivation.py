@@ -205,7 +205,7 @@ class Derivation(Printed, Compiled):
         self.wrt_irs = tuple(wrt_irs)
         self.wrt_ir = self.wrt_irs[0]
         variables = variables_of(typed)
-        self._grouping = _grouping(typed, self.wrt_list, result)
+        self._grouping = grouping(typed, self.wrt_list, result)
         # the language's shape (a product dimension one axis) where the IR groups axes
         out = _language_shape(typed, self.wrt_list) if self._grouping else None
         super().__init__(result, variables, free_dims_of(typed, variables),
@@ -318,7 +318,7 @@ def _language_shape(typed: Typed, wrt: Sequence[str]) -> tuple:
     return typed.shape(typed.type_of(typed.root)) + sum((shapes[w] for w in wrt), ())
 
 
-def _grouping(typed: Typed, wrt: Sequence[str], d: Node
+def grouping(typed: Typed, wrt: Sequence[str], d: Node
               ) -> tuple[tuple[int, ...], dict[str, tuple]] | None:
     """An answer over a product dimension (m*p, of kron and vec), or holding a variable
     declared over one: the IR axes of each of its language axes (groups), and each such

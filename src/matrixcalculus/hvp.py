@@ -25,7 +25,7 @@ import numpy as np
 
 from . import differentiate, verify
 from .compiled import Compiled
-from .derivation import Derivation, Printed, _grouping, front
+from .derivation import Derivation, Printed, front, grouping
 from .errors import EvaluationError, NumericalError, UnsupportedDerivativeError, guarded
 from .forward import tangent
 from .ir import build as B
@@ -131,7 +131,7 @@ class HessianVectorProduct(Printed, Compiled):
         info = first.variables[last.name]
         v = B.var(self.direction, last.shape, last.symmetric)
         ir = along(first.expression_ir, self.wrt_irs, v)
-        if hessian is None and _grouping(first.typed, self.wrt_list, ir) is not None:
+        if hessian is None and grouping(first.typed, self.wrt_list, ir) is not None:
             raise _no_grouping()
         super().__init__(ir, {**first.variables, self.direction:
                          VariableInfo(self.direction, info.kind, info.shape)},

@@ -15,6 +15,7 @@ never raises.  The deadline lives in a contextvar, so threads and asyncio tasks
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,23 +42,35 @@ _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("matrixcalculus_d
                                                                 default=None)
 
 
+_PAUSE_LOCK = threading.Lock()
+_PAUSED = [0, False]        # derivations running with the collector paused; was it on
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Run the block with Python's cyclic garbage collector off (as it was, after).
 
     A derivation allocates many small objects (IR nodes, ASTs, memo entries) that live
-    to its end, in trees and DAGs without reference cycles: reference counting frees
-    them, and the collector's passes only rescan that growing live graph again and again,
-    20-30% of a derivation's time (sum(X*...*X), the sigmoid-chain Hessian, a transformer
-    block; measured side by side).  Only the outermost block turns it back on, and only
-    if it was on (with threads, the block that found it on turns it on as it leaves)."""
-    was = gc.isenabled()
-    gc.disable()
+    to its end, mostly in trees and DAGs: reference counting frees them, and the
+    collector's passes only rescan that growing live graph again and again, 20-30% of a
+    derivation's time (sum(X*...*X), the sigmoid-chain Hessian, a transformer block;
+    measured side by side).  The few cycles (each raising Algebra's memos refer back to
+    it) wait for the collector to resume, at the end of the derivation, which
+    LIMITS.max_seconds bounds.  The gc switch is process-wide, so the blocks of all
+    threads count together: the first to enter turns it off, the last to leave turns it
+    back on if it was on."""
+    with _PAUSE_LOCK:
+        if _PAUSED[0] == 0:
+            _PAUSED[1] = gc.isenabled()
+            gc.disable()
+        _PAUSED[0] += 1
     try:
         yield
     finally:
-        if was:
-            gc.enable()
+        with _PAUSE_LOCK:
+            _PAUSED[0] -= 1
+            if _PAUSED[0] == 0 and _PAUSED[1]:
+                gc.enable()
 
 
 @contextmanager
