@@ -37,7 +37,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "_dsqrtm_sym": ("_dk_sym", "_dd_sqrt", "_directions", "_submasks"),
 }
 _NP_NEEDS: dict[str, tuple[str, ...]] = {
-    "_logm": ("_off_branch", "_eigh_sym"), "_sqrtm": ("_off_branch", "_eigh_sym"),
+    "_spectral": ("_off_branch", "_eigh_sym", "_positive"), "_dk": ("_positive",),
+    "_logm": ("_spectral",), "_sqrtm": ("_spectral",),
     "_dexpm": ("_each", "_block", "_eigh_sym", "_dk", "_dd_exp"),
     "_dlogm": ("_each", "_logm", "_block", "_eigh_sym", "_dk", "_dd_log"),
     "_dsqrtm": ("_each", "_sqrtm", "_block", "_eigh_sym", "_dk", "_dd_sqrt"),
@@ -79,7 +80,7 @@ _NP = {
     # Daleckii-Krein: L(X, E) = V (D .* (V' E V)) V' for X = V diag(w) V' (E may carry
     # leading axes), D the divided differences of f; NaN off f's domain (positive: w > 0)
     w, v = wv
-    if positive and not np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))):
+    if positive and not _positive(w):
         return np.full(np.shape(e), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = dd(w[:, None], w[None, :])
@@ -97,26 +98,23 @@ _NP = {
     small = d <= 1e-8
     return np.exp(np.maximum(a, b)) * np.where(small, 1 - d / 2,
                                                -np.expm1(-d) / np.where(small, 1, d))''',
+    "_positive": '''def _positive(w):
+    # every eigenvalue of a symmetric matrix positive, to rounding: logm/sqrtm defined
+    return bool(np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))))''',
+    "_spectral": '''def _spectral(x, f, general):
+    # f of a symmetric x through eigh (NaN unless positive definite); general(x), real,
+    # for any other x (NaN with an eigenvalue on (-inf, 0])
+    sym = _eigh_sym(x)
+    if sym is not None:
+        w, v = sym
+        return (v * f(w)) @ v.T if _positive(w) else np.full(x.shape, np.nan)
+    if _off_branch(x):
+        return np.full(x.shape, np.nan)
+    return np.real(general(x))''',
     "_logm": '''def _logm(x):
-    sym = _eigh_sym(x)
-    if sym is not None:
-        w, v = sym
-        if not np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))):
-            return np.full(x.shape, np.nan)
-        return (v * np.log(w)) @ v.T
-    if _off_branch(x):
-        return np.full(x.shape, np.nan)
-    return np.real(scipy.linalg.logm(x))''',
+    return _spectral(x, np.log, scipy.linalg.logm)''',
     "_sqrtm": '''def _sqrtm(x):
-    sym = _eigh_sym(x)
-    if sym is not None:
-        w, v = sym
-        if not np.all(w > 1e-12 * max(1.0, float(np.max(np.abs(w))))):
-            return np.full(x.shape, np.nan)
-        return (v * np.sqrt(w)) @ v.T
-    if _off_branch(x):
-        return np.full(x.shape, np.nan)
-    return np.real(scipy.linalg.sqrtm(x))''',
+    return _spectral(x, np.sqrt, scipy.linalg.sqrtm)''',
     "_dexpm": '''def _dexpm(x, *es):
     x = np.asarray(x, dtype=np.float64)
     sym = _eigh_sym(x) if len(es) == 1 else None
