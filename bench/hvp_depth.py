@@ -38,20 +38,21 @@ FUNC = "torch.func jvp(grad)"
 SIZE_BOUND = 3.0
 
 
-def residual(k: int) -> str:
+def _chain(k: int, name: str, block: str) -> str:
+    """norm2(Z_k - Y)^2 where Z_i = block(Z_(i-1), W_i), Z_0 = X ({x}, {i} in block)."""
     x, names = "X", []
     for i in range(1, k + 1):
-        names.append(f"X{i} = {x} + tanh({x}*W{i})")
-        x = f"X{i}"
+        names.append(f"{name}{i} = " + block.format(x=x, i=i))
+        x = f"{name}{i}"
     return f"norm2({x} - Y)^2 where " + ", ".join(names)
+
+
+def residual(k: int) -> str:
+    return _chain(k, "X", "{x} + tanh({x}*W{i})")
 
 
 def softmax_stack(k: int) -> str:
-    x, names = "X", []
-    for i in range(1, k + 1):
-        names.append(f"P{i} = softmax({x}*W{i}, 2)")
-        x = f"P{i}"
-    return f"norm2({x} - Y)^2 where " + ", ".join(names)
+    return _chain(k, "P", "softmax({x}*W{i}, 2)")
 
 
 def _torch_loss(kind: str, k: int):
