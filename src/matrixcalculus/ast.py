@@ -95,6 +95,23 @@ def children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
+def own_key(node: Node) -> tuple:
+    """What a node is apart from its children (a number's value, a name, a call's
+    function, an operator): with its children's keys, a structural key (the printers'
+    memos of shared answer trees)."""
+    if isinstance(node, Num):
+        return ("num", node.value)
+    if isinstance(node, Name):
+        return ("name", node.name)
+    if isinstance(node, Spec):
+        return ("spec", node.text)
+    if isinstance(node, Call):
+        return ("call", node.func)
+    if isinstance(node, Binary):
+        return ("bin", node.op)
+    return (type(node).__name__,)
+
+
 def postorder(root: Node, below=lambda node: True) -> list[Node]:
     """Every node under root once (by identity), children before parents; iterative, as
     answers can be deep.  `below(node)` False: its children are not visited."""

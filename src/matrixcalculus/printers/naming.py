@@ -53,18 +53,7 @@ class _Dag:
                 stack.extend((k, False) for k in reversed(kids) if id(k) not in self.ids)
                 continue
             ks = tuple(self.ids[id(k)] for k in kids)
-            if isinstance(n, ast.Num):
-                key: tuple = ("num", n.value)
-            elif isinstance(n, ast.Name):
-                key = ("name", n.name)
-            elif isinstance(n, ast.Spec):
-                key = ("spec", n.text)
-            elif isinstance(n, ast.Call):
-                key = ("call", n.func, ks)
-            elif isinstance(n, ast.Binary):
-                key = ("bin", n.op, ks)
-            else:
-                key = (type(n).__name__, ks)
+            key = (ast.own_key(n), ks)
             e = self.key_of.get(key)
             if e is None:
                 e = self.key_of[key] = len(self.rep)

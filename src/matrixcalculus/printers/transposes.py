@@ -27,19 +27,7 @@ class _Memo:
             if id(n) in self.keys:
                 continue
             ks = tuple(self.keys[id(k)] for k in ast.children(n))
-            if isinstance(n, ast.Num):
-                own: tuple = ("num", n.value)
-            elif isinstance(n, ast.Name):
-                own = ("name", n.name)
-            elif isinstance(n, ast.Spec):
-                own = ("spec", n.text)
-            elif isinstance(n, ast.Call):
-                own = ("call", n.func)
-            elif isinstance(n, ast.Binary):
-                own = ("bin", n.op)
-            else:
-                own = (type(n).__name__,)
-            self.keys[id(n)] = self.table.setdefault((own, ks), len(self.table))
+            self.keys[id(n)] = self.table.setdefault((ast.own_key(n), ks), len(self.table))
             self.keep.append(n)
         return self.keys[id(root)]
 
