@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import threads  # noqa: F401 - thread-pool settings, before torch loads
 import torch
 
 HERE = Path(__file__).resolve().parent

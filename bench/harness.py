@@ -5,6 +5,9 @@ so `from harness import ...` keeps working."""
 
 from __future__ import annotations
 
+import gc
+import random
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +48,6 @@ from timing import (  # noqa: F401 - re-exported
     OURS,
     Cell,
     Config,
-    median_time,
     numpy_peak,
     once,
     paired_medians,
@@ -104,9 +106,7 @@ def agree(out: np.ndarray, ref: np.ndarray) -> tuple[bool, str]:
 
 def with_control(methods: Sequence[Method]) -> list[Method]:
     """The methods with the A/A control last: OURS's own function under the name AA (a
-    problem that lists AA itself keeps its own). Last, so that in the forward pass and the
-    reverse one OURS and its control stand at the two ends: whatever weighs on one end of
-    the run order weighs on the other in the other pass."""
+    problem that lists AA itself keeps its own), timed in the same shuffled rounds."""
     methods = list(methods)
     names = {m.name for m in methods}
     if OURS in names and AA not in names:
@@ -119,13 +119,13 @@ def with_control(methods: Sequence[Method]) -> list[Method]:
 def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], where: str,
                 skip: Mapping[str, str] | None = None, control: bool = True) -> dict[str, Cell]:
     """For each method in turn: check it against OURS (that first call is also the
-    warm-up), time it, and measure its peak memory (NumPy, JAX); then time them again in
-    reverse order and keep the better median. Disagreements are recorded in mismatches;
-    methods named in skip are not run (the value says why).
+    warm-up) and measure its peak memory (NumPy, JAX); then time them all in interleaved
+    rounds (see _rounds). Disagreements are recorded in mismatches; methods named in skip
+    are not run (the value says why).
 
     With control (the default), OURS is timed a second time as the method AA, last; where
-    the two disagree beyond control.TOL every method is re-timed once (both passes), and
-    if they still disagree every cell is marked noisy (see control.py)."""
+    the two disagree beyond control.TOL every method is re-timed once, and if they still
+    disagree every cell is marked noisy (see control.py)."""
     methods = with_control(methods) if control else list(methods)
     skip = dict(skip or {})
     if OURS in skip and AA not in skip:
@@ -134,6 +134,7 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
     by_name = {m.name: m for m in methods}
     ref = to_numpy(by_name[OURS].fn())
     cells: dict[str, Cell] = {}
+    warm: dict[str, float] = {}
     for m in methods:
         if m.name in skip:
             cells[m.name] = Cell(note=skip[m.name])
@@ -146,7 +147,7 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
             cell.compile_s = m.compile_s
             t0 = time.perf_counter()
             out = to_numpy(m.fn())
-            warm_s = time.perf_counter() - t0
+            warm[m.name] = time.perf_counter() - t0
         except Exception as e:  # noqa: BLE001 - a failing method is a result, not a crash
             cell.note = f"failed: {type(e).__name__}: {str(e)[:120]}"
             mismatches.append(f"{where}: {m.name} {cell.note}")
@@ -156,18 +157,18 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
             cell.note = detail
             mismatches.append(f"{where}: {m.name} disagrees with {OURS} ({detail})")
         del out
-        cell.seconds, cell.repeats = median_time(m.fn, cfg, warm_s)
         if m.name == AA:                   # the same function: its memory is OURS's
             continue
         if m.lib == "numpy":
             cell.peak = numpy_peak(m.fn)
         elif m.lib == "jax":
             cell.peak = m.static_bytes
-    _reverse_pass(methods, cells, cfg)
+    timed = [m for m in methods if m.name in warm]
+    _rounds(timed, cells, cfg, warm)
     if control and OURS in cells and AA in cells:
         def attempt(i: int) -> float | None:
             if i:
-                _retime(methods, cells, cfg)
+                _rounds(timed, cells, cfg, warm)
             a, b = cells[OURS].seconds, cells[AA].seconds
             return b / a if a and b else None
         ctl = settle(where, attempt)
@@ -178,30 +179,66 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
     return cells
 
 
-def _reverse_pass(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config) -> None:
-    """A second pass in reverse order, keeping each method's better median: what ran just
-    before a method (another library's spinning threads, a cache full of its data) then
-    weighs on every method alike instead of on the first ones."""
-    for m in reversed(methods):
-        cell = cells[m.name]
-        if cell.seconds is None or cell.repeats <= 1:      # failed, skipped, or slow
-            continue
-        time.sleep(cfg.settle_s)
-        sec, reps = median_time(m.fn, cfg, 0.0)
-        if sec < cell.seconds:
-            cell.seconds, cell.repeats = sec, reps
+def low_quartile(samples: Sequence[float]) -> float:
+    """The lower quartile of the samples: on a small VM a whole sample (tens of calls) runs
+    either unhindered or ~1.6x slower (the other core taken away for a while: 0.85 ms
+    against 1.5 ms for the same 250 x 250 Hessian, in runs of several samples), so the
+    median of a method's samples jumped between the two states and the A/A control with
+    it. Interference only adds time; the lower quartile reads the unhindered state, and
+    shuffled rounds give every method the same chance of it."""
+    if len(samples) < 4:
+        return min(samples)
+    return statistics.quantiles(samples, n=4, method="inclusive")[0]
 
 
-def _retime(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config) -> None:
-    """Every timed method timed afresh, forward then reverse (a slow one: one call); the
-    new times replace the old ones, so every ratio of the size is read from one sitting."""
-    for m in methods:
-        cell = cells[m.name]
-        if cell.seconds is None:
-            continue
-        time.sleep(cfg.settle_s)
-        if cell.repeats <= 1:
-            cell.seconds = once(m.fn)
-        else:
-            cell.seconds, cell.repeats = median_time(m.fn, cfg, 0.0)
-    _reverse_pass(methods, cells, cfg)
+def _rounds(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config,
+            warm: Mapping[str, float]) -> None:
+    """Time the methods in rounds, one sample of each per round in a shuffled order; each
+    method's time is the lower quartile of its samples (see low_quartile). Every method
+    thus sees the same machine at the same moments: a slow drift (a VM's neighbour, a clock
+    change) weighs on all alike instead of on whichever was timed in its block, and what
+    ran just before a method varies. A sample loops a fast method's calls to about one
+    round's share of the budget, so that every method gets equally many samples.
+
+    A method whose check call took over cfg.slow_s is not repeated: that call is its one
+    sample (re-timed with one call when the rounds are run again)."""
+    slow = [m for m in methods if warm[m.name] > cfg.slow_s]
+    fast = [m for m in methods if warm[m.name] <= cfg.slow_s]
+    for m in slow:
+        cells[m.name].seconds = warm[m.name] if cells[m.name].seconds is None else once(m.fn)
+        cells[m.name].repeats = 1
+    if not fast:
+        return
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        # the calibration call's time, once per function: the A/A control is OURS's own
+        # function and must loop exactly as many calls per sample (a sample's first call
+        # runs on colder caches, so fewer calls per sample read slower)
+        by_fn = {id(m.fn): m.fn for m in fast}
+        first_fn = {k: min(once(f), once(f)) for k, f in by_fn.items()}
+        first = {m.name: max(first_fn[id(m.fn)], 1e-7) for m in fast}
+        # about 2 * budget_s per method (what two passes of the budget took before): as many
+        # rounds as the slowest allows, and each faster sample looped up to a round's share
+        slowest = max(cfg.min_sample_s, max(first.values()))
+        rounds = int(min(cfg.max_repeats, max(cfg.min_repeats, 2 * cfg.budget_s / slowest)))
+        share = max(cfg.min_sample_s, 2 * cfg.budget_s / rounds)
+        inner = {k: max(1, int(share / t)) for k, t in first.items()}
+        samples: dict[str, list[float]] = {m.name: [] for m in fast}
+        order = random.Random(0)
+        for _ in range(rounds):
+            # a fresh order each round: what runs just before a method weighs on it (after
+            # torch, even past the pause, the same NumPy function read ~30% slower), and a
+            # fixed or merely reversed order gives OURS and its control fixed neighbours
+            for m in order.sample(fast, len(fast)):
+                # before every sample, not only where the library changes: a sample right
+                # after a pause starts on parked threads and cold caches, and the control
+                # must not be the only method that never does
+                time.sleep(cfg.settle_s)
+                samples[m.name].append(once(m.fn, inner[m.name]))
+    finally:
+        if gc_was:
+            gc.enable()
+    for m in fast:
+        cells[m.name].seconds = low_quartile(samples[m.name])
+        cells[m.name].repeats = len(samples[m.name]) * inner[m.name]

@@ -222,7 +222,7 @@ def machine_info() -> list[tuple[str, str]]:
     except ImportError:
         info.append(("SymPy", "not installed"))
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
-                "OMP_NUM_THREADS", "OMP_WAIT_POLICY"):
+                "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"):
         info.append((var, os.environ.get(var, "unset")))
     return info
 

@@ -18,12 +18,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# OpenMP workers (torch's, OpenBLAS's) that spin after a call steal one of few cores from the
-# next method: on an idle 2-core machine the same function timed 25-35% slower right after
-# torch than elsewhere, and the A/A control stayed off. Passive waiting parks them. Set
-# before any library starts its thread pool; a value the caller set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(HERE))
+import threads  # noqa: E402,F401 - thread-pool settings, before any library loads
 
 SLOW_KERNEL_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run.py"
@@ -205,23 +201,25 @@ def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
                     "rerun on an idle machine before judging the targets.**")
     head.append("Every method runs in this one process on the same float64 inputs; each "
                 "result is checked against our NumPy code (`np.allclose`) before it is timed. "
-                "Times are medians over repeats after a warm-up call (short calls are looped "
-                "within a sample; a call over a second is timed once: the checking call), "
-                "taken twice, the methods one after another and then in reverse order, "
-                "keeping each method's better median (so that what ran just before weighs on "
-                "all alike). "
+                "Times are the lower quartile of samples taken in interleaved rounds after "
+                "a warm-up call: one sample of every method per round, in a shuffled order, "
+                "so that a drift of the machine and what ran just before weigh on all alike "
+                "(a fast call is looped within its sample; a call over a second is timed "
+                "once: the checking call). The lower quartile, not the median: on this VM a "
+                "whole sample runs either unhindered or ~1.6x slower, and interference only "
+                "adds time. "
                 "\"ours NumPy\" / \"ours torch\" are the functions "
                 "`mc.derivative(...).compiled(backend, sizes)` returns; JAX runs under "
                 "`jax.jit` with its compile time reported apart; \"limit\" is the dominant "
                 "BLAS call (or the memory pass writing the output) alone. Targets are judged "
                 "on our NumPy code; \"no slower than\" allows 5% timing noise.")
     head.append(f"**The A/A control.** At every size of every problem our NumPy function is "
-                f"timed twice, as two methods: `{harness.OURS}` first and `{harness.AA}` last "
-                "in the run order (so the reverse pass puts them at the other ends), exactly as "
-                "every other method is timed. The two differ only by the machine's noise: "
+                f"timed twice, as two methods, `{harness.OURS}` and `{harness.AA}`, in the "
+                "same shuffled rounds as every other method. The two differ only by the "
+                "machine's noise: "
                 f"where their times agree within {harness.TOL:.0%} the size is *held* and its "
                 "targets are judged; where they do not, the size is re-timed once (every "
-                "method, both passes), and if it is still off its targets are reported "
+                "method, in new rounds), and if it is still off its targets are reported "
                 "**noisy**, neither met nor missed. The engine's derivation times carry the "
                 "same control (each case timed twice, the runs alternating). A full run writes "
                 "`RESULTS.md` only when every control held (`--force` overrides, and says so). "

@@ -1,6 +1,7 @@
-"""Timing and memory primitives of the benchmark suite: run settings, the median of
-repeated calls, an interleaved pair of medians (for A/A controls outside the per-size
-runner), one call's peak memory, and the cell that holds one method's result at one size."""
+"""Timing and memory primitives of the benchmark suite: run settings, one timed sample,
+an interleaved pair of medians (for A/A controls outside the per-size runner, which times
+in rounds: harness._rounds), one call's peak memory, and the cell that holds one method's
+result at one size."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ NOISE = 1.05                     # "no slower than" allows 5% timing noise
 class Config:
     quick: bool
     budget_s: float              # time spent timing one method at one size (after warm-up)
-    min_repeats: int
+    min_repeats: int             # rounds of samples (harness._rounds), at least and at most
     max_repeats: int
-    min_sample_s: float = 2e-3   # calls shorter than this are looped inside one sample
+    min_sample_s: float = 2e-3   # a sample loops calls to at least this long
     slow_s: float = 1.0          # calls longer than this are timed once (after the warm-up)
     max_call_s: float = 10.0     # a method expected to take longer at the next size is skipped
     settle_s: float = 0.02       # pause before each method (other libraries' threads park)
@@ -35,7 +36,7 @@ class Config:
     def make(quick: bool) -> Config:
         if quick:
             return Config(quick=True, budget_s=0.01, min_repeats=1, max_repeats=3)
-        return Config(quick=False, budget_s=0.4, min_repeats=3, max_repeats=25)
+        return Config(quick=False, budget_s=0.4, min_repeats=5, max_repeats=25)
 
 
 # ------------------------------------------------------------------ timing
@@ -47,33 +48,6 @@ def once(fn: Callable[[], Any], inner: int = 1) -> float:
     return (time.perf_counter() - t0) / inner
 
 
-
-
-def median_time(fn: Callable[[], Any], cfg: Config, warm_s: float) -> tuple[float, int]:
-    """Median seconds per call of fn over back-to-back samples, right after its warm-up
-    call (which took warm_s). Calls shorter than cfg.min_sample_s are looped inside each
-    sample; about cfg.budget_s of samples are taken (cfg.min_repeats to cfg.max_repeats).
-    A call slower than cfg.slow_s is not repeated: the warm-up call is its one sample.
-    (Methods are timed one after another, not interleaved: torch's and XLA's worker threads
-    keep spinning for a while after their calls and would slow the next BLAS call.)
-    Returns (median, samples)."""
-    if warm_s > cfg.slow_s:
-        return warm_s, 1
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        first = once(fn, 1)
-        inner = 1 if first >= cfg.min_sample_s else \
-            max(1, int(cfg.min_sample_s / max(first, 1e-7)))
-        want = int(min(cfg.max_repeats, max(cfg.min_repeats,
-                                            cfg.budget_s / max(first * inner, 1e-9))))
-        samples = [first] if inner == 1 else []
-        while len(samples) < want:
-            samples.append(once(fn, inner))
-        return statistics.median(samples), len(samples)
-    finally:
-        if gc_was:
-            gc.enable()
 
 
 def paired_medians(fn: Callable[[], Any], repeats: int, cap_s: float) -> tuple[float, float]:
