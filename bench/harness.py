@@ -179,6 +179,11 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
     return cells
 
 
+def sample(m: Method, inner: int) -> float:
+    """One sample of a method: seconds per call over inner back-to-back calls."""
+    return once(m.fn, inner)
+
+
 def low_quartile(samples: Sequence[float]) -> float:
     """The lower quartile of the samples: on a small VM a whole sample (tens of calls) runs
     either unhindered or ~1.6x slower (the other core taken away for a while: 0.85 ms
@@ -235,7 +240,7 @@ def _rounds(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config,
                 # after a pause starts on parked threads and cold caches, and the control
                 # must not be the only method that never does
                 time.sleep(cfg.settle_s)
-                samples[m.name].append(once(m.fn, inner[m.name]))
+                samples[m.name].append(sample(m, inner[m.name]))
     finally:
         if gc_was:
             gc.enable()

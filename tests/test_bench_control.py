@@ -87,23 +87,23 @@ def test_worst_over_sizes_with_one_noisy_size():
     assert Target("p", "memory", "", at_most(0.5, 4.0)).status == "met"
 
 
-def _fake_run(monkeypatch, forward_reverse: list[list[float]]) -> dict[str, Cell]:
-    """run_methods over OURS, hand (and the control it adds), with median_time replaced by
-    a script: one list of times per pass, in the order the methods are timed."""
-    script = [t for times in forward_reverse for t in times]
-    monkeypatch.setattr(harness, "median_time", lambda fn, cfg, warm: (script.pop(0), 5))
+def _fake_run(monkeypatch, attempts: list[dict[str, float]]) -> dict[str, Cell]:
+    """run_methods over OURS, hand (and the control it adds), one round per timing attempt,
+    with each sample's time read from a script: attempts[k][method] at the k-th attempt."""
+    script = {name: [a[name] for a in attempts] for name in attempts[0]}
+    monkeypatch.setattr(harness, "sample", lambda m, inner: script[m.name].pop(0))
+    monkeypatch.setattr(harness, "once", lambda fn, inner=1: 1e-4)     # the calibration
     monkeypatch.setattr(harness, "numpy_peak", lambda fn: 0)
     methods = [harness.Method(OURS, lambda: np.ones(3), "numpy"),
                harness.Method("hand", lambda: np.ones(3), "numpy")]
     cfg = Config(quick=True, budget_s=0.0, min_repeats=1, max_repeats=1, settle_s=0.0)
     cells = harness.run_methods(methods, cfg, [], "fake")
-    assert not script                       # every scripted timing was used
+    assert not any(script.values())         # every scripted timing was used
     return cells
 
 
 def test_run_methods_adds_the_control_last_and_judges_it(monkeypatch):
-    # forward OURS, hand, AA; reverse AA, hand, OURS: better medians 1.0 / 1.04
-    cells = _fake_run(monkeypatch, [[1.0, 2.0, 1.2], [1.04, 2.0, 1.1]])
+    cells = _fake_run(monkeypatch, [{OURS: 1.0, "hand": 2.0, AA: 1.04}])
     assert list(cells) == [OURS, "hand", AA]
     ctl = cells[AA].control
     assert ctl.held and not ctl.retried and ctl.ratio == pytest.approx(1.04)
@@ -111,12 +111,38 @@ def test_run_methods_adds_the_control_last_and_judges_it(monkeypatch):
 
 
 def test_run_methods_retimes_once_then_marks_noisy(monkeypatch):
-    off = [[1.0, 2.0, 1.5], [1.5, 2.0, 1.0]]              # control 1.5x
-    cells = _fake_run(monkeypatch, off + [[1.0, 3.0, 1.01], [1.01, 3.0, 1.0]])
+    off = {OURS: 1.0, "hand": 2.0, AA: 1.5}                 # control 1.5x
+    cells = _fake_run(monkeypatch, [off, {OURS: 1.0, "hand": 3.0, AA: 1.01}])
     ctl = cells[AA].control
     assert ctl.held and ctl.retried and cells["hand"].seconds == 3.0   # re-timed values
-    cells = _fake_run(monkeypatch, off + off)
+    cells = _fake_run(monkeypatch, [off, off])
     assert cells[AA].control.held is False and all(c.noisy for c in cells.values())
+
+
+def test_rounds_sample_every_method_alike_in_shuffled_orders(monkeypatch):
+    # every method gets as many samples, the control loops as many calls per sample as
+    # OURS (its own function), the orders differ from round to round, and a method's time
+    # is the lower quartile of its samples
+    orders, inners, times = [], {}, iter([5.0, 1.0, 2.0, 3.0] * 10)
+    monkeypatch.setattr(harness, "once", lambda fn, inner=1: 1e-4)
+
+    def fake(m, inner):
+        orders.append(m.name)
+        inners.setdefault(m.name, set()).add(inner)
+        return next(times)
+    monkeypatch.setattr(harness, "sample", fake)
+    ours = harness.Method(OURS, lambda: None, "numpy")
+    ms = harness.with_control([ours, harness.Method("hand", lambda: None, "numpy"),
+                               harness.Method("torch", lambda: None, "torch")])
+    cells = {m.name: Cell() for m in ms}
+    cfg = Config(quick=False, budget_s=0.05, min_repeats=5, max_repeats=10, settle_s=0.0)
+    harness._rounds(ms, cells, cfg, {m.name: 1e-4 for m in ms})
+    rounds = [orders[i:i + 4] for i in range(0, len(orders), 4)]
+    assert len(rounds) == 10 and all(sorted(r) == sorted(cells) for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1
+    assert inners[OURS] == inners[AA] and all(c.repeats for c in cells.values())
+    assert harness.low_quartile([5.0, 1.0, 2.0, 3.0, 4.0]) == 2.0
+    assert harness.low_quartile([3.0, 1.0]) == 1.0
 
 
 def test_a_problem_with_its_own_control_keeps_it():
