@@ -94,15 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         print(f"{run.__name__} ...", end=" ", flush=True)
         load0, mark, pools0 = _load(), len(harness.LOG), harness.threadpools()
-        stolen0 = _stolen()
+        stolen0, retaken0 = harness.stolen_s(), harness.RETAKEN[0]
         out = run(cfg)
         out = out if isinstance(out, list) else [out]
         controls[run.__name__] = harness.LOG[mark:]
-        stolen = None if stolen0 is None else _stolen() - stolen0
+        stolen = None if stolen0 is None else harness.stolen_s() - stolen0
+        retaken = harness.RETAKEN[0] - retaken0
         lead = (f"*1-minute load average when this problem started / ended: {load0} / "
                 f"{_load()} ({harness.CORES} cores)"
                 + ("" if stolen is None else
-                   f"; CPU time stolen by the hypervisor meanwhile: {stolen:.1f} s")
+                   f"; CPU time stolen by the hypervisor meanwhile: {stolen:.1f} s, "
+                   f"{retaken} timing samples retaken for it")
                 + ".*")
         if pools0 != pools:                 # a library loaded, or its threads changed
             lead += f" *Thread pools (threadpoolctl) at its start: {pools0}.*"
@@ -112,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         sections += out
         off = [c for c in controls[run.__name__] if c.held is False]
         print(f"{time.perf_counter() - t0:.1f} s" + (f", {len(off)} noisy" if off else "")
-              + (f", {stolen:.1f} s stolen" if stolen else ""), flush=True)
+              + (f", {stolen:.1f} s stolen ({retaken} samples retaken)" if stolen else ""),
+              flush=True)
         if run is not runners[-1]:          # a partial report, in case the run is stopped
             partial.write_text(report(sections, machine, cfg, time.perf_counter() - start,
                                       set_vars, controls, partial=True))
@@ -157,19 +160,6 @@ def destination(out: Path, noisy: list[str], force: bool, quick: bool) -> tuple[
 
 def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
-
-
-def _stolen() -> float | None:
-    """Seconds of CPU time the hypervisor has given to other guests since boot (the steal
-    column of /proc/stat, in USER_HZ ticks), summed over the cores; None off Linux. On a
-    VM it is the interference no load average shows: an A/A control off on an idle
-    machine came with bursts of it."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def _busy(machine) -> str:

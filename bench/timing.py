@@ -48,6 +48,18 @@ def once(fn: Callable[[], Any], inner: int = 1) -> float:
     return (time.perf_counter() - t0) / inner
 
 
+def stolen_s() -> float | None:
+    """Seconds of CPU time the hypervisor has given to other guests since boot (the steal
+    column of /proc/stat, in USER_HZ ticks), summed over the cores; None off Linux. On a
+    VM it is the interference no load average shows: A/A controls that went off on an
+    idle machine came with bursts of it."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
 
 
 def paired_medians(fn: Callable[[], Any], repeats: int, cap_s: float) -> tuple[float, float]:
