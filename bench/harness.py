@@ -106,7 +106,7 @@ def agree(out: np.ndarray, ref: np.ndarray) -> tuple[bool, str]:
 
 def with_control(methods: Sequence[Method]) -> list[Method]:
     """The methods with the A/A control last: OURS's own function under the name AA (a
-    problem that lists AA itself keeps its own), timed in the same shuffled rounds."""
+    problem that lists AA itself keeps its own), timed in the same rounds."""
     methods = list(methods)
     names = {m.name for m in methods}
     if OURS in names and AA not in names:
@@ -208,7 +208,7 @@ def low_quartile(samples: Sequence[float]) -> float:
     against 1.5 ms for the same 250 x 250 Hessian, in runs of several samples), so the
     median of a method's samples jumped between the two states and the A/A control with
     it. Interference only adds time; the lower quartile reads the unhindered state, and
-    shuffled rounds give every method the same chance of it."""
+    the balanced rounds give every method the same chance of it."""
     if len(samples) < 4:
         return min(samples)
     return statistics.quantiles(samples, n=4, method="inclusive")[0]

@@ -30,7 +30,7 @@ class Config:
     min_sample_s: float = 2e-3   # a sample loops calls to at least this long
     slow_s: float = 1.0          # calls longer than this are timed once (after the warm-up)
     max_call_s: float = 10.0     # a method expected to take longer at the next size is skipped
-    settle_s: float = 0.02       # pause before each method (other libraries' threads park)
+    settle_s: float = 0.02       # pause before each sample (other libraries' threads park)
 
     @staticmethod
     def make(quick: bool) -> Config:
