@@ -269,8 +269,8 @@ def _rounds(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config,
         # gave OURS and its control fixed neighbours; orders shuffled from one seed had
         # OURS after torch or JAX in 13 of 25 rounds and its control in 7.)
         orders = williams(len(fast))
-        if rounds >= len(orders):           # whole designs only, within the budget
-            rounds -= rounds % len(orders)
+        if rounds >= len(orders):           # whole designs only, the nearest count
+            rounds = len(orders) * round(rounds / len(orders))
         for r in range(rounds):
             for m in (fast[i] for i in orders[r % len(orders)]):
                 # before every sample, not only where the library changes: a sample right
