@@ -181,6 +181,7 @@ def run_methods(methods: Sequence[Method], cfg: Config, mismatches: list[str], w
 
 RETAKEN = [0]         # samples retaken because the hypervisor stole time during them
 _TRIES = 3
+_DESIGN_S = 8.0       # the most seconds of rounds spent to complete one Williams design
 
 
 def sample(m: Method, inner: int) -> float:
@@ -269,6 +270,13 @@ def _rounds(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config,
         # gave OURS and its control fixed neighbours; orders shuffled from one seed had
         # OURS after torch or JAX in 13 of 25 rounds and its control in 7.)
         orders = williams(len(fast))
+        per_round = sum(max(t * inner[k], share) for k, t in first.items()) \
+            + cfg.settle_s * len(fast)
+        if not cfg.quick and rounds < len(orders) and per_round * len(orders) <= _DESIGN_S:
+            # one whole design where it is affordable: a partial one leaves some method
+            # after torch or JAX more often than its control (4a logdet at n = 60: 5
+            # rounds of 6 methods, the control off twice)
+            rounds = len(orders)
         if rounds >= len(orders):           # whole designs only, the nearest count
             rounds = len(orders) * round(rounds / len(orders))
         for r in range(rounds):
