@@ -270,8 +270,8 @@ def _rounds(methods: Sequence[Method], cells: dict[str, Cell], cfg: Config,
         # gave OURS and its control fixed neighbours; orders shuffled from one seed had
         # OURS after torch or JAX in 13 of 25 rounds and its control in 7.)
         orders = williams(len(fast))
-        per_round = sum(max(t * inner[k], share) for k, t in first.items()) \
-            + cfg.settle_s * len(fast)
+        # a sample lasts about a round's share, or one call where that is longer
+        per_round = sum(max(t, share) for t in first.values()) + cfg.settle_s * len(fast)
         if not cfg.quick and rounds < len(orders) and per_round * len(orders) <= _DESIGN_S:
             # one whole design where it is affordable: a partial one leaves some method
             # after torch or JAX more often than its control (4a logdet at n = 60: 5

@@ -61,7 +61,6 @@ def stolen_s() -> float | None:
         return None
 
 
-
 def paired_medians(fn: Callable[[], Any], repeats: int, cap_s: float) -> tuple[float, float]:
     """fn timed as two arms, A and its A/A control B, sample by sample in turn (A, B, A,
     B, ...), up to `repeats` samples each (fewer once cap_s is spent): the two medians.
