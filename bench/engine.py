@@ -20,7 +20,7 @@ from harness import (
     at_most,
     fmt_ratio,
     md_table,
-    paired_medians,
+    paired_times,
     settle,
 )
 
@@ -115,7 +115,7 @@ def corpus(cfg: Config) -> Section:
         failed.clear()
         for c in every:
             try:
-                ours[c["id"]], aa[c["id"]] = paired_medians(
+                ours[c["id"]], aa[c["id"]] = paired_times(
                     lambda c=c: derive_once(c["expr"], c["wrt"], c["vars"], c["order"]),
                     repeats, 2.0)
             except mc.MatrixCalculusError as e:
@@ -129,8 +129,9 @@ def corpus(cfg: Config) -> Section:
     over = [k for k, v in ours.items() if v > 5e-3]
     sec.add(f"{len(ours)} of {len(every)} corpus cases derived (v1 and v2); time = "
             "`mc.derivative(...)` plus `str()` of the answer (parse, differentiate, simplify, "
-            f"raise), median of {repeats} runs each. A/A control (each case timed twice, the "
-            f"runs alternating; median of the second times / of the first): {ctl.text()}."
+            f"raise), the lower quartile of at least {repeats} runs each (timing.paired_times). "
+            f"A/A control (each case timed twice, in pairs of alternating order; median of the "
+            f"second arm's times / of the first's): {ctl.text()}."
             "\n\n" + md_table(
                 ["cases", "median", "90th percentile", "max", "cases over 5 ms"],
                 [[len(times), f"{med * 1e3:.2f} ms",

@@ -15,7 +15,7 @@ from harness import (
     at_most,
     fmt_ratio,
     md_table,
-    paired_medians,
+    paired_times,
     settle,
     worst,
 )
@@ -74,7 +74,7 @@ def _exponent(xs: list[int], ts: list[float | None]) -> tuple[float | None, str]
 
 
 def _ours_twice(family, sizes: list[int], repeats: int, cap: float) -> tuple[list, list]:
-    """Our derivation time at each size, and its A/A control (paired_medians); sizes
+    """Our derivation time at each size, and its A/A control (paired_times); sizes
     after one over cap are left out (None)."""
     ours: list[float | None] = []
     aa: list[float | None] = []
@@ -83,7 +83,7 @@ def _ours_twice(family, sizes: list[int], repeats: int, cap: float) -> tuple[lis
         if not ours or (ours[-1] is not None and ours[-1] <= cap):
             expr, wrt, vars_, *order = family(k)
             try:
-                t, b = paired_medians(lambda e=expr, w=wrt, v=vars_, o=(order or [1])[0]:
+                t, b = paired_times(lambda e=expr, w=wrt, v=vars_, o=(order or [1])[0]:
                                       derive_once(e, w, v, o), repeats, cap)
             except mc.LimitError:        # past LIMITS.max_seconds (a loaded machine)
                 t = b = None
@@ -155,8 +155,8 @@ def growth(cfg: Config) -> Section:
                 f"{var} = {sizes[1]} and over the upper half): ours {fmt(e_ours)}"
                 + (f", SymPy {fmt(e_sym)}" if with_sympy else "")
                 + (f". Anomaly: {odd}." if odd else "")
-                + f". A/A control (ours timed twice, alternating; the size furthest from 1): "
-                  f"{ctl.text()}.")
+                + ". A/A control (ours timed twice, in pairs of alternating order; the size "
+                  f"furthest from 1): {ctl.text()}.")
         e_ours = None if e_ours is None else Measured(e_ours, ctl.held is False)
         what = "linear" if allowed < 2 else "quadratic"
         sec.targets.append(Target(sec.name, f"growth at most {what}: {title.split(':')[0]}",
@@ -192,7 +192,7 @@ def transformer(cfg: Config) -> Section:
 
     def attempt(_: int) -> float | None:
         for w in weights:
-            got[w] = paired_medians(lambda w=w: answers.__setitem__(
+            got[w] = paired_times(lambda w=w: answers.__setitem__(
                 w, derive_once(TRANSFORMER, w, TRANSFORMER_VARS)), repeats, cap)
         return sum(b for _, b in got.values()) / sum(t for t, _ in got.values())
     ctl = settle(f"{sec.title}: the total", attempt)
@@ -200,10 +200,10 @@ def transformer(cfg: Config) -> Section:
     total = Measured(sum(t for t, _ in got.values()), ctl.held is False)
     sec.add(f"`{TRANSFORMER}` (X: n x d, Wq, Wk, Wv, Wo: d x d, W1: d x f, W2: f x d), "
             "the gradient wrt each weight derived on its own (parse, differentiate, "
-            f"simplify, raise; median of {repeats}):\n\n"
+            f"simplify, raise; the lower quartile of at least {repeats}):\n\n"
             + md_table(["wrt", "ms", "answer characters"], rows)
             + f"\n\nTotal: {total * 1e3:.0f} ms. A/A control (each weight's derivation timed "
-            f"twice, alternating; the totals' ratio): {ctl.text()}.")
+            f"twice, in pairs of alternating order; the totals' ratio): {ctl.text()}.")
     sec.targets.append(Target(sec.name, f"a transformer block's {len(weights)} gradients "
                               "derived in < 1 s", f"{total:.2f} s", at_most(total, 1.0),
                               "attention + layer norm + MLP, each weight derived on its own"))

@@ -6,7 +6,6 @@ so `from harness import ...` keeps working."""
 from __future__ import annotations
 
 import gc
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,9 +46,10 @@ from timing import (  # noqa: F401 - re-exported
     OURS,
     Cell,
     Config,
+    low_quartile,
     numpy_peak,
     once,
-    paired_medians,
+    paired_times,
     stolen_s,
 )
 
@@ -201,18 +201,6 @@ def unstolen_sample(m: Method, inner: int) -> float:
             return t
         RETAKEN[0] += 1
     return t
-
-
-def low_quartile(samples: Sequence[float]) -> float:
-    """The lower quartile of the samples: on a small VM a whole sample (tens of calls) runs
-    either unhindered or ~1.6x slower (the other core taken away for a while: 0.85 ms
-    against 1.5 ms for the same 250 x 250 Hessian, in runs of several samples), so the
-    median of a method's samples jumped between the two states and the A/A control with
-    it. Interference only adds time; the lower quartile reads the unhindered state, and
-    the balanced rounds give every method the same chance of it."""
-    if len(samples) < 4:
-        return min(samples)
-    return statistics.quantiles(samples, n=4, method="inclusive")[0]
 
 
 def williams(n: int) -> list[list[int]]:

@@ -231,9 +231,9 @@ def report(sections, machine, cfg, elapsed: float, set_vars: list[str],
                 "targets are judged; where they do not, the size is re-timed once (every "
                 "method, in new rounds), and if it is still off its targets are reported "
                 "**noisy**, neither met nor missed. The engine's derivation times carry the "
-                "same control (each case timed twice, the runs alternating). A full run writes "
-                "`RESULTS.md` only when every control held (`--force` overrides, and says so). "
-                "Each ratio table's `ours NumPy (A/A) / ours` column is the control.")
+                "same control (each case timed twice, in pairs of alternating order). A full "
+                "run writes `RESULTS.md` only when every control held (`--force` overrides, "
+                "and says so). Each ratio table's `ours NumPy (A/A) / ours` column is the control.")
     head.append("## Machine\n\n" + md_table(["", ""], machine))
     if controls:
         head.append("## A/A controls\n\n" + controls_table(controls))

@@ -187,3 +187,31 @@ def test_williams_design_balances_who_runs_just_before(n):
         for a, b in zip(r, r[1:]):
             follows[a, b] = follows.get(a, 0) + 1
     assert len(follows) == n * (n - 1) and len(set(follows.values())) == 1
+
+
+def test_paired_times_alternate_the_order_of_the_arms(monkeypatch):
+    """Whichever arm samples second in a pair reads faster (a fake machine where the second
+    of each pair is 2x faster): alternating pairs give both arms the same quartile."""
+    import timing
+    position = [0]
+
+    def fake_once(fn, inner=1):
+        position[0] += 1
+        return 1.0 if position[0] % 2 == 0 else 2.0
+    monkeypatch.setattr(timing, "once", fake_once)
+    monkeypatch.setattr(timing, "PAIRED_BUDGET_S", 0.0)
+    a, b = timing.paired_times(lambda: None, repeats=4, cap_s=60.0)
+    assert a == b and position[0] == 8            # 4 pairs: AB, BA, AB, BA
+
+
+def test_paired_times_sample_a_fast_call_more_within_bounds(monkeypatch):
+    import timing
+    calls = [0]
+
+    def fake_once(fn, inner=1):
+        calls[0] += 1
+        return 1e-4
+    monkeypatch.setattr(timing, "once", fake_once)
+    monkeypatch.setattr(timing, "PAIRED_BUDGET_S", 60.0)
+    timing.paired_times(lambda: None, repeats=3, cap_s=60.0)
+    assert calls[0] == 2 * timing.PAIRED_MAX      # the budget is never spent: the cap
