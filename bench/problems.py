@@ -139,9 +139,11 @@ def _vs(cells: dict[str, Cell], other: str) -> float | None:
 
 
 def hessian_targets(section: Section, sw: Sweep, at: str, limit: str, hand: str,
-                    tf: str, jx: str, *, structured: bool = False) -> None:
+                    tf: str, jx: str, *, structured: bool = False,
+                    of_limit: float = 1.25) -> None:
     """The issue's Hessian targets at one size (ours = our NumPy code; our torch code's
-    ratio is in the detail column)."""
+    ratio is in the detail column). `of_limit`: how far over the output-write limit is
+    allowed (issue 18 sets 2x for the 4-index NLL Hessians, 1.25x elsewhere)."""
     c = sw.at(at)
     t_ours = c.get(OURS_TORCH)
 
@@ -150,8 +152,9 @@ def hessian_targets(section: Section, sw: Sweep, at: str, limit: str, hand: str,
         return f"{at}; ours torch: {fmt_ratio(r)}"
 
     r_lim = ratio(c[OURS], c[limit])
-    section.targets.append(Target(section.name, f"within 1.25x of the limit ({limit})",
-                                  fmt_ratio(r_lim), at_most(r_lim, 1.25), detail(limit, False)))
+    section.targets.append(Target(section.name, f"within {of_limit:g}x of the limit ({limit})",
+                                  fmt_ratio(r_lim), at_most(r_lim, of_limit),
+                                  detail(limit, False)))
     r_hand = ratio(c[OURS], c[hand])
     section.targets.append(Target(section.name, f"no slower than the hand-written form ({hand})",
                                   fmt_ratio(r_hand), at_most(r_hand, NOISE),
@@ -574,8 +577,9 @@ def four_index(cfg: Config) -> list[Section]:
 
         sw = sweep(sec, cfg, sizes, lambda n: f"n={n}", build_g, "limit", grow=5,
                    always=ref)
+        # issue 18 part 4: "the NLL Hessians (3-9x the limit: target 2x ...)"
         hessian_targets(sec, sw, ref, "limit", "hand", "torch.func.hessian",
-                        "jax.hessian (jit)")
+                        "jax.hessian (jit)", of_limit=2.0)
         memory_target(sec, sw, lambda lab: 8 * int(lab[2:]) ** 5, "(n, n, n, n, n)")
         out.append(sec)
     return out
