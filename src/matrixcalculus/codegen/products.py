@@ -98,12 +98,18 @@ class ProductWriter:
                 out *= dims[c]
             return out
 
-        work = self.pointwise_first(list(zip(names, terms)))
+        work, scalars = self.pointwise_first(list(zip(names, terms)))
         steps = _plan([t for _, t in work], target, dims)
-        # where coef goes: the smallest of the factors, the intermediate results and the
-        # result (a factor multiplied with itself, A' @ A, keeps its symmetry for BLAS)
+        # where coef and scalar factors go: the smallest of the factors, the steps and the
+        # result (A' @ A keeps its symmetry for BLAS): a mean of rows is 1/p * sum(X, 2),
+        # a vector pass, never sum(1/p * X, 2), a matrix one
         at: tuple[str, int] = ("result", 0)
-        if coef != 1:
+
+        def scale(e: E) -> E:
+            for sc in scalars:
+                e = E(f"{sc.at(MUL)} * {e.at(POW)}", MUL)
+            return self.scaled(coef, e)
+        if coef != 1 or scalars:
             best = size(target)
             for k, (e, t) in enumerate(work):
                 alone = not any(f.text == e.text and set(t) & set(u)
@@ -115,7 +121,7 @@ class ProductWriter:
                     at, best = ("step", k), size(res)
         if at[0] == "factor":
             k = at[1]
-            work[k] = (self.scaled(coef, work[k][0]), work[k][1])
+            work[k] = (scale(work[k][0]), work[k][1])
         sigs = _signatures([(e.text, t) for e, t in work], steps,
                            at[1] if at[0] == "step" else None)
         repeated = {s for s, c in Counter(sigs).items() if c > 1}
@@ -130,17 +136,20 @@ class ProductWriter:
             else:
                 (x, tx), (y, ty) = picked
                 e = self.binary(x, tx, y, ty, res)
-            e = self.scaled(coef, e) if at == ("step", k) else e
+            e = scale(e) if at == ("step", k) else e
             if sigs[k] in repeated:
                 e = computed[sigs[k]] = self.bind(e)
             work.append((e, res))
         ((prod, term),) = work
-        return self.scaled(coef if at[0] == "result" else 1, self.single(prod, term, target))
+        out = self.single(prod, term, target)
+        return scale(out) if at[0] == "result" else out
 
-    def pointwise_first(self, work: list[tuple[E, str]]) -> list[tuple[E, str]]:
-        """Multiply factors over the same indices (s.*y, scalars) before any contraction:
-        opt_einsum's cost model counts s[k]*X[k,i] like s[k]*y[k], but one is a matrix pass
-        and the other a vector one."""
+    def pointwise_first(self, work: list[tuple[E, str]]
+                        ) -> tuple[list[tuple[E, str]], list[E]]:
+        """Multiply factors over the same indices (s.*y) before any contraction: opt_einsum's
+        cost model counts s[k]*X[k,i] like s[k]*y[k], but one is a matrix pass and the
+        other a vector one. The scalar factors come back apart (product() puts them where
+        the coefficient goes), unless there is nothing else."""
         groups: dict[str, list[E]] = {}
         for e, t in work:
             groups.setdefault(t, []).append(e)
@@ -150,17 +159,10 @@ class ProductWriter:
             for f in es[1:]:
                 e = E(f"{e.at(MUL)} * {f.at(POW)}", MUL)
             out.append((e, t))
-        # scalars join the smallest other factor
-        scalars = [e for e, t in out if t == ""]
         rest = [(e, t) for e, t in out if t != ""]
-        if scalars and rest:
-            k = min(range(len(rest)), key=lambda i: len(rest[i][1]))
-            e, t = rest[k]
-            for sc in scalars:
-                e = E(f"{sc.at(MUL)} * {e.at(POW)}", MUL)
-            rest[k] = (e, t)
-            return rest
-        return out
+        if not rest:
+            return out, []
+        return rest, [e for e, t in out if t == ""]
 
     def single(self, x: E, term: str, target: str) -> E:
         """One operand: a permutation, trace, diagonal or sum (the pattern from the table
