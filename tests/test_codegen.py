@@ -120,6 +120,24 @@ def test_coefficients_go_on_the_smallest_operand():
     np.testing.assert_allclose(fn(R=R, U=U, V=V), 2 * (U @ V.T - R) @ V)
 
 
+def test_scalar_factors_go_where_the_coefficient_goes_and_scaled_sums_are_shared():
+    # layer norm: a mean of rows is 1/p times the row sums (a vector pass), never the sum
+    # of 1/p times X (a matrix one), and 2*X - 2*mean(X, 2) is 2 times the centred X the
+    # code already holds (share_scaled within one root)
+    expr = "sum(G.*Y) where Xc = X - mean(X, 2), s = sqrt(mean(Xc.^2, 2) + 1e-5), Y = Xc./s"
+    d = mc.derivative(expr, "X", vars={"X": "matrix(n,p)", "G": "matrix(n,p)"})
+    body = code_only(d.code("numpy"))
+    assert "np.sum(G, axis=1)" in body, body              # not np.sum(t2 * G, axis=1)
+    assert body.count("np.sum(X, axis=1)") == 1, body     # once, for the centred X
+    rng = np.random.default_rng(2)
+    X, G = rng.standard_normal((5, 4)) * 2 + 1, rng.standard_normal((5, 4))
+    Xc = X - X.mean(axis=1, keepdims=True)
+    s = np.sqrt((Xc * Xc).mean(axis=1, keepdims=True) + 1e-5)
+    xh = Xc / s
+    want = (G - G.mean(axis=1, keepdims=True) - xh * (G * xh).mean(axis=1, keepdims=True)) / s
+    np.testing.assert_allclose(_load(d.code("numpy"), "gradient")(X=X, G=G), want)
+
+
 def test_four_index_hessians_are_outer_products_not_contractions():
     # (stacked einsums sum outer products: their operands have at most 3 indices)
     # logdet: one broadcast product with the sign on an n x n factor, no einsum
