@@ -86,12 +86,13 @@ def paired_times(fn: Callable[[], Any], repeats: int, cap_s: float) -> tuple[flo
     samples read one state of the machine; both arms see the same moments and the same
     positions now, so they differ only by noise."""
     arms: tuple[list[float], list[float]] = ([], [])
+    # a warm-up: the first call of a large derivation grows the heap, and eight calls of
+    # one (2 s) ran 30% faster from the first to the last, which the alternation AB, BA,
+    # AB halves but does not cancel
+    fn()
     # what exists before the first sample is frozen out of the collector, so each collect
     # below scans only what fn made (a full collect of a 20-minute run's heap, before
     # every sample, had made the corpus section 334 s instead of 8 s)
-    fn()          # a warm-up: the first call of a large derivation grows the heap, and
-    # eight calls of one (2 s) ran 30% faster from the first to the last, which the
-    # alternation AB, BA, AB halves but does not cancel
     gc.collect()
     gc.freeze()
     try:

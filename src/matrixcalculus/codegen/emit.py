@@ -312,9 +312,10 @@ def generate(root: Node | tuple[Node, ...], params: list[tuple[str, tuple]],
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     sizes = dict(sizes or {})
-    # a sum that is c times another is c times that one, within one root too: layer
-    # norm's 2*X - 2*mean(X, 2) is 2 times the centred X it has computed already
-    root = share_scaled(tuple(optimize(r, sizes) for r in root)) if isinstance(root, tuple) \
-        else share_scaled((optimize(root, sizes),))[0]
+    # a sum that is c times another is c times that one, across roots and within one:
+    # layer norm's 2*X - 2*mean(X, 2) is 2 times the centred X it has computed already
+    roots = share_scaled(tuple(optimize(r, sizes)
+                               for r in (root if isinstance(root, tuple) else (root,))))
+    root = roots if isinstance(root, tuple) else roots[0]
     return _Emitter(root, params, BACKENDS[backend], func_name, sizes, free_dims, doc,
                     out_shape).run()
